@@ -1,0 +1,460 @@
+//! The client: shared configuration and the request/retry loop every endpoint uses.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::config::{ClientBuilder, HttpMethod};
+use crate::error::{Endpoint, Error, Result, excerpt, scrub};
+use crate::model::SetId;
+use crate::retry::{
+    AttemptState, Failure, RetryDecision, RetryPolicy, StopReason, parse_retry_after,
+};
+
+/// An async client for the Beorg recognition API.
+///
+/// Cheap to clone (an `Arc` inside) and safe to share between tasks. Its `Debug`
+/// output never shows the token.
+///
+/// Build one with [`Client::builder`] or [`Client::from_env`]; the calls are
+/// [`upload`](Client::upload), [`ready`](Client::ready),
+/// [`ready_stream`](Client::ready_stream), [`result`](Client::result) and
+/// [`wait_for_result`](Client::wait_for_result).
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Config>,
+}
+
+pub(crate) struct Config {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: Url,
+    pub(crate) token: SecretString,
+    pub(crate) project_id: String,
+    pub(crate) machine_uid: Option<String>,
+    pub(crate) timeout: Duration,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) method: HttpMethod,
+    pub(crate) retry_uploads: bool,
+    pub(crate) poll_initial: Duration,
+    pub(crate) poll_max: Duration,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.inner;
+        f.debug_struct("Client")
+            .field("base_url", &c.base_url.as_str())
+            .field("token", &"[REDACTED]")
+            .field("project_id", &c.project_id)
+            .field("machine_uid", &c.machine_uid)
+            .field("timeout", &c.timeout)
+            .field("deadline", &c.deadline)
+            .field("retry", &c.retry)
+            .field("method", &c.method)
+            .field("retry_uploads", &c.retry_uploads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One logical call: what to send, and how it may be retried.
+pub(crate) struct Call<'a> {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) method: reqwest::Method,
+    /// May carry the token in its query: never logged, never put in an error.
+    pub(crate) url: Url,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) set_id: Option<&'a SetId>,
+    pub(crate) idempotent: bool,
+    pub(crate) deadline: Option<Duration>,
+    /// Non-2xx statuses handed to the handler instead of becoming `Error::Api`.
+    pub(crate) pass_statuses: &'static [u16],
+}
+
+/// A response as read from the wire.
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Bytes,
+}
+
+impl Client {
+    /// A builder with the defaults (see [`ClientBuilder`]).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from `BEORG_BASE_URL` (optional), `BEORG_TOKEN`,
+    /// `BEORG_PROJECT_ID` and `BEORG_MACHINE_UID` (optional).
+    ///
+    /// Fails with [`Error::Config`] naming the missing variable. To change other
+    /// settings, start from [`ClientBuilder::from_env`] instead.
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::from_env().build()
+    }
+
+    pub(crate) fn from_parts(config: Config) -> Self {
+        Self {
+            inner: Arc::new(config),
+        }
+    }
+
+    /// The project (contour) id this client works for.
+    pub fn project_id(&self) -> &str {
+        &self.inner.project_id
+    }
+
+    /// The base URL requests are made against (always ending in `/`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The machine uid sent with uploads, if configured.
+    pub fn machine_uid(&self) -> Option<&str> {
+        self.inner.machine_uid.as_deref()
+    }
+
+    /// GET or POST for the ready and result calls.
+    pub fn method(&self) -> HttpMethod {
+        self.inner.method
+    }
+
+    pub(crate) fn token(&self) -> &str {
+        self.inner.token.expose_secret()
+    }
+
+    pub(crate) fn url(&self, relative: &str) -> Result<Url> {
+        self.inner
+            .base_url
+            .join(relative)
+            .map_err(|e| Error::Config(format!("cannot build the URL for {relative}: {e}")))
+    }
+
+    pub(crate) fn reqwest_method(&self) -> reqwest::Method {
+        match self.inner.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+        }
+    }
+
+    /// Runs a call with retries. `handle` turns a 2xx (or a `pass_statuses`)
+    /// response into a value; its errors go through the retry decision too (so a
+    /// truncated body is retried for idempotent calls).
+    pub(crate) async fn execute<T>(
+        &self,
+        call: &Call<'_>,
+        handle: impl Fn(RawResponse) -> Result<T>,
+    ) -> Result<T> {
+        let cfg = &self.inner;
+        let deadline = call.deadline.or(cfg.deadline);
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        let mut last_error: Option<Error> = None;
+        loop {
+            let elapsed = started.elapsed();
+            let per_attempt = match deadline {
+                Some(d) if elapsed >= d => {
+                    return Err(Error::DeadlineExceeded {
+                        endpoint: call.endpoint,
+                        deadline: d,
+                        attempts: attempt,
+                        last_error: last_error.map(Box::new),
+                    });
+                }
+                Some(d) => cfg.timeout.min(d - elapsed),
+                None => cfg.timeout,
+            };
+            attempt += 1;
+            let span = tracing::debug_span!(
+                "beorg.request",
+                endpoint = call.endpoint.as_str(),
+                method = %call.method,
+                set_id = tracing::field::Empty,
+                attempt,
+                status = tracing::field::Empty,
+            );
+            if let Some(id) = call.set_id {
+                span.record("set_id", id.as_str());
+            }
+            let outcome = self
+                .attempt(call, per_attempt)
+                .instrument(span.clone())
+                .await
+                .and_then(|raw| {
+                    span.record("status", raw.status);
+                    if (200..300).contains(&raw.status) || call.pass_statuses.contains(&raw.status)
+                    {
+                        handle(raw)
+                    } else {
+                        Err(api_error(call.endpoint, &raw, self.token()))
+                    }
+                });
+            let err = match outcome {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let failure = failure_of(&err);
+            let state = AttemptState::new(attempt, started.elapsed())
+                .deadline(deadline)
+                .idempotent(call.idempotent)
+                .jitter(fastrand::f64());
+            match cfg.retry.decide(&failure, &state) {
+                RetryDecision::Retry(delay) => {
+                    span.in_scope(|| {
+                        tracing::debug!(error = %err, delay_ms = delay.as_millis() as u64, "retrying Beorg request");
+                    });
+                    last_error = Some(err);
+                    tokio::time::sleep(delay).await;
+                }
+                RetryDecision::Stop(StopReason::Deadline) => {
+                    span.in_scope(|| tracing::debug!(error = %err, "deadline reached, giving up"));
+                    return Err(Error::DeadlineExceeded {
+                        endpoint: call.endpoint,
+                        deadline: deadline.unwrap_or_default(),
+                        attempts: attempt,
+                        last_error: Some(Box::new(err)),
+                    });
+                }
+                RetryDecision::Stop(_) => {
+                    span.in_scope(|| tracing::debug!(error = %err, "Beorg request failed"));
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, call: &Call<'_>, timeout: Duration) -> Result<RawResponse> {
+        let cfg = &self.inner;
+        let mut req = cfg.http.request(call.method.clone(), call.url.clone());
+        if let Some(body) = &call.body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let endpoint = call.endpoint;
+        let exchange = async {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| transport(endpoint, e, timeout))?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()));
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| transport(endpoint, e, timeout))?;
+            Ok(RawResponse {
+                status,
+                retry_after,
+                body,
+            })
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout { endpoint, timeout }),
+        }
+    }
+
+    /// Decodes a JSON body, naming the path of the first bad field.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        raw: &RawResponse,
+    ) -> Result<T> {
+        let mut de = serde_json::Deserializer::from_slice(&raw.body);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            self.decode_error(endpoint, raw, path, e.into_inner())
+        })?;
+        de.end()
+            .map_err(|e| self.decode_error(endpoint, raw, ".".to_owned(), e))?;
+        Ok(value)
+    }
+
+    pub(crate) fn decode_error(
+        &self,
+        endpoint: Endpoint,
+        raw: &RawResponse,
+        path: String,
+        source: serde_json::Error,
+    ) -> Error {
+        Error::Decode {
+            endpoint,
+            status: raw.status,
+            path,
+            excerpt: excerpt(&raw.body, self.token()),
+            source,
+        }
+    }
+}
+
+fn transport(endpoint: Endpoint, e: reqwest::Error, timeout: Duration) -> Error {
+    if e.is_timeout() {
+        Error::Timeout { endpoint, timeout }
+    } else {
+        Error::Transport {
+            endpoint,
+            connect: e.is_connect(),
+            source: e.without_url(),
+        }
+    }
+}
+
+fn failure_of(e: &Error) -> Failure {
+    match e {
+        Error::Transport { connect: true, .. } => Failure::Connect,
+        Error::Transport { .. } => Failure::Transport,
+        Error::Timeout { .. } => Failure::Timeout,
+        Error::Api {
+            status,
+            retry_after,
+            ..
+        } => Failure::Status {
+            status: *status,
+            retry_after: *retry_after,
+        },
+        Error::Decode { source, .. } if source.is_eof() => Failure::TruncatedBody,
+        _ => Failure::Permanent,
+    }
+}
+
+/// Builds `Error::Api` from an error response: `errors.type` / `errors.message`
+/// when the body has them, else a top-level `message`/`error`, else a body excerpt.
+pub(crate) fn api_error(endpoint: Endpoint, raw: &RawResponse, token: &str) -> Error {
+    let json: Option<serde_json::Value> = serde_json::from_slice(&raw.body).ok();
+    let text = |v: Option<&serde_json::Value>| -> Option<String> {
+        v.and_then(|v| match v {
+            serde_json::Value::String(s) if !s.is_empty() => Some(scrub(s, token)),
+            serde_json::Value::Null => None,
+            serde_json::Value::String(_) => None,
+            other => Some(scrub(&other.to_string(), token)),
+        })
+    };
+    let (error_type, message) = match &json {
+        Some(v) => {
+            let errors = v.get("errors").or_else(|| v.get("error"));
+            let errors = match errors {
+                Some(serde_json::Value::Array(a)) => a.first(),
+                other => other,
+            };
+            match errors {
+                Some(obj @ serde_json::Value::Object(_)) => (
+                    text(obj.get("type").or_else(|| obj.get("code"))),
+                    text(obj.get("message").or_else(|| obj.get("detail"))),
+                ),
+                Some(serde_json::Value::String(s)) => {
+                    (None, text(Some(&serde_json::Value::String(s.clone()))))
+                }
+                _ => (None, text(v.get("message"))),
+            }
+        }
+        None => (None, None),
+    };
+    let message = message.or_else(|| {
+        let e = excerpt(&raw.body, token);
+        (!e.is_empty()).then_some(e)
+    });
+    Error::Api {
+        endpoint,
+        status: raw.status,
+        error_type,
+        message,
+        retry_after: raw.retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            retry_after: None,
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn parts(e: Error) -> (Option<String>, Option<String>) {
+        match e {
+            Error::Api {
+                error_type,
+                message,
+                ..
+            } => (error_type, message),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn api_error_bodies_in_several_shapes() {
+        let ep = Endpoint::Result;
+        assert_eq!(
+            parts(api_error(
+                ep,
+                &raw(
+                    404,
+                    r#"{"errors": {"type": "CampaignNotFound", "message": "nope"}}"#
+                ),
+                "tok-123"
+            )),
+            (Some("CampaignNotFound".into()), Some("nope".into()))
+        );
+        assert_eq!(
+            parts(api_error(
+                ep,
+                &raw(400, r#"{"errors": [{"code": "E1", "detail": "bad"}]}"#),
+                "tok-123"
+            )),
+            (Some("E1".into()), Some("bad".into()))
+        );
+        assert_eq!(
+            parts(api_error(
+                ep,
+                &raw(400, r#"{"error": "bad start_id"}"#),
+                "tok-123"
+            )),
+            (None, Some("bad start_id".into()))
+        );
+        assert_eq!(
+            parts(api_error(
+                ep,
+                &raw(500, r#"{"message": "oops"}"#),
+                "tok-123"
+            )),
+            (None, Some("oops".into()))
+        );
+        assert_eq!(parts(api_error(ep, &raw(502, ""), "tok-123")), (None, None));
+        let (_, m) = parts(api_error(
+            ep,
+            &raw(502, "<h1>Bad Gateway</h1>\n"),
+            "tok-123",
+        ));
+        assert_eq!(m.as_deref(), Some("<h1>Bad Gateway</h1>"));
+    }
+
+    #[test]
+    fn public_types_are_thread_safe() {
+        fn assert_traits<T: Send + Sync + Clone + fmt::Debug + 'static>() {}
+        fn assert_send<T: Send + Unpin + 'static>() {}
+        assert_traits::<Client>();
+        assert_traits::<ClientBuilder>();
+        assert_traits::<crate::RecognitionResult>();
+        assert_traits::<crate::ReadySets>();
+        assert_traits::<crate::UploadRequest>();
+        assert_send::<crate::ReadyStream>();
+        fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
+        assert_error::<Error>();
+    }
+}

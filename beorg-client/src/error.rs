@@ -1,0 +1,339 @@
+//! The crate's error type and its predicates.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::model::SetId;
+
+/// A `Result` whose error defaults to [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The Beorg endpoint a request was made to (used in errors and tracing spans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `POST /api/bescan/add_document`.
+    Upload,
+    /// `/api/document/ready`.
+    Ready,
+    /// `/api/document/result/{set}`.
+    Result,
+}
+
+impl Endpoint {
+    /// A short, stable name (`add_document`, `ready`, `result`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Upload => "add_document",
+            Endpoint::Ready => "ready",
+            Endpoint::Result => "result",
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an HTTP error status from Beorg means, so callers never match on numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// 400: the request was malformed (missing field, bad base64, ...).
+    BadRequest,
+    /// 401: the token is wrong or revoked.
+    Unauthorized,
+    /// 402: probably the account balance is exhausted.
+    PaymentRequired,
+    /// 403: the token may not access this project.
+    Forbidden,
+    /// 404: unknown set, project (`CampaignNotFound`) or endpoint.
+    NotFound,
+    /// 409: the object already exists.
+    Conflict,
+    /// 425 outside of the result endpoint (where it means "still processing").
+    TooEarly,
+    /// 429: too many requests.
+    RateLimited,
+    /// Any 5xx.
+    Server,
+    /// Any other status.
+    Other,
+}
+
+impl ApiErrorKind {
+    /// Classifies an HTTP status code.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            400 => Self::BadRequest,
+            401 => Self::Unauthorized,
+            402 => Self::PaymentRequired,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            409 => Self::Conflict,
+            425 => Self::TooEarly,
+            429 => Self::RateLimited,
+            500..=599 => Self::Server,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Everything that can go wrong when talking to Beorg.
+///
+/// No variant's `Display` or `Debug` contains the API token: transport errors have
+/// their URL removed (it carries `?token=…`), and body excerpts and server
+/// messages are scrubbed of the token before they are stored.
+///
+/// Match on the predicates ([`is_retryable`](Error::is_retryable),
+/// [`is_auth`](Error::is_auth), [`status`](Error::status),
+/// [`api_kind`](Error::api_kind)) rather than on variants where you can: the enum
+/// is `#[non_exhaustive]` and may grow.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Beorg answered with an HTTP error status.
+    #[error(
+        "Beorg {endpoint} failed with HTTP {status}{}{}",
+        fmt_opt(" ", error_type),
+        fmt_opt(": ", message)
+    )]
+    Api {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// The HTTP status code.
+        status: u16,
+        /// `errors.type` from the body, when present (e.g. `CampaignNotFound`).
+        error_type: Option<String>,
+        /// `errors.message` from the body when present, else a short excerpt of the body.
+        message: Option<String>,
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The request could not be sent or the response could not be read
+    /// (connection refused, DNS, TLS, reset, ...). The source has its URL removed.
+    #[error("transport error calling Beorg {endpoint}")]
+    Transport {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// Whether the connection was never established (the request never left).
+        connect: bool,
+        /// The underlying error, without its URL.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// One attempt took longer than the per-attempt timeout.
+    #[error("Beorg {endpoint} attempt timed out after {timeout:?}")]
+    Timeout {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// The per-attempt timeout in force.
+        timeout: Duration,
+    },
+    /// The overall deadline of a call (all attempts and backoff) passed.
+    #[error(
+        "Beorg {endpoint} call exceeded its deadline of {deadline:?} after {attempts} attempt(s)"
+    )]
+    DeadlineExceeded {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// The overall deadline in force.
+        deadline: Duration,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The error of the last attempt, if one failed before the deadline.
+        #[source]
+        last_error: Option<Box<Error>>,
+    },
+    /// [`Client::wait_for_result`](crate::Client::wait_for_result) gave up: the set
+    /// was still being processed when `max_wait` ran out.
+    #[error("set {set_id} was still being processed after {waited:?}")]
+    StillProcessing {
+        /// The set waited for.
+        set_id: SetId,
+        /// How long the caller waited.
+        waited: Duration,
+    },
+    /// A response body could not be decoded into the expected shape (malformed
+    /// JSON, HTML error page, truncated body, wrong type, missing field).
+    #[error(
+        "could not decode the Beorg {endpoint} response (HTTP {status}) at `{path}`: {source}; body starts with {excerpt:?}"
+    )]
+    Decode {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// The HTTP status of the response.
+        status: u16,
+        /// The JSON path where decoding failed (`.` for the root).
+        path: String,
+        /// The first few hundred characters of the body (token removed).
+        excerpt: String,
+        /// The JSON error (line, column, category).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The caller passed something unusable (no images, mismatched `process_info`, ...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The client configuration is unusable (missing token, bad URL, ...).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+fn fmt_opt<'a>(prefix: &'a str, value: &'a Option<String>) -> OptDisplay<'a> {
+    OptDisplay(prefix, value.as_deref())
+}
+
+struct OptDisplay<'a>(&'a str, Option<&'a str>);
+
+impl fmt::Display for OptDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(v) if !v.is_empty() => write!(f, "{}{}", self.0, v),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Error {
+    /// The HTTP status of an API error (also looked up through
+    /// [`Error::DeadlineExceeded`]'s last error).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            Error::DeadlineExceeded {
+                last_error: Some(e),
+                ..
+            } => e.status(),
+            _ => None,
+        }
+    }
+
+    /// What the HTTP status of an API error means.
+    pub fn api_kind(&self) -> Option<ApiErrorKind> {
+        self.status().map(ApiErrorKind::from_status)
+    }
+
+    /// Whether trying the same call again later may succeed: connection problems,
+    /// timeouts, 408/429/500/502/503/504 and truncated bodies.
+    ///
+    /// The client already retried such errors according to its
+    /// [`RetryPolicy`](crate::RetryPolicy) before returning them.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Api { status, .. } => crate::retry::is_retryable_status(*status),
+            Error::Decode { source, .. } => source.is_eof(),
+            _ => false,
+        }
+    }
+
+    /// Whether the token was rejected (HTTP 401 or 403).
+    pub fn is_auth(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
+    }
+
+    /// Whether this is an HTTP 404 (unknown set or project).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// Whether this is an HTTP 409 (already exists).
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// Whether this is an HTTP 402 (probably the balance is exhausted).
+    pub fn is_payment_required(&self) -> bool {
+        self.status() == Some(402)
+    }
+
+    /// Whether this is an HTTP 400 (malformed request).
+    pub fn is_bad_request(&self) -> bool {
+        self.status() == Some(400)
+    }
+
+    /// Whether an attempt or the overall deadline timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::DeadlineExceeded { .. })
+    }
+
+    /// Whether [`Client::wait_for_result`](crate::Client::wait_for_result) gave up
+    /// while the set was still being processed.
+    pub fn is_processing(&self) -> bool {
+        matches!(self, Error::StillProcessing { .. })
+    }
+
+    /// Whether a response body could not be decoded.
+    pub fn is_decode(&self) -> bool {
+        matches!(self, Error::Decode { .. })
+    }
+}
+
+/// Replaces every occurrence of `token` and every `token=…` query value in `text`.
+pub(crate) fn scrub(text: &str, token: &str) -> String {
+    let mut out = if token.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(token, "[REDACTED]")
+    };
+    let mut search_from = 0;
+    while let Some(pos) = out[search_from..].find("token=") {
+        let start = search_from + pos + "token=".len();
+        let end = out[start..]
+            .find(|c: char| c == '&' || c == '"' || c == '\'' || c == '<' || c.is_whitespace())
+            .map_or(out.len(), |e| start + e);
+        if &out[start..end] != "[REDACTED]" {
+            out.replace_range(start..end, "[REDACTED]");
+        }
+        search_from = start + "[REDACTED]".len();
+    }
+    out
+}
+
+/// A short, single-line, token-free excerpt of a response body.
+pub(crate) fn excerpt(body: &[u8], token: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_CHARS * 4)]);
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut short: String = collapsed.chars().take(MAX_CHARS).collect();
+    if collapsed.chars().count() > MAX_CHARS || body.len() > MAX_CHARS * 4 {
+        short.push('…');
+    }
+    scrub(&short, token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_token_and_query_values() {
+        let s = scrub("GET /x?token=abc123&y=1 and abc123 again", "abc123");
+        assert!(!s.contains("abc123"), "{s}");
+        assert_eq!(s, "GET /x?token=[REDACTED]&y=1 and [REDACTED] again");
+        let s = scrub("url http://h/r?token=other", "zzz");
+        assert_eq!(s, "url http://h/r?token=[REDACTED]");
+    }
+
+    #[test]
+    fn excerpt_is_short_and_single_line() {
+        let body = format!("<html>\n  <body>{}</body></html>", "x".repeat(1000));
+        let e = excerpt(body.as_bytes(), "tok");
+        assert!(e.starts_with("<html> <body>xxx"));
+        assert!(e.chars().count() <= 201);
+        assert!(e.ends_with('…'));
+    }
+
+    #[test]
+    fn kinds_from_status() {
+        assert_eq!(
+            ApiErrorKind::from_status(402),
+            ApiErrorKind::PaymentRequired
+        );
+        assert_eq!(ApiErrorKind::from_status(503), ApiErrorKind::Server);
+        assert_eq!(ApiErrorKind::from_status(418), ApiErrorKind::Other);
+    }
+}

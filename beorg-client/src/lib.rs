@@ -1,0 +1,97 @@
+//! An async, typed client for the [Beorg](https://beorg.ru) document-recognition API.
+//!
+//! Beorg recognizes scans of Russian HR documents (passport, SNILS, INN, residence
+//! permits, ...). The flow this crate covers:
+//!
+//! 1. [`Client::upload`] a *set* of scans (one employee's documents) → a [`SetId`];
+//! 2. [`Client::ready`] / [`Client::ready_stream`] tell which sets are recognized;
+//! 3. [`Client::result`] / [`Client::wait_for_result`] fetch a set's
+//!    [`RecognitionResult`]: every [`RecognizedDocument`] with its raw `data`,
+//!    metadata and typed views ([`Passport`], [`Snils`], [`Rvp`], [`BirthCertificate`]).
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use beorg_client::sandbox::{Sandbox, SandboxConfig};
+//! use beorg_client::{DocumentType, ProcessInfo, UploadRequest};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> beorg_client::Result<()> {
+//! // An in-process emulator; use `Client::from_env()` for the real API.
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await;
+//! let client = sandbox.client();
+//!
+//! let set = client
+//!     .upload(
+//!         UploadRequest::new()
+//!             .image_with(vec![0xFF, 0xD8, 0xFF], ProcessInfo::of_type(DocumentType::Passport))
+//!             .image_with(vec![0xFF, 0xD8, 0xFF], ProcessInfo::of_type(DocumentType::Snils)),
+//!     )
+//!     .await?;
+//!
+//! let result = client.wait_for_result(&set, Duration::from_secs(10)).await?;
+//! for doc in &result.documents {
+//!     println!("{} {:?}", doc.doc_type, doc.file_name());
+//! }
+//! let passport = result.passport().expect("a passport was uploaded");
+//! assert!(passport.last_name.is_some());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Contents
+//!
+//! * [`Client`], [`ClientBuilder`], [`HttpMethod`] — configuration (also from the
+//!   `BEORG_*` environment variables) and the calls.
+//! * [`UploadRequest`], [`ProcessInfo`], [`Stage`] — what to upload.
+//! * [`ReadySets`], [`ReadyStream`] — which sets are ready.
+//! * [`ResultStatus`], [`RecognitionResult`], [`RecognizedDocument`], [`Metadata`],
+//!   [`DocumentType`] and the typed views — what was recognized.
+//! * [`Error`], [`ApiErrorKind`], [`Endpoint`] — one error type with predicates.
+//! * [`RetryPolicy`] and its pure decision function [`RetryPolicy::decide`].
+//! * [`sandbox`] (feature `sandbox`) — a stateful in-process emulator for tests.
+//!
+//! # Features
+//!
+//! * `rustls` (default) — TLS through rustls.
+//! * `native-tls` — TLS through the platform library.
+//! * `sandbox` — the [`sandbox`] module (pulls in `wiremock`).
+//!
+//! # Secrets
+//!
+//! The token is a `secrecy::SecretString`. It never appears in a `Debug` or
+//! `Display` output, an error, or a tracing span/event — including the URLs of
+//! transport errors, which would otherwise carry `?token=…`.
+
+mod api;
+mod client;
+mod config;
+mod error;
+mod model;
+mod retry;
+mod stream;
+
+#[cfg(feature = "sandbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
+pub mod sandbox;
+
+pub use api::upload::{ProcessInfo, Stage, UploadRequest};
+pub use client::Client;
+pub use config::{
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ENV_BASE_URL,
+    ENV_MACHINE_UID, ENV_PROJECT_ID, ENV_TOKEN, HttpMethod,
+};
+pub use error::{ApiErrorKind, Endpoint, Error, Result};
+pub use model::{
+    BirthCertificate, Check, CheckStatus, Confidences, DateError, DocumentType, Gender, Metadata,
+    MetadataCheck, ParseSetIdError, Passport, ReadySets, RecognitionResult, RecognizedDocument,
+    ResultStatus, Rvp, SetId, Snils, Verifications, parse_date,
+};
+pub use retry::{AttemptState, Failure, RetryDecision, RetryPolicy, StopReason, parse_retry_after};
+pub use stream::ReadyStream;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

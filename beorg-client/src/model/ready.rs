@@ -1,0 +1,335 @@
+//! The answer of the ready endpoint.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use super::SetId;
+
+/// Keys accepted for a contour's name inside a `by_project` list entry.
+const PROJECT_KEYS: &[&str] = &[
+    "project_id",
+    "project",
+    "campaign_id",
+    "contour",
+    "id",
+    "name",
+];
+/// Keys accepted for a contour's ids inside a `by_project` entry.
+const IDS_KEYS: &[&str] = &["ready", "ids", "sets", "document_ids", "documents", "items"];
+
+/// Sets that are ready, from the requested `start_id` on.
+///
+/// The shape of this answer is not public, so parsing is lenient. Accepted:
+///
+/// * the root: an object, or a bare list (taken as `ready`);
+/// * ids: numbers (`16` → `s-16`), strings (`"s-16"`, kept verbatim), or objects
+///   with an `id`, `document_id` or `set_id`;
+/// * `ready`: a list of ids (or a single id); missing or `null` when `by_project`
+///   is present (then `ready` is the union of the contours' ids);
+/// * `by_project`: `null`, a map `{"<project>": [ids]}` (a value may also be an
+///   object holding the ids under one of `ready`, `ids`, `sets`, `document_ids`,
+///   `documents`, `items`), or a list of objects naming the contour under
+///   `project_id`, `project`, `campaign_id`, `contour`, `id` or `name` and holding
+///   the ids under one of the keys above;
+/// * every other field is kept in `extra`.
+///
+/// Anything else fails with an error naming the field (`ready[2]`,
+/// `by_project[1].project_id`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ReadySets {
+    /// Ready sets, in the server's order.
+    pub ready: Vec<SetId>,
+    /// Ready sets per contour (project).
+    pub by_project: BTreeMap<String, Vec<SetId>>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ReadySets {
+    /// Parses the answer leniently (see the type's docs). On failure, returns the
+    /// JSON path of the unusable field and the reason.
+    pub(crate) fn from_value(value: Value) -> Result<Self, (String, String)> {
+        let mut obj = match value {
+            Value::Object(o) => o,
+            Value::Array(items) => {
+                return Ok(Self {
+                    ready: ids_from_list(&items, "ready")?,
+                    ..Self::default()
+                });
+            }
+            other => {
+                return Err((
+                    ".".into(),
+                    format!("expected an object with `ready`, found {}", kind(&other)),
+                ));
+            }
+        };
+        let by_project = match obj.remove("by_project") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(by_project(v)?),
+        };
+        let ready = match obj.remove("ready") {
+            None | Some(Value::Null) => match &by_project {
+                Some(bp) => {
+                    let all: BTreeSet<SetId> = bp.values().flatten().cloned().collect();
+                    all.into_iter().collect()
+                }
+                None => return Err(("ready".into(), "missing field `ready`".into())),
+            },
+            Some(v) => ids_from(&v, "ready")?,
+        };
+        Ok(Self {
+            ready,
+            by_project: by_project.unwrap_or_default(),
+            extra: obj,
+        })
+    }
+
+    /// Every ready id (from `ready` and `by_project`), deduplicated, in [`SetId`] order.
+    pub fn all(&self) -> Vec<SetId> {
+        let all: BTreeSet<&SetId> = self
+            .ready
+            .iter()
+            .chain(self.by_project.values().flatten())
+            .collect();
+        all.into_iter().cloned().collect()
+    }
+
+    /// The highest set number among the ready ids.
+    pub fn max_number(&self) -> Option<u64> {
+        self.ready
+            .iter()
+            .chain(self.by_project.values().flatten())
+            .filter_map(SetId::number)
+            .max()
+    }
+
+    /// Whether no set is ready.
+    pub fn is_empty(&self) -> bool {
+        self.ready.is_empty() && self.by_project.values().all(Vec::is_empty)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReadySets {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        ReadySets::from_value(v)
+            .map_err(|(path, reason)| D::Error::custom(format!("{path}: {reason}")))
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn id_from(v: &Value, path: &str) -> Result<SetId, (String, String)> {
+    match v {
+        Value::Number(n) => n.as_u64().map(SetId::from_number).ok_or_else(|| {
+            (
+                path.to_owned(),
+                format!("set id {n} is not a non-negative integer"),
+            )
+        }),
+        Value::String(s) if !s.trim().is_empty() => Ok(SetId::new(s.trim())),
+        Value::Object(o) => {
+            for key in ["id", "document_id", "set_id"] {
+                if let Some(inner) = o.get(key) {
+                    return id_from(inner, &format!("{path}.{key}"));
+                }
+            }
+            Err((
+                path.to_owned(),
+                "object without `id`, `document_id` or `set_id`".into(),
+            ))
+        }
+        other => Err((
+            path.to_owned(),
+            format!("expected a set id, found {}", kind(other)),
+        )),
+    }
+}
+
+fn ids_from_list(items: &[Value], path: &str) -> Result<Vec<SetId>, (String, String)> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| id_from(v, &format!("{path}[{i}]")))
+        .collect()
+}
+
+fn ids_from(v: &Value, path: &str) -> Result<Vec<SetId>, (String, String)> {
+    match v {
+        Value::Array(items) => ids_from_list(items, path),
+        Value::Null => Ok(Vec::new()),
+        Value::Object(o) => {
+            if let Some((key, inner)) = IDS_KEYS.iter().find_map(|k| o.get(*k).map(|v| (*k, v))) {
+                ids_from(inner, &format!("{path}.{key}"))
+            } else {
+                id_from(v, path).map(|id| vec![id])
+            }
+        }
+        single => id_from(single, path).map(|id| vec![id]),
+    }
+}
+
+fn project_name(v: &Value, path: &str) -> Result<String, (String, String)> {
+    match v {
+        Value::String(s) if !s.is_empty() => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err((
+            path.to_owned(),
+            format!("expected a project id, found {}", kind(other)),
+        )),
+    }
+}
+
+fn by_project(v: Value) -> Result<BTreeMap<String, Vec<SetId>>, (String, String)> {
+    let mut out: BTreeMap<String, Vec<SetId>> = BTreeMap::new();
+    match v {
+        Value::Object(map) => {
+            for (project, ids) in map {
+                let path = format!("by_project.{project}");
+                let ids = ids_from(&ids, &path)?;
+                out.entry(project).or_default().extend(ids);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("by_project[{i}]");
+                let Value::Object(o) = item else {
+                    return Err((path, format!("expected an object, found {}", kind(item))));
+                };
+                let (pkey, pval) = PROJECT_KEYS
+                    .iter()
+                    .find_map(|k| o.get(*k).map(|v| (*k, v)))
+                    .ok_or_else(|| {
+                        (
+                            format!("{path}.project_id"),
+                            format!(
+                                "missing the contour's name (one of {})",
+                                PROJECT_KEYS.join(", ")
+                            ),
+                        )
+                    })?;
+                let project = project_name(pval, &format!("{path}.{pkey}"))?;
+                let (ikey, ival) = IDS_KEYS
+                    .iter()
+                    .find_map(|k| o.get(*k).map(|v| (*k, v)))
+                    .ok_or_else(|| {
+                        (
+                            format!("{path}.ready"),
+                            format!("missing the contour's ids (one of {})", IDS_KEYS.join(", ")),
+                        )
+                    })?;
+                let ids = ids_from(ival, &format!("{path}.{ikey}"))?;
+                out.entry(project).or_default().extend(ids);
+            }
+        }
+        other => {
+            return Err((
+                "by_project".into(),
+                format!("expected a map or a list, found {}", kind(&other)),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ids(ns: &[u64]) -> Vec<SetId> {
+        ns.iter().copied().map(SetId::from_number).collect()
+    }
+
+    #[test]
+    fn map_form_with_mixed_ids() {
+        let r = ReadySets::from_value(json!({
+            "ready": [16, "s-17", {"id": 18}],
+            "by_project": {"A": [16], "B": ["s-17", "s-18"]},
+            "total": 3
+        }))
+        .unwrap();
+        assert_eq!(r.ready, ids(&[16, 17, 18]));
+        assert_eq!(r.by_project["B"], ids(&[17, 18]));
+        assert_eq!(r.extra["total"], 3);
+        assert_eq!(r.max_number(), Some(18));
+    }
+
+    #[test]
+    fn list_form_with_various_key_names() {
+        let r = ReadySets::from_value(json!({
+            "ready": [],
+            "by_project": [
+                {"project_id": "A", "ready": [1, 2]},
+                {"project": 7, "ids": "s-3"},
+                {"name": "C", "sets": null}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(r.by_project["A"], ids(&[1, 2]));
+        assert_eq!(r.by_project["7"], ids(&[3]));
+        assert_eq!(r.by_project["C"], Vec::<SetId>::new());
+    }
+
+    #[test]
+    fn missing_ready_is_the_union_of_contours() {
+        let r = ReadySets::from_value(json!({"by_project": {"A": [5, 3], "B": [4]}})).unwrap();
+        assert_eq!(r.ready, ids(&[3, 4, 5]));
+        let r = ReadySets::from_value(json!([1, 2])).unwrap();
+        assert_eq!(r.ready, ids(&[1, 2]));
+    }
+
+    #[test]
+    fn serde_deserialize_uses_the_lenient_parser() {
+        let r: ReadySets = serde_json::from_value(json!({"ready": ["s-1", 2]})).unwrap();
+        assert_eq!(r.ready, ids(&[1, 2]));
+        let e = serde_json::from_value::<ReadySets>(json!({"ready": [1, true]})).unwrap_err();
+        assert!(e.to_string().contains("ready[1]"), "{e}");
+    }
+
+    #[test]
+    fn unusable_shapes_name_the_field() {
+        let cases = [
+            (json!({}), "ready"),
+            (json!("nope"), "."),
+            (json!({"ready": [1, true]}), "ready[1]"),
+            (json!({"ready": [-1]}), "ready[0]"),
+            (json!({"ready": [], "by_project": 5}), "by_project"),
+            (
+                json!({"ready": [], "by_project": [{"ready": [1]}]}),
+                "by_project[0].project_id",
+            ),
+            (
+                json!({"ready": [], "by_project": [{"project_id": "A"}]}),
+                "by_project[0].ready",
+            ),
+            (
+                json!({"ready": [], "by_project": [{"project_id": null, "ready": []}]}),
+                "by_project[0].project_id",
+            ),
+            (
+                json!({"ready": [], "by_project": {"A": [{"x": 1}]}}),
+                "by_project.A[0]",
+            ),
+        ];
+        for (v, path) in cases {
+            let (p, _) = ReadySets::from_value(v.clone()).unwrap_err();
+            assert_eq!(p, path, "{v}");
+        }
+    }
+}

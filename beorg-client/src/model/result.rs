@@ -1,0 +1,492 @@
+//! The result of one set: recognized documents with their metadata.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use super::de::{LenientBool, OneOrMany, deserialize_with_extra};
+use super::views::{self, BirthCertificate, DateError, Passport, Rvp, Snils};
+use super::{DocumentType, SetId};
+
+/// The answer of [`Client::result`](crate::Client::result).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ResultStatus {
+    /// The set was recognized.
+    Ready(Box<RecognitionResult>),
+    /// The set is still being processed (HTTP 425, or a 200 without documents).
+    Processing {
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl ResultStatus {
+    /// Whether the set is ready.
+    pub fn is_ready(&self) -> bool {
+        matches!(self, ResultStatus::Ready(_))
+    }
+
+    /// The result, if ready.
+    pub fn into_ready(self) -> Option<RecognitionResult> {
+        match self {
+            ResultStatus::Ready(r) => Some(*r),
+            ResultStatus::Processing { .. } => None,
+        }
+    }
+}
+
+/// The recognized content of one set.
+///
+/// Unknown fields at every level are kept in `extra` maps, so nothing the server
+/// sends is lost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RecognitionResult {
+    /// The set id (`document_id` on the wire). Filled from the request when the
+    /// server omits it.
+    pub document_id: SetId,
+    /// Every recognized document, in the server's order.
+    pub documents: Vec<RecognizedDocument>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for RecognitionResult {
+    fn default() -> Self {
+        Self {
+            document_id: SetId::new(""),
+            documents: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
+deserialize_with_extra!(RecognitionResult, "a Beorg result object", {
+    "document_id" => document_id as OptionalSetId,
+    "documents" => documents,
+});
+
+/// A set id that may be missing or null (filled in later by the client).
+pub(crate) struct OptionalSetId(pub(crate) SetId);
+
+impl<'de> Deserialize<'de> for OptionalSetId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(OptionalSetId(
+            Option::<SetId>::deserialize(d)?.unwrap_or_else(|| SetId::new("")),
+        ))
+    }
+}
+
+impl RecognitionResult {
+    /// The documents of one type.
+    pub fn documents_of_type<'a>(
+        &'a self,
+        doc_type: &'a DocumentType,
+    ) -> impl Iterator<Item = &'a RecognizedDocument> + 'a {
+        self.documents
+            .iter()
+            .filter(move |d| &d.doc_type == doc_type)
+    }
+
+    /// The document with this `key`.
+    pub fn document(&self, key: &str) -> Option<&RecognizedDocument> {
+        self.documents.iter().find(|d| d.key == key)
+    }
+
+    /// The first passport (main spread or registration page), as a typed view.
+    pub fn passport(&self) -> Option<Passport> {
+        self.documents.iter().find_map(RecognizedDocument::passport)
+    }
+
+    /// The employee's surname, from the first passport that has one.
+    pub fn surname(&self) -> Option<String> {
+        self.documents
+            .iter()
+            .filter_map(RecognizedDocument::passport)
+            .find_map(|p| p.last_name)
+    }
+}
+
+/// One recognized document of a set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RecognizedDocument {
+    /// The caller's key from `process_info` (defaults to the type).
+    pub key: String,
+    /// The document type (`type` on the wire).
+    #[serde(rename = "type")]
+    pub doc_type: DocumentType,
+    /// The recognized fields, raw. Unrecognized fields are `""`. Use the typed views
+    /// ([`passport`](Self::passport), [`snils`](Self::snils), ...) for parsed values.
+    pub data: Map<String, Value>,
+    /// Confidences, verifications and checks.
+    pub metadata: Metadata,
+    /// `true` when the scan could not be processed (`null` on the wire → `None`).
+    pub broken: Option<bool>,
+    /// Why the document is broken (English), raw.
+    pub broken_reasons: Vec<Value>,
+    /// Why the document is broken (Russian), raw.
+    pub broken_reasons_ru: Vec<Value>,
+    /// Fields this version does not know (including a document-level `FileName`).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra!(RecognizedDocument, "a recognized document object", {
+    "key" => key,
+    "type" => doc_type,
+    "data" => data,
+    "metadata" => metadata,
+    "broken" => broken as LenientBool,
+    "broken_reasons" => broken_reasons as OneOrMany<Value>,
+    "broken_reasons_ru" => broken_reasons_ru as OneOrMany<Value>,
+});
+
+impl RecognizedDocument {
+    /// A document of this type with these data fields (for tests and sandboxes).
+    pub fn new(doc_type: DocumentType, data: Map<String, Value>) -> Self {
+        Self {
+            key: doc_type.as_str().to_owned(),
+            doc_type,
+            data,
+            ..Self::default()
+        }
+    }
+
+    /// The `FileName` Beorg adds (type plus passport surname, e.g. `Паспорт_Иванов`):
+    /// the document-level field, else `data["FileName"]`.
+    pub fn file_name(&self) -> Option<&str> {
+        self.extra
+            .get("FileName")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.field("FileName"))
+    }
+
+    /// A data field as text: exact key first, then case-insensitively (Beorg's key
+    /// casing varies: `Firstname` / `FirstName`). Empty strings and `null` give
+    /// `None`; numbers are not converted (see [`raw_field`](Self::raw_field)).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.raw_field(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// A data field as raw JSON (exact key first, then case-insensitively).
+    pub fn raw_field(&self, name: &str) -> Option<&Value> {
+        self.data.get(name).or_else(|| {
+            self.data
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    }
+
+    /// A `dd.mm.yyyy` date field, strictly: `Ok(None)` when missing, `null` or `""`,
+    /// `Err` when present but not a valid date. The typed views are lenient instead.
+    pub fn date(&self, name: &str) -> Result<Option<time::Date>, DateError> {
+        match self.raw_field(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => views::parse_date(s),
+            Some(other) => Err(DateError::new(other.to_string())),
+        }
+    }
+
+    /// The confidence of a field (see [`Confidences::get`]).
+    pub fn confidence(&self, name: &str) -> Option<f64> {
+        self.metadata.confidences.get(name)
+    }
+
+    /// Whether Beorg marked the document broken.
+    pub fn is_broken(&self) -> bool {
+        self.broken == Some(true)
+    }
+
+    /// Typed view of a `PASSPORT` or `PASSPORT_REG` document.
+    pub fn passport(&self) -> Option<Passport> {
+        matches!(
+            self.doc_type,
+            DocumentType::Passport | DocumentType::PassportReg
+        )
+        .then(|| Passport::from_document(self))
+    }
+
+    /// Typed view of a `SNILS` document.
+    pub fn snils(&self) -> Option<Snils> {
+        (self.doc_type == DocumentType::Snils).then(|| Snils::from_document(self))
+    }
+
+    /// Typed view of an `RVP` (temporary residence permit) document.
+    pub fn rvp(&self) -> Option<Rvp> {
+        (self.doc_type == DocumentType::Rvp).then(|| Rvp::from_document(self))
+    }
+
+    /// Typed view of a `BRTH` (birth certificate) document.
+    pub fn birth_certificate(&self) -> Option<BirthCertificate> {
+        (self.doc_type == DocumentType::Brth).then(|| BirthCertificate::from_document(self))
+    }
+}
+
+/// A document's `metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// Per-field recognition confidence.
+    pub confidences: Confidences,
+    /// Validity checks (`{}` on the wire → default).
+    pub verifications: Verifications,
+    /// Source checks (`{}` on the wire → default).
+    pub metadata_check: MetadataCheck,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra!(Metadata, "a metadata object", {
+    "confidences" => confidences,
+    "verifications" => verifications,
+    "metadata_check" => metadata_check,
+});
+
+/// Per-field confidences, raw. Beorg sends strings (`"0.9996"`), numbers or `null`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Confidences(pub Map<String, Value>);
+
+impl Confidences {
+    /// The confidence of a field as a number in `[0, 1]` where parsable: exact key
+    /// first, then case-insensitively (`Firstname` vs `FirstName`). `null`, `""` or
+    /// garbage give `None` (the raw value stays available through [`raw`](Self::raw)).
+    pub fn get(&self, field: &str) -> Option<f64> {
+        self.raw(field)
+            .and_then(|v| match v {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().replace(',', ".").parse::<f64>().ok(),
+                _ => None,
+            })
+            .filter(|f| f.is_finite())
+    }
+
+    /// The raw confidence value of a field.
+    pub fn raw(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).or_else(|| {
+            self.0
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(field))
+                .map(|(_, v)| v)
+        })
+    }
+
+    /// Every field with its parsed confidence.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<f64>)> + '_ {
+        self.0.keys().map(|k| (k.as_str(), self.get(k)))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no confidences.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The status of a verification or check: `0` passed, `1` failed.
+///
+/// Serializes back to the wire form (`0`, `1`, or the original text).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CheckStatus {
+    /// `0` (or `"0"`): the check passed.
+    Passed,
+    /// `1` (or `"1"`): the check failed.
+    Failed,
+    /// Any other value, as text.
+    Other(String),
+}
+
+impl CheckStatus {
+    /// Parses a raw status; `null` and `""` give `None`.
+    pub fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Null => None,
+            Value::Bool(b) => Some(if *b { Self::Passed } else { Self::Failed }),
+            Value::Number(n) => Some(match n.as_i64() {
+                Some(0) => Self::Passed,
+                Some(1) => Self::Failed,
+                _ => Self::Other(n.to_string()),
+            }),
+            Value::String(s) => match s.trim() {
+                "" => None,
+                "0" => Some(Self::Passed),
+                "1" => Some(Self::Failed),
+                other => Some(Self::Other(other.to_owned())),
+            },
+            other => Some(Self::Other(other.to_string())),
+        }
+    }
+}
+
+impl Serialize for CheckStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CheckStatus::Passed => s.serialize_u8(0),
+            CheckStatus::Failed => s.serialize_u8(1),
+            CheckStatus::Other(text) => match text.parse::<i64>() {
+                Ok(n) => s.serialize_i64(n),
+                Err(_) => s.serialize_str(text),
+            },
+        }
+    }
+}
+
+/// A lenient [`CheckStatus`] (`""`/`null` → `None`).
+struct LenientStatus(Option<CheckStatus>);
+
+impl<'de> Deserialize<'de> for LenientStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(LenientStatus(CheckStatus::from_value(&Value::deserialize(
+            d,
+        )?)))
+    }
+}
+
+/// A lenient optional text (numbers become text, `""`/`null` → `None`).
+struct LenientText(Option<String>);
+
+impl<'de> Deserialize<'de> for LenientText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(LenientText(match Value::deserialize(d)? {
+            Value::String(s) if !s.is_empty() => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }))
+    }
+}
+
+/// `metadata.verifications`: document validity checks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Verifications {
+    /// Overall status (`0`, `1` or `""` on the wire → `None`).
+    pub status: Option<CheckStatus>,
+    /// `status_text`, e.g. `ok`.
+    pub status_text: Option<String>,
+    /// Check groups, raw (e.g. `verify_passport` → list of checks). See
+    /// [`check_items`](Self::check_items).
+    pub checks: Map<String, Value>,
+    /// Fields that failed validation.
+    pub bad_fields: Vec<String>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra!(Verifications, "a verifications object", {
+    "status" => status as LenientStatus,
+    "status_text" => status_text as LenientText,
+    "checks" => checks,
+    "bad_fields" => bad_fields as OneOrMany<String>,
+});
+
+impl Verifications {
+    /// Every check of every group, flattened.
+    pub fn check_items(&self) -> Vec<Check> {
+        checks_of(&self.checks)
+    }
+
+    /// Whether the overall status is "passed".
+    pub fn passed(&self) -> bool {
+        self.status == Some(CheckStatus::Passed)
+    }
+}
+
+/// `metadata.metadata_check`: checks of the scan's source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct MetadataCheck {
+    /// Overall status (`0`, `1` or `""` → `None`).
+    pub status: Option<CheckStatus>,
+    /// Checks, raw (e.g. `source_check` → `1`).
+    pub checks: Map<String, Value>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra!(MetadataCheck, "a metadata_check object", {
+    "status" => status as LenientStatus,
+    "checks" => checks,
+});
+
+impl MetadataCheck {
+    /// Every check, flattened.
+    pub fn check_items(&self) -> Vec<Check> {
+        checks_of(&self.checks)
+    }
+}
+
+/// One check, flattened out of a `checks` map.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Check {
+    /// The group (`verify_passport`) or check name (`source_check`).
+    pub group: String,
+    /// The check's `key` (`fields_to_check_valid`, `series_okato`, ...), if any.
+    pub key: Option<String>,
+    /// The check's status.
+    pub status: Option<CheckStatus>,
+    /// Human-readable title.
+    pub title: Option<String>,
+    /// Other fields of the check.
+    pub extra: Map<String, Value>,
+}
+
+fn checks_of(map: &Map<String, Value>) -> Vec<Check> {
+    let mut out = Vec::new();
+    for (group, v) in map {
+        match v {
+            Value::Array(items) => out.extend(items.iter().map(|i| check_from(group, i))),
+            other => out.push(check_from(group, other)),
+        }
+    }
+    out
+}
+
+fn check_from(group: &str, v: &Value) -> Check {
+    match v {
+        Value::Object(o) => {
+            let mut extra = o.clone();
+            let key = extra.remove("key").and_then(|k| match k {
+                Value::String(s) => Some(s),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            });
+            let status = extra
+                .remove("status")
+                .and_then(|s| CheckStatus::from_value(&s));
+            let title = extra
+                .remove("title")
+                .and_then(|t| t.as_str().map(str::to_owned));
+            Check {
+                group: group.to_owned(),
+                key,
+                status,
+                title,
+                extra,
+            }
+        }
+        scalar => Check {
+            group: group.to_owned(),
+            status: CheckStatus::from_value(scalar),
+            ..Check::default()
+        },
+    }
+}

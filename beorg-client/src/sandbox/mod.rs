@@ -1,0 +1,446 @@
+//! A stateful in-process emulator of the Beorg API, for tests, demos and benchmarks.
+//!
+//! [`Sandbox::start`] runs a loopback HTTP server (on `wiremock`, with request
+//! recording off so memory stays flat over many thousands of requests) that behaves
+//! like Beorg:
+//!
+//! * `POST /api/bescan/add_document` checks the token and project, validates the
+//!   base64 images and `process_info`, and creates a set `s-N` (numbered from
+//!   [`SandboxConfig::first_set_number`]). Images are not recognized for real: the
+//!   documents are generated from the `process_info` types (PASSPORT + SNILS when
+//!   there is none) for a person drawn deterministically from a fixed list.
+//! * A set is *processing* for its first [`SandboxConfig::polls_until_ready`] polls
+//!   (each result request for it, and each ready request of the customer, counts
+//!   one poll); the result endpoint answers 425 meanwhile.
+//! * `GET|POST /api/document/ready` lists the ready sets from `start_id` on, across
+//!   every contour of the customer, as `{"ready": [16, 17], "by_project": {"P": ["s-16"], ...}}`.
+//! * `GET|POST /api/document/result/s-N` returns realistic documents with Beorg's
+//!   quirks (string/number/null confidences, `status` `0`/`""`, `{}` metadata,
+//!   `broken: null`, `RegistrationDate: null`, `Firstname` casing, unknown fields)
+//!   and a `FileName` of type plus surname (`Паспорт_Иванов`).
+//! * A wrong token gets 401, an unknown project 404 `CampaignNotFound`, an unknown
+//!   set 404 `DocumentNotFound`, always as `{"errors": {"type": …, "message": …}}`.
+//!
+//! Knobs: a fixed [latency](SandboxConfig::latency) on every answer, and
+//! [`Faults`] (shares of 5xx, 429 with `Retry-After`, slow answers, malformed and
+//! truncated bodies) drawn from a seeded RNG, changeable at run time with
+//! [`Sandbox::set_faults`]. Counters ([`Sandbox::requests_served`],
+//! [`Sandbox::uploads`], ...) let tests check what happened.
+//!
+//! ```
+//! use beorg_client::sandbox::{Faults, Sandbox, SandboxConfig, SetSpec};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> beorg_client::Result<()> {
+//! let sandbox = Sandbox::start(SandboxConfig::default().polls_until_ready(0)).await;
+//! let set = sandbox.add_set(SetSpec::new().surname("Смирнов"));
+//! let client = sandbox.client();
+//! let ready = client.ready(0).await?;
+//! assert_eq!(ready.ready, vec![set.clone()]);
+//! let result = client.result(&set).await?.into_ready().expect("ready");
+//! assert_eq!(result.documents[0].file_name(), Some("Паспорт_Смирнов"));
+//!
+//! // Make a third of the answers fail with 503: the client retries through them.
+//! sandbox.set_faults(Faults::default().server_errors(0.3));
+//! client.result(&set).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod documents;
+mod responder;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer};
+
+use crate::client::Client;
+use crate::config::ClientBuilder;
+use crate::model::{DocumentType, SetId};
+use crate::retry::RetryPolicy;
+
+use responder::Responder;
+use state::{SetState, State};
+
+/// The sandbox's default token.
+pub const DEFAULT_TOKEN: &str = "sandbox-token";
+/// The sandbox's default project id.
+pub const DEFAULT_PROJECT_ID: &str = "SANDBOX";
+
+/// How a [`Sandbox`] behaves. `Default` gives: token `sandbox-token`, project
+/// `SANDBOX` (one contour), sets ready after 2 polls, first set `s-1`, no
+/// latency, no faults, seed 42.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SandboxConfig {
+    pub(crate) token: String,
+    pub(crate) project_id: String,
+    pub(crate) projects: Vec<String>,
+    pub(crate) polls_until_ready: u32,
+    pub(crate) latency: Duration,
+    pub(crate) faults: Faults,
+    pub(crate) seed: u64,
+    pub(crate) first_set_number: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            token: DEFAULT_TOKEN.to_owned(),
+            project_id: DEFAULT_PROJECT_ID.to_owned(),
+            projects: Vec::new(),
+            polls_until_ready: 2,
+            latency: Duration::ZERO,
+            faults: Faults::default(),
+            seed: 42,
+            first_set_number: 1,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The token the sandbox accepts.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// The customer's main project (contour) id.
+    pub fn project_id(mut self, id: impl Into<String>) -> Self {
+        self.project_id = id.into();
+        self
+    }
+
+    /// Further contours of the same customer (uploads may target any of them;
+    /// ready answers list them under `by_project`).
+    pub fn projects<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.projects = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How many polls a new set stays processing (425) before it is ready.
+    pub fn polls_until_ready(mut self, n: u32) -> Self {
+        self.polls_until_ready = n;
+        self
+    }
+
+    /// A fixed delay added to every answer.
+    pub fn latency(mut self, d: Duration) -> Self {
+        self.latency = d;
+        self
+    }
+
+    /// The initial fault injection.
+    pub fn faults(mut self, f: Faults) -> Self {
+        self.faults = f;
+        self
+    }
+
+    /// The seed of the fault RNG (same seed and requests → same faults).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The number of the first set created.
+    pub fn first_set_number(mut self, n: u64) -> Self {
+        self.first_set_number = n;
+        self
+    }
+}
+
+/// Faults injected into answers, each a share in `[0, 1]` of all requests.
+///
+/// One random draw per request picks at most one of: a 5xx (500/502/503, with a
+/// JSON or an HTML body, and no effect on state), a 429 with `Retry-After`
+/// (no effect), a malformed body, or a truncated body (both *after* the request
+/// took effect). Slow answers are drawn separately and add a delay.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[must_use]
+pub struct Faults {
+    pub(crate) server_errors: f64,
+    pub(crate) rate_limited: f64,
+    pub(crate) retry_after: Duration,
+    pub(crate) slow: f64,
+    pub(crate) slow_delay: Duration,
+    pub(crate) malformed: f64,
+    pub(crate) truncated: f64,
+}
+
+fn share(x: f64) -> f64 {
+    if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+impl Faults {
+    /// No faults.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Share of answers that are 500/502/503.
+    pub fn server_errors(mut self, share_of_requests: f64) -> Self {
+        self.server_errors = share(share_of_requests);
+        self
+    }
+
+    /// Share of answers that are 429 with `Retry-After` (whole seconds, rounded up).
+    pub fn rate_limited(mut self, share_of_requests: f64, retry_after: Duration) -> Self {
+        self.rate_limited = share(share_of_requests);
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// Share of answers delayed by `delay` (on top of the latency).
+    pub fn slow(mut self, share_of_requests: f64, delay: Duration) -> Self {
+        self.slow = share(share_of_requests);
+        self.slow_delay = delay;
+        self
+    }
+
+    /// Share of 200 answers whose body is not JSON.
+    pub fn malformed(mut self, share_of_requests: f64) -> Self {
+        self.malformed = share(share_of_requests);
+        self
+    }
+
+    /// Share of 200 answers whose body is cut in half.
+    pub fn truncated(mut self, share_of_requests: f64) -> Self {
+        self.truncated = share(share_of_requests);
+        self
+    }
+}
+
+/// A set to seed with [`Sandbox::add_set`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct SetSpec {
+    pub(crate) surname: Option<String>,
+    pub(crate) documents: Vec<DocumentType>,
+    pub(crate) project: Option<String>,
+    pub(crate) polls_until_ready: Option<u32>,
+}
+
+impl SetSpec {
+    /// PASSPORT + SNILS of a person from the fixed list, in the main project,
+    /// ready after the configured number of polls.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The surname (written into every document and its `FileName`).
+    pub fn surname(mut self, s: impl Into<String>) -> Self {
+        self.surname = Some(s.into());
+        self
+    }
+
+    /// Adds a document of this type (replacing the PASSPORT + SNILS default).
+    pub fn document(mut self, t: DocumentType) -> Self {
+        self.documents.push(t);
+        self
+    }
+
+    /// The contour the set belongs to.
+    pub fn project(mut self, p: impl Into<String>) -> Self {
+        self.project = Some(p.into());
+        self
+    }
+
+    /// Processing polls before the set is ready (0: ready at once).
+    pub fn polls_until_ready(mut self, n: u32) -> Self {
+        self.polls_until_ready = Some(n);
+        self
+    }
+
+    /// Ready at once (same as `polls_until_ready(0)`).
+    pub fn ready(self) -> Self {
+        self.polls_until_ready(0)
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) token: String,
+    pub(crate) project_id: String,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running Beorg emulator. Dropping it stops the server.
+pub struct Sandbox {
+    server: MockServer,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("uri", &self.server.uri())
+            .field("project_id", &self.shared.project_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Starts a sandbox on a random loopback port.
+    pub async fn start(config: SandboxConfig) -> Sandbox {
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
+        let shared = Arc::new(Shared {
+            token: config.token.clone(),
+            project_id: config.project_id.clone(),
+            state: Mutex::new(State::new(config)),
+        });
+        Mock::given(any())
+            .respond_with(Responder {
+                shared: Arc::clone(&shared),
+            })
+            .mount(&server)
+            .await;
+        Sandbox { server, shared }
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The accepted token.
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// The main project id.
+    pub fn project_id(&self) -> &str {
+        &self.shared.project_id
+    }
+
+    /// A builder preconfigured with this sandbox's URL, token and project, and
+    /// short timeouts and backoffs suited to tests (10 attempts, 1–10 ms backoff,
+    /// `Retry-After` capped at 20 ms, 2 s per attempt, 30 s deadline, 2–20 ms
+    /// result-poll backoff).
+    pub fn client_builder(&self) -> ClientBuilder {
+        Client::builder()
+            .base_url(self.uri())
+            .token(self.shared.token.clone())
+            .project_id(self.shared.project_id.clone())
+            .timeout(Duration::from_secs(2))
+            .deadline(Duration::from_secs(30))
+            .retry_policy(
+                RetryPolicy::default()
+                    .max_attempts(10)
+                    .initial_backoff(Duration::from_millis(1))
+                    .max_backoff(Duration::from_millis(10))
+                    .max_retry_after(Duration::from_millis(20)),
+            )
+            .poll_backoff(Duration::from_millis(2), Duration::from_millis(20))
+    }
+
+    /// A client from [`client_builder`](Self::client_builder).
+    ///
+    /// # Panics
+    ///
+    /// If the HTTP client cannot be created (the TLS backend failed to
+    /// initialize); the sandbox's own configuration is always valid.
+    #[allow(clippy::expect_used)]
+    pub fn client(&self) -> Client {
+        self.client_builder()
+            .build()
+            .expect("the sandbox's client configuration is valid")
+    }
+
+    /// Replaces the fault injection (takes effect on the next request).
+    pub fn set_faults(&self, f: Faults) {
+        self.shared.lock().faults = f;
+    }
+
+    /// Changes the fixed latency (takes effect on the next request).
+    pub fn set_latency(&self, d: Duration) {
+        self.shared.lock().latency = d;
+    }
+
+    /// Seeds a set without HTTP and returns its id.
+    pub fn add_set(&self, spec: SetSpec) -> SetId {
+        let mut st = self.shared.lock();
+        let project = spec
+            .project
+            .unwrap_or_else(|| self.shared.project_id.clone());
+        let docs = if spec.documents.is_empty() {
+            documents::default_documents()
+        } else {
+            spec.documents
+                .into_iter()
+                .map(|t| (t.as_str().to_owned(), t))
+                .collect()
+        };
+        let polls = spec
+            .polls_until_ready
+            .unwrap_or(st.config.polls_until_ready);
+        st.create_set(project, docs, spec.surname, polls)
+    }
+
+    /// Makes a set ready at once. Returns `false` for an unknown set.
+    pub fn mark_ready(&self, id: &SetId) -> bool {
+        let mut st = self.shared.lock();
+        match st.set_mut(id.as_str()) {
+            Some(s) => {
+                s.remaining_polls = 0;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the set exists and is ready.
+    pub fn is_ready(&self, id: &SetId) -> bool {
+        let mut st = self.shared.lock();
+        st.set_mut(id.as_str())
+            .is_some_and(|s: &mut SetState| s.remaining_polls == 0)
+    }
+
+    /// Requests answered so far (all endpoints, faults included).
+    pub fn requests_served(&self) -> u64 {
+        self.shared.lock().counters.requests
+    }
+
+    /// Sets created by uploads (not by [`add_set`](Self::add_set)).
+    pub fn uploads(&self) -> u64 {
+        self.shared.lock().counters.uploads
+    }
+
+    /// Ready requests answered.
+    pub fn ready_requests(&self) -> u64 {
+        self.shared.lock().counters.ready
+    }
+
+    /// Result requests answered.
+    pub fn result_requests(&self) -> u64 {
+        self.shared.lock().counters.result
+    }
+
+    /// Answers replaced or corrupted by a fault.
+    pub fn faults_injected(&self) -> u64 {
+        self.shared.lock().counters.faults
+    }
+
+    /// Number of sets (uploaded and seeded).
+    pub fn set_count(&self) -> usize {
+        self.shared.lock().sets.len()
+    }
+}

@@ -1,0 +1,583 @@
+//! The client: one shared session, the call loop (session renewal, retries, deadline,
+//! in-flight limit) and downloads.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio::sync::{Mutex, Semaphore};
+use tracing::{Instrument, field};
+use url::Url;
+
+use crate::config::{ClientBuilder, Config, Credentials, from_env_with};
+use crate::error::{Error, Result, RpcError, excerpt};
+use crate::retry::{Idempotency, RetryDecision, decide, is_read_only};
+use crate::transport::{
+    self, ACCESS_TOKEN_HEADER, Endpoint, LOGIN_METHODS, SESSION_HEADER, decode, encode_request,
+    join, parse_rpc_response, status_error,
+};
+
+/// A Saby API client.
+///
+/// Cheap to clone (an `Arc` inside), `Send + Sync`. All clones share one session: the first
+/// call logs in; when the session expires (HTTP 401 or a session error) exactly one call logs
+/// in again — the others wait for it — and every affected call is replayed once.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    credentials: Credentials,
+    http: reqwest::Client,
+    session: Mutex<SessionState>,
+    permits: Semaphore,
+    next_id: AtomicU64,
+}
+
+/// The authentication header of the current session.
+#[derive(Clone)]
+pub(crate) enum AuthToken {
+    /// `X-SBISSessionID`.
+    Session(SecretString),
+    /// `X-SBISAccessToken`.
+    Access(SecretString),
+}
+
+impl AuthToken {
+    fn header(&self) -> Result<(&'static str, HeaderValue)> {
+        let (name, secret) = match self {
+            Self::Session(s) => (SESSION_HEADER, s),
+            Self::Access(s) => (ACCESS_TOKEN_HEADER, s),
+        };
+        let mut value = HeaderValue::from_str(secret.expose_secret()).map_err(|_| {
+            Error::InvalidInput("the session id/token is not a valid header value".to_owned())
+        })?;
+        value.set_sensitive(true);
+        Ok((name, value))
+    }
+}
+
+struct SessionState {
+    token: Option<AuthToken>,
+    generation: u64,
+}
+
+/// Options of one [`Client::call_with`] call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// The top-level `protocol` (method version).
+    pub protocol: Option<i64>,
+    /// Whether the call may be repeated after it may have reached the server. `None`:
+    /// read-only methods (`Прочитать…`, `Список…`, `Информация…`) are, others are not.
+    pub idempotent: Option<bool>,
+    /// Force an endpoint (default: `/auth/service/` for login methods, else `/service/?srv=1`).
+    pub endpoint: Option<Endpoint>,
+    /// Override the client's overall deadline for this call.
+    pub deadline: Option<Duration>,
+}
+
+impl CallOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `protocol`.
+    pub fn protocol(mut self, protocol: i64) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+    /// Marks the call as safe (or unsafe) to repeat.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = Some(idempotent);
+        self
+    }
+    /// Forces the endpoint.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+    /// Overrides the deadline.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.config.base_url.as_str())
+            .field("credentials", &self.inner.credentials)
+            .field("session", &"[redacted]")
+            .field("max_in_flight", &self.inner.config.max_in_flight)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`] for every option.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `SABY_BASE_URL` (optional), then either
+    /// `SABY_APP_CLIENT_ID` + `SABY_APP_SECRET` + `SABY_SECRET_KEY` (service application) or
+    /// `SABY_LOGIN` + `SABY_PASSWORD` (+ optional `SABY_ACCOUNT`).
+    pub fn from_env() -> Result<Client> {
+        from_env_with(|k| std::env::var(k).ok())?.build()
+    }
+
+    pub(crate) fn from_parts(
+        config: Config,
+        credentials: Credentials,
+        http: reqwest::Client,
+    ) -> Self {
+        let permits = Semaphore::new(config.max_in_flight);
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                credentials,
+                http,
+                session: Mutex::new(SessionState {
+                    token: None,
+                    generation: 0,
+                }),
+                permits,
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.config.base_url
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Calls any method: `params` become `"params"`, `"result"` is decoded into `R`.
+    /// Use it for methods this crate does not wrap.
+    ///
+    /// ```no_run
+    /// # async fn f(client: saby_client::Client) -> saby_client::Result<()> {
+    /// let info: serde_json::Value = client
+    ///     .call("СБИС.ИнформацияОВерсии", &serde_json::json!({}))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<P, R>(&self, method: &str, params: &P) -> Result<R>
+    where
+        P: Serialize + Sync + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.call_with(method, params, CallOptions::default()).await
+    }
+
+    /// [`Client::call`] with options (`protocol`, idempotency, endpoint, deadline).
+    pub async fn call_with<P, R>(&self, method: &str, params: &P, options: CallOptions) -> Result<R>
+    where
+        P: Serialize + Sync + ?Sized,
+        R: DeserializeOwned,
+    {
+        let raw = self.call_raw(method, params, &options).await?;
+        decode(
+            method,
+            200,
+            "result",
+            raw.get(),
+            LOGIN_METHODS.contains(&method),
+        )
+    }
+
+    /// Runs one JSON-RPC call and returns its raw `result`.
+    pub(crate) async fn call_raw<P>(
+        &self,
+        method: &str,
+        params: &P,
+        options: &CallOptions,
+    ) -> Result<Box<RawValue>>
+    where
+        P: Serialize + Sync + ?Sized,
+    {
+        self.call_raw_as(method, params, options, None).await
+    }
+
+    /// Like `call_raw`, with an explicit auth header (`Some`) instead of the shared session.
+    pub(crate) async fn call_raw_as<P>(
+        &self,
+        method: &str,
+        params: &P,
+        options: &CallOptions,
+        auth_override: Option<AuthToken>,
+    ) -> Result<Box<RawValue>>
+    where
+        P: Serialize + Sync + ?Sized,
+    {
+        let endpoint = options
+            .endpoint
+            .unwrap_or_else(|| Endpoint::for_method(method));
+        let is_login = LOGIN_METHODS.contains(&method);
+        let needs_session = !is_login && auth_override.is_none();
+        let idempotency = match options.idempotent {
+            Some(true) => Idempotency::Idempotent,
+            Some(false) => Idempotency::NonIdempotent,
+            None if is_read_only(method) || is_login => Idempotency::Idempotent,
+            None => Idempotency::NonIdempotent,
+        };
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = encode_request(method, params, options.protocol, id)?;
+        let url = join(&self.inner.config.base_url, endpoint.as_str())?;
+        let deadline = options.deadline.unwrap_or(self.inner.config.deadline);
+        let span = tracing::info_span!(
+            "saby.call",
+            method,
+            endpoint = endpoint.as_str(),
+            attempt = field::Empty,
+            status = field::Empty,
+        );
+        let (url, body, auth_override) = (&url, &body, &auth_override);
+        self.run(needs_session, idempotency, deadline, move |auth| {
+            let auth = auth.or_else(|| auth_override.clone());
+            self.rpc_attempt(method, url, body.clone(), id, auth)
+        })
+        .instrument(span)
+        .await
+    }
+
+    /// Calls a method whose `result` is a `Документ` (bare or wrapped in `{"Документ": …}`).
+    pub(crate) async fn call_document<P, R>(
+        &self,
+        method: &str,
+        params: &P,
+        idempotent: bool,
+    ) -> Result<R>
+    where
+        P: Serialize + Sync + ?Sized,
+        R: DeserializeOwned,
+    {
+        let raw = self
+            .call_raw(method, params, &CallOptions::new().idempotent(idempotent))
+            .await?;
+        transport::decode_document(method, &raw)
+    }
+
+    async fn rpc_attempt(
+        &self,
+        method: &str,
+        url: &Url,
+        body: Bytes,
+        id: u64,
+        auth: Option<AuthToken>,
+    ) -> Result<Box<RawValue>> {
+        let mut req = self
+            .inner
+            .http
+            .post(url.clone())
+            .header(CONTENT_TYPE, transport::CONTENT_TYPE)
+            .timeout(self.inner.config.timeout)
+            .body(body);
+        if let Some(auth) = &auth {
+            let (name, value) = auth.header()?;
+            req = req.header(name, value);
+        }
+        let (status, headers, bytes) = self.send_http(req).await?;
+        parse_rpc_response(method, id, status, &headers, &bytes)
+    }
+
+    /// Sends one request under the in-flight limit and reads the whole body.
+    pub(crate) async fn send_http(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Bytes)> {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Config("the client's request limiter was closed".to_owned()))?;
+        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let status = resp.status().as_u16();
+        record_on_call_span("status", u64::from(status));
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        tracing::debug!(status, bytes = bytes.len(), "saby answer");
+        Ok((status, headers, bytes))
+    }
+
+    pub(crate) fn transport_error(&self, e: reqwest::Error) -> Error {
+        match Error::transport(e) {
+            Error::Timeout(_) => Error::Timeout(self.inner.config.timeout),
+            other => other,
+        }
+    }
+
+    /// The call loop: session, attempt, session renewal (once), retry decision, backoff,
+    /// overall deadline.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        needs_session: bool,
+        idempotency: Idempotency,
+        deadline: Duration,
+        mut attempt_fn: F,
+    ) -> Result<T>
+    where
+        F: FnMut(Option<AuthToken>) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let started = Instant::now();
+        let policy = &self.inner.config.retry;
+        let work = async {
+            let mut attempt = 0u32;
+            let mut renewed = false;
+            loop {
+                attempt += 1;
+                record_on_call_span("attempt", u64::from(attempt));
+                let (auth, generation) = if needs_session {
+                    let (token, generation) = self.session().await?;
+                    (Some(token), generation)
+                } else {
+                    (None, 0)
+                };
+                let err = match attempt_fn(auth).await {
+                    Ok(v) => return Ok(v),
+                    Err(e) => e,
+                };
+                if needs_session && is_session_expiry(&err) {
+                    if renewed {
+                        tracing::warn!("session still rejected after logging in again");
+                        return Err(match err {
+                            Error::SessionExpired { message } => Error::SessionExpired { message },
+                            Error::Rpc(r) => Error::SessionExpired { message: r.message },
+                            other => other,
+                        });
+                    }
+                    tracing::info!("session expired; renewing");
+                    renewed = true;
+                    self.renew(generation).await?;
+                    attempt -= 1; // a replay after renewal is not a retry
+                    continue;
+                }
+                match decide(&err, attempt, idempotency, policy) {
+                    RetryDecision::Retry { retry_after } => {
+                        let wait = policy.backoff(attempt, retry_after);
+                        if started.elapsed() + wait >= deadline {
+                            return Err(err);
+                        }
+                        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    RetryDecision::GiveUp => return Err(err),
+                }
+            }
+        };
+        match tokio::time::timeout(deadline, work).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Deadline(deadline)),
+        }
+    }
+
+    /// The current session, logging in if there is none (single flight: the lock is held
+    /// during login, so concurrent callers wait for one login).
+    async fn session(&self) -> Result<(AuthToken, u64)> {
+        let mut state = self.inner.session.lock().await;
+        if let Some(token) = &state.token {
+            return Ok((token.clone(), state.generation));
+        }
+        let token = self.login().await?;
+        state.generation += 1;
+        state.token = Some(token.clone());
+        Ok((token, state.generation))
+    }
+
+    /// Renews the session seen at `generation`, unless another call already did.
+    async fn renew(&self, generation: u64) -> Result<()> {
+        let mut state = self.inner.session.lock().await;
+        if state.generation != generation && state.token.is_some() {
+            return Ok(());
+        }
+        if matches!(self.inner.credentials, Credentials::Session(_)) {
+            return Err(Error::SessionExpired {
+                message: "the session id given to the client expired and cannot be renewed"
+                    .to_owned(),
+            });
+        }
+        state.token = None;
+        let token = self.login().await?;
+        state.generation += 1;
+        state.token = Some(token);
+        Ok(())
+    }
+
+    /// Replaces the session (after switching accounts or confirming a login).
+    pub(crate) async fn set_session(&self, token: Option<AuthToken>) {
+        let mut state = self.inner.session.lock().await;
+        state.generation += 1;
+        state.token = token;
+    }
+
+    /// The current session token, if logged in.
+    pub(crate) async fn current_token(&self) -> Option<AuthToken> {
+        self.inner.session.lock().await.token.clone()
+    }
+
+    /// Downloads any `Ссылка` (PDF, HTML, archive, attachment, signature) with the session
+    /// header. Relative links are joined to the base URL. The session header is sent only to
+    /// the base URL's host and to `*.sbis.ru` / `*.saby.ru`.
+    ///
+    /// A "file not ready yet" answer (`classid {00000000-0000-0000-0000-1aa0000f1002}`) is
+    /// asked again after [`ClientBuilder::file_not_ready_delay`], up to
+    /// [`ClientBuilder::file_not_ready_attempts`] times, within the deadline.
+    pub async fn download(&self, link: &str) -> Result<Bytes> {
+        let url = self.resolve_link(link)?;
+        let with_session = self.is_saby_host(&url);
+        let deadline = self.inner.config.deadline;
+        let span = tracing::info_span!(
+            "saby.download",
+            method = "GET",
+            endpoint = url.path(),
+            attempt = field::Empty,
+            status = field::Empty,
+        );
+        let work = async {
+            let mut not_ready = 0u32;
+            loop {
+                let url = &url;
+                let res = self
+                    .run(
+                        with_session,
+                        Idempotency::Idempotent,
+                        deadline,
+                        move |auth| self.get_attempt(url, auth),
+                    )
+                    .await;
+                match res {
+                    Err(Error::Rpc(e))
+                        if e.is_file_not_ready()
+                            && not_ready + 1 < self.inner.config.file_not_ready_attempts =>
+                    {
+                        not_ready += 1;
+                        tracing::debug!(not_ready, "file not ready yet; waiting");
+                        tokio::time::sleep(self.inner.config.file_not_ready_delay).await;
+                    }
+                    other => return other,
+                }
+            }
+        };
+        match tokio::time::timeout(deadline, work).instrument(span).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Deadline(deadline)),
+        }
+    }
+
+    async fn get_attempt(&self, url: &Url, auth: Option<AuthToken>) -> Result<Bytes> {
+        let mut req = self
+            .inner
+            .http
+            .get(url.clone())
+            .timeout(self.inner.config.timeout);
+        if let Some(auth) = &auth {
+            let (name, value) = auth.header()?;
+            req = req.header(name, value);
+        }
+        let (status, headers, body) = self.send_http(req).await?;
+        if let Some(e) = status_error(status, &headers, &body, false) {
+            return Err(e);
+        }
+        let looks_json = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.contains("json"))
+            || body.first() == Some(&b'{');
+        if looks_json && let Some(err) = download_error(status, &body) {
+            return Err(err);
+        }
+        if !(200..300).contains(&status) {
+            return Err(Error::Http {
+                status,
+                excerpt: excerpt(&body),
+            });
+        }
+        Ok(body)
+    }
+
+    fn resolve_link(&self, link: &str) -> Result<Url> {
+        let link = link.trim();
+        match Url::parse(link) {
+            Ok(u) => Ok(u),
+            Err(url::ParseError::RelativeUrlWithoutBase) => join(&self.inner.config.base_url, link),
+            Err(e) => Err(Error::InvalidInput(format!("invalid link: {e}"))),
+        }
+    }
+
+    fn is_saby_host(&self, url: &Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        if Some(host) == self.inner.config.base_url.host_str()
+            && url.port_or_known_default() == self.inner.config.base_url.port_or_known_default()
+        {
+            return true;
+        }
+        ["sbis.ru", "saby.ru"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+            && url.scheme() == "https"
+    }
+}
+
+/// An error answer to a download (a JSON-RPC `error` body instead of the file).
+fn download_error(status: u16, body: &[u8]) -> Option<Error> {
+    #[derive(serde::Deserialize)]
+    struct E {
+        error: crate::error::WireError,
+    }
+    let e: E = serde_json::from_slice(body).ok()?;
+    Some(Error::Rpc(Box::new(RpcError::from_wire(
+        "GET", status, e.error,
+    ))))
+}
+
+fn is_session_expiry(e: &Error) -> bool {
+    match e {
+        Error::SessionExpired { .. } => true,
+        Error::Rpc(r) => r.is_session_error(),
+        _ => false,
+    }
+}
+
+/// Records `value` on the current span only when it is one of this crate's call spans
+/// (`saby.call`, `saby.download`).
+///
+/// When a subscriber filters our spans out, `Span::current()` is the caller's nearest
+/// enabled span; writing there would leak our `attempt`/`status` fields into the
+/// application's own spans.
+fn record_on_call_span(field: &str, value: u64) {
+    let span = tracing::Span::current();
+    if span
+        .metadata()
+        .is_some_and(|m| m.name().starts_with("saby."))
+    {
+        span.record(field, value);
+    }
+}

@@ -1,0 +1,476 @@
+//! The error type: one enum, with predicates so callers never match on strings.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The `classid` of the "confirmation code required" (2FA) login error.
+pub const CLASSID_CONFIRMATION_REQUIRED: &str = "{00000000-0000-0000-0000-1FA000001002}";
+/// The `classid` of the "file not ready yet" download error (retry after ~1 s).
+pub const CLASSID_FILE_NOT_READY: &str = "{00000000-0000-0000-0000-1aa0000f1002}";
+
+/// Everything that can go wrong. `#[non_exhaustive]`: match with a `_` arm and prefer the
+/// predicates [`Error::is_retryable`], [`Error::is_auth`], [`Error::status`].
+///
+/// No variant ever carries a password, secret, session id or token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A JSON-RPC `error` answer (business errors; HTTP 200/404/500/501 with an error body).
+    #[error("{0}")]
+    Rpc(Box<RpcError>),
+
+    /// The session expired (HTTP 401 or a session error) and logging in again did not help,
+    /// or the client was given a fixed session it cannot renew.
+    #[error("Saby session expired and could not be renewed: {message}")]
+    SessionExpired {
+        /// What the server said, if anything.
+        message: String,
+    },
+
+    /// Login was refused (HTTP 401 on a login method, or no token in the answer).
+    #[error("Saby login failed: {message}")]
+    AuthFailed {
+        /// What the server said (never the credentials).
+        message: String,
+    },
+
+    /// HTTP 403: access denied.
+    #[error("access denied by Saby (HTTP 403){}", fmt_msg(message))]
+    AccessDenied {
+        /// The server's message, if any.
+        message: Option<String>,
+    },
+
+    /// HTTP 423: the certificate's PIN is locked.
+    #[error("PIN locked (HTTP 423){}", fmt_msg(message))]
+    PinLocked {
+        /// The server's message, if any.
+        message: Option<String>,
+    },
+
+    /// HTTP 503/504: Saby is under maintenance or overloaded; retried for safe calls.
+    #[error("Saby unavailable (HTTP {status}): maintenance or overload")]
+    Maintenance {
+        /// 503 or 504.
+        status: u16,
+        /// `Retry-After`, when sent.
+        retry_after: Option<Duration>,
+    },
+
+    /// An HTTP status without a JSON-RPC body (e.g. 502 from a proxy, an HTML 500 page).
+    #[error("unexpected HTTP {status} from Saby: {excerpt}")]
+    Http {
+        /// The status.
+        status: u16,
+        /// The start of the body.
+        excerpt: String,
+    },
+
+    /// The request could not be sent or the answer not read. The source never carries the
+    /// URL (stripped with `reqwest::Error::without_url`).
+    #[error("transport error talking to Saby ({})", if *connect { "connect" } else { "request" })]
+    Transport {
+        /// True when the connection was never established (safe to retry any call).
+        connect: bool,
+        /// The underlying error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// One attempt took longer than the per-attempt timeout.
+    #[error("Saby did not answer within {0:?}")]
+    Timeout(Duration),
+
+    /// The overall deadline of a call (all attempts, waits and re-logins) passed.
+    #[error("deadline of {0:?} exceeded")]
+    Deadline(Duration),
+
+    /// The answer could not be decoded: HTML page, truncated body, wrong type.
+    #[error("cannot decode Saby answer to {method} at `{path}`: {source}; body starts: {excerpt}")]
+    Decode {
+        /// The method called (or `GET` for downloads).
+        method: String,
+        /// The JSON path of the failure (e.g. `result.Документ[0].Состояние.Код`).
+        path: String,
+        /// HTTP status.
+        status: u16,
+        /// The start of the body (at most ~200 characters).
+        excerpt: String,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The answer's `id` does not match the request's.
+    #[error("JSON-RPC id mismatch for {method}: sent {sent}, got {got}")]
+    IdMismatch {
+        /// The method called.
+        method: String,
+        /// The id we sent.
+        sent: u64,
+        /// The id received (as JSON text).
+        got: String,
+    },
+
+    /// The caller's input cannot be sent (a request not serializable, a bad URL...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// Login needs a confirmation code (2FA). Send it with
+    /// [`crate::Client::send_auth_code`] and confirm with [`crate::Client::confirm_login`].
+    #[error("login needs a confirmation code: {}", .0.message.as_deref().unwrap_or("(no message)"))]
+    ConfirmationRequired(Box<ConfirmationInfo>),
+
+    /// The wanted stage/action is not offered by the document now.
+    #[error(
+        "document {document_id} offers no action {wanted}; available: {}",
+        fmt_available(available)
+    )]
+    ActionNotFound {
+        /// The document.
+        document_id: String,
+        /// What was looked for (names tried).
+        wanted: String,
+        /// `(stage, action)` pairs the document offers.
+        available: Vec<(String, String)>,
+    },
+
+    /// The action requires a comment (`ТребуетКомментария`, or a rejection) and none was given.
+    #[error("action {action} requires a comment")]
+    CommentRequired {
+        /// The action.
+        action: String,
+    },
+
+    /// A client-side signature was required (`Ключ.Тип = Клиентский`) and the signer gave none.
+    #[error(
+        "action {action} needs a client-side signature of {attachment} but the signer returned none"
+    )]
+    SignatureRequired {
+        /// The action.
+        action: String,
+        /// The attachment id or name.
+        attachment: String,
+    },
+
+    /// The caller's [`crate::Signer`] or [`crate::SessionDecryptor`] failed.
+    #[error("the caller-provided signer or session decryptor failed")]
+    Signer(#[source] Box<dyn std::error::Error + Send + Sync>),
+
+    /// A local file operation of [`crate::Client::archive`] failed.
+    #[error("file error at {path}")]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Configuration is missing or wrong (builder, environment).
+    #[error("configuration error: {0}")]
+    Config(String),
+}
+
+fn fmt_msg(m: &Option<String>) -> String {
+    m.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+}
+
+fn fmt_available(a: &[(String, String)]) -> String {
+    if a.is_empty() {
+        return "none".to_owned();
+    }
+    a.iter()
+        .map(|(s, act)| format!("{s}/{act}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Error {
+    /// True for failures worth retrying later: 502/503/504, connect errors, timeouts, the
+    /// "file not ready" download error, and answers damaged on the way (a truncated body, an
+    /// HTML page instead of JSON). Business errors (RPC errors, even with HTTP 500) are not.
+    /// Whether a *given call* is retried also depends on its idempotency (see [`crate::retry`]).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Maintenance { .. } | Self::Timeout(_) | Self::Transport { .. } => true,
+            Self::Http { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            Self::Rpc(e) => e.is_file_not_ready(),
+            // A truncated body or an HTML page instead of JSON: the answer was damaged on
+            // the way, asking again may work. A wrong type in valid JSON will not.
+            Self::Decode { source, .. } => source.is_eof() || source.is_syntax(),
+            _ => false,
+        }
+    }
+
+    /// True for authentication problems: session expired beyond renewal, access denied,
+    /// PIN locked, confirmation required, and RPC errors on login.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Self::SessionExpired { .. }
+            | Self::AuthFailed { .. }
+            | Self::AccessDenied { .. }
+            | Self::PinLocked { .. }
+            | Self::ConfirmationRequired(_) => true,
+            Self::Rpc(e) => {
+                e.http_status == 401
+                    || e.is_session_error()
+                    || crate::transport::LOGIN_METHODS.contains(&e.method.as_str())
+            }
+            _ => false,
+        }
+    }
+
+    /// The HTTP status involved, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Rpc(e) => Some(e.http_status),
+            Self::SessionExpired { .. } | Self::AuthFailed { .. } => Some(401),
+            Self::AccessDenied { .. } => Some(403),
+            Self::PinLocked { .. } => Some(423),
+            Self::Maintenance { status, .. }
+            | Self::Http { status, .. }
+            | Self::Decode { status, .. } => Some(*status),
+            Self::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// The RPC error, if this is one.
+    pub fn rpc(&self) -> Option<&RpcError> {
+        match self {
+            Self::Rpc(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn transport(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            // The caller replaces the duration with the configured one.
+            return Self::Timeout(Duration::ZERO);
+        }
+        Self::Transport {
+            connect: e.is_connect(),
+            source: e.without_url(),
+        }
+    }
+}
+
+/// `error.code`: a number or a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// A numeric code (e.g. `-32000`).
+    Number(i64),
+    /// A textual code.
+    Text(String),
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A JSON-RPC error answer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RpcError {
+    /// The method called.
+    pub method: String,
+    /// HTTP status of the answer.
+    pub http_status: u16,
+    /// `code` (number or string).
+    pub code: Option<ErrorCode>,
+    /// `message`.
+    pub message: String,
+    /// `details`, `None` when absent or equal to `message`.
+    pub details: Option<String>,
+    /// `type`.
+    pub error_type: Option<String>,
+    /// `data.classid`.
+    pub class_id: Option<String>,
+    /// `data.addinfo`.
+    pub addinfo: Option<Value>,
+}
+
+impl RpcError {
+    pub(crate) fn from_wire(method: &str, http_status: u16, w: WireError) -> Self {
+        let details = w
+            .details
+            .filter(|d| !d.trim().is_empty() && d.trim() != w.message.trim());
+        let (class_id, addinfo) = match w.data {
+            Some(Value::Object(mut m)) => {
+                let class_id = m.remove("classid").and_then(|v| match v {
+                    Value::String(s) => Some(s),
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                });
+                (class_id, m.remove("addinfo").filter(|v| !v.is_null()))
+            }
+            _ => (None, None),
+        };
+        Self {
+            method: method.to_owned(),
+            http_status,
+            code: w.code,
+            message: w.message,
+            details,
+            error_type: w.error_type,
+            class_id,
+            addinfo,
+        }
+    }
+
+    /// True when `data.classid` is the "file not ready yet" id.
+    pub fn is_file_not_ready(&self) -> bool {
+        self.class_id
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(CLASSID_FILE_NOT_READY))
+    }
+
+    /// True when `data.classid` is the "confirmation code required" id.
+    pub fn is_confirmation_required(&self) -> bool {
+        self.class_id
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(CLASSID_CONFIRMATION_REQUIRED))
+    }
+
+    /// Heuristic for "the session is no longer valid" errors that arrive as an RPC error
+    /// instead of HTTP 401 (Saby publishes no code for it): the message or details mention
+    /// the session (`сесси`) together with expired/invalid/not found, or say "unauthorized".
+    pub fn is_session_error(&self) -> bool {
+        let text =
+            format!("{} {}", self.message, self.details.as_deref().unwrap_or("")).to_lowercase();
+        let session = text.contains("сесси") || text.contains("session");
+        let bad = [
+            "истек",
+            "истёк",
+            "недейств",
+            "не найден",
+            "неверн",
+            "закрыт",
+            "expired",
+            "invalid",
+            "not found",
+        ]
+        .iter()
+        .any(|w| text.contains(w));
+        (session && bad) || text.contains("unauthorized") || text.contains("не авторизован")
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Saby error in {}", self.method)?;
+        if let Some(c) = &self.code {
+            write!(f, " (code {c})")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(d) = &self.details {
+            write!(f, " — {d}")?;
+        }
+        if let Some(c) = &self.class_id {
+            write!(f, " [classid {c}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// The `error` object as sent.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireError {
+    #[serde(default)]
+    pub(crate) code: Option<ErrorCode>,
+    #[serde(default)]
+    pub(crate) message: String,
+    #[serde(default)]
+    pub(crate) details: Option<String>,
+    #[serde(default, rename = "type")]
+    pub(crate) error_type: Option<String>,
+    #[serde(default)]
+    pub(crate) data: Option<Value>,
+}
+
+/// `error.data.addinfo` of the "confirmation code required" login error.
+///
+/// `session_id` (`ИдентификаторСессии`) is a temporary session; it is kept out of `Debug`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ConfirmationInfo {
+    /// `Сообщение`.
+    #[serde(rename = "Сообщение", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `Телефон` (masked by Saby).
+    #[serde(rename = "Телефон", default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// `Идентификатор`.
+    #[serde(
+        rename = "Идентификатор",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    /// `МетодОтправкиКодаПодтверждения`.
+    #[serde(
+        rename = "МетодОтправкиКодаПодтверждения",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub send_code_method: Option<String>,
+    /// `МетодПроверкиКодаИсключения`.
+    #[serde(
+        rename = "МетодПроверкиКодаИсключения",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub check_code_method: Option<String>,
+    /// `ИдентификаторСессии`: the temporary session (secret; redacted in `Debug`).
+    #[serde(
+        rename = "ИдентификаторСессии",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_id: Option<String>,
+    /// Unknown fields.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for ConfirmationInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfirmationInfo")
+            .field("message", &self.message)
+            .field("phone", &self.phone)
+            .field("id", &self.id)
+            .field("send_code_method", &self.send_code_method)
+            .field("check_code_method", &self.check_code_method)
+            .field(
+                "session_id",
+                &self.session_id.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cuts a body to a short, printable excerpt for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out.replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,100 @@
+//! # saby-client
+//!
+//! An async, typed client for the Saby (formerly SBIS) EDO API: JSON-RPC 2.0 over HTTPS,
+//! one shared session with single-flight renewal, typed documents, prepare/execute actions
+//! with signing, the event feed as a resumable stream, service stages and a local archive.
+//!
+//! ```no_run
+//! use saby_client::{Attachment, Client, Credentials, Document, Party, Regulation, ServerSigner};
+//!
+//! # async fn run() -> saby_client::Result<()> {
+//! let client = Client::builder()
+//!     .base_url("https://online.sbis.ru")
+//!     .credentials(Credentials::password("login", "password"))
+//!     .build()?;
+//!
+//! // A document with our own identifiers (makes the write idempotent and retry-safe).
+//! let doc = Document::new("3f1c2a9e-0000-4000-8000-000000000001")
+//!     .with_type("ДокОтгрИсх")
+//!     .with_regulation(Regulation::by_name("Исходящий документ"))
+//!     .with_our_organization(Party::legal_entity("7605016030", "760501001", "ООО Ромашка"))
+//!     .with_counterparty(Party::individual("500100732259", "Иванов", "Иван", "Иванович"))
+//!     .with_attachment(Attachment::from_bytes("att-1", "contract.pdf", b"%PDF-1.7".to_vec()));
+//! let written = client.write_document(&doc).await?;
+//!
+//! // Stage and action are read from the document itself; server-side keys sign on Saby.
+//! let sent = client.send(written.id_str(), &ServerSigner).await?;
+//! println!("state: {:?}", sent.state.map(|s| s.code));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Contents
+//!
+//! - [`Client`], [`ClientBuilder`], [`Credentials`], [`CallOptions`] — configuration, sessions
+//!   and the generic [`Client::call`] / [`Client::call_with`] for methods not wrapped here.
+//! - Authentication: [`Client::from_env`], [`Client::login_now`], [`Client::send_auth_code`] /
+//!   [`Client::confirm_login`] (confirmation codes), [`Client::logout`], [`Client::accounts`],
+//!   [`Client::switch_account`], [`Client::current_user`], [`Client::auth_certificates`].
+//! - Documents: [`Client::write_document`], [`Client::write_attachments`],
+//!   [`Client::read_document`], [`Client::list_documents`], [`Client::delete_document`],
+//!   [`Client::link_documents`], [`Client::repeat_stage`], [`Client::render_html`],
+//!   [`Client::download`].
+//! - Actions and signing: [`Client::perform`], [`Client::send`], [`Client::approve`],
+//!   [`Client::reject`], [`Client::coordinate`], [`Client::annul`], [`Client::reassign`],
+//!   [`Client::prepare_action`], [`Client::execute_action`], [`Signer`], [`ServerSigner`].
+//!   Annulment and reassignment have no public method shape in Saby: they are modelled as
+//!   stage actions read from the document.
+//! - The event feed: [`Client::events`], [`Client::events_follow`], [`EventFeed`],
+//!   [`EventCursor`].
+//! - Service stages: [`Client::service_stages`], [`Client::process_service_stages`].
+//! - The local archive: [`Client::archive`], [`ArchiveReport`].
+//! - Errors and retries: [`Error`], [`retry`].
+//! - Lookups: [`Client::counterparty_info`], [`Client::our_organizations`],
+//!   [`Client::certificates`], [`Client::version_info`].
+//! - The document model: [`Document`] and friends in [`model`].
+//! - Testing: the `sandbox` feature adds `saby_client::sandbox`, an in-process emulator of
+//!   the API.
+//!
+//! Secrets (passwords, app secrets, session ids, tokens) are [`secrecy::SecretString`]s
+//! and never appear in `Debug`, errors or logs. Every request gets a `tracing` span
+//! `saby.call` with `method`, `endpoint`, `attempt` and `status`.
+
+mod api;
+mod client;
+mod config;
+mod error;
+pub mod model;
+pub mod retry;
+/// A stateful in-process emulator of the Saby EDO API (feature `sandbox`), for tests,
+/// examples and benchmarks: start one with [`sandbox::Sandbox::start`].
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+mod signer;
+mod transport;
+
+pub use api::actions::Execution;
+pub use api::archive::{ArchiveReport, sanitize_file_name};
+pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
+pub use api::service_stages::PROCESS_SERVICE_ACTION;
+pub use client::{CallOptions, Client};
+pub use config::{ClientBuilder, Credentials, DEFAULT_BASE_URL, SessionDecryptor};
+pub use error::{
+    CLASSID_CONFIRMATION_REQUIRED, CLASSID_FILE_NOT_READY, ConfirmationInfo, Error, ErrorCode,
+    Result, RpcError,
+};
+pub use model::{
+    Account, Action, Attachment, Base64Data, Certificate, CurrentUser, Direction, Document,
+    DocumentFilter, DocumentLink, DocumentPage, Edition, Event, FileRef, Individual, Key, KeyType,
+    LegalEntity, Navigation, Party, Person, Regulation, SabyDate, SabyDateTime, ServiceStageFilter,
+    Signature, Stage, State, StateCode, VersionInfo,
+};
+pub use retry::RetryPolicy;
+pub use signer::{ServerSigner, SignRequest, Signer};
+pub use transport::Endpoint;
+
+pub use secrecy;
+
+// Compiles the README's examples as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

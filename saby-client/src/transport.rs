@@ -1,0 +1,473 @@
+//! JSON-RPC 2.0 framing: the request envelope, endpoints, and turning an HTTP answer into a
+//! raw `result` or a typed [`Error`]. No I/O here.
+
+use std::time::Duration;
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use url::Url;
+
+use crate::error::{ConfirmationInfo, Error, Result, RpcError, WireError, excerpt};
+
+/// The `Content-Type` Saby needs (without the charset it reads cp1251 and fails with -32700).
+pub(crate) const CONTENT_TYPE: &str = "application/json-rpc;charset=utf-8";
+/// Header carrying the session id after login/password or certificate login.
+pub(crate) const SESSION_HEADER: &str = "X-SBISSessionID";
+/// Header carrying the token of service-application auth.
+pub(crate) const ACCESS_TOKEN_HEADER: &str = "X-SBISAccessToken";
+
+/// Which path a method is posted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `/auth/service/`: login, logout, accounts.
+    Auth,
+    /// `/service/?srv=1`: everything else.
+    Service,
+}
+
+impl Endpoint {
+    /// The endpoint Saby expects for `method`.
+    pub fn for_method(method: &str) -> Self {
+        if AUTH_METHODS.contains(&method) {
+            Self::Auth
+        } else {
+            Self::Service
+        }
+    }
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Auth => "/auth/service/",
+            Self::Service => "/service/?srv=1",
+        }
+    }
+}
+
+pub(crate) const AUTH_METHODS: &[&str] = &[
+    "СБИС.Аутентифицировать",
+    "СБИС.АутентифицироватьПоСертификату",
+    "СБИС.СписокСертификатовДляАутентификации",
+    "СБИС.ОтправитьКодАутентификации",
+    "СБИС.ПодтвердитьВход",
+    "СБИС.Выход",
+    "СБИС.СписокАккаунтов",
+    "СБИС.ПереключитьАккаунт",
+];
+
+/// Login methods: called without a session; their answers carry secrets.
+pub(crate) const LOGIN_METHODS: &[&str] = &[
+    "СБИС.Аутентифицировать",
+    "СБИС.АутентифицироватьПоСертификату",
+    "СБИС.СписокСертификатовДляАутентификации",
+    "СБИС.ОтправитьКодАутентификации",
+    "СБИС.ПодтвердитьВход",
+];
+
+/// Joins `path` (e.g. `/service/?srv=1`) to the base URL, whether or not the base ends with
+/// a slash or already has a path prefix.
+pub(crate) fn join(base: &Url, path: &str) -> Result<Url> {
+    let mut s = base.as_str().trim_end_matches('/').to_owned();
+    s.push('/');
+    s.push_str(path.trim_start_matches('/'));
+    Url::parse(&s).map_err(|e| Error::Config(format!("cannot join {path} to the base URL: {e}")))
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, P: ?Sized> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    params: &'a P,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<i64>,
+    id: u64,
+}
+
+/// Serializes the request straight into the body buffer (base64 payloads stream into it).
+pub(crate) fn encode_request<P: Serialize + ?Sized>(
+    method: &str,
+    params: &P,
+    protocol: Option<i64>,
+    id: u64,
+) -> Result<bytes::Bytes> {
+    let mut buf = Vec::with_capacity(512);
+    serde_json::to_writer(
+        &mut buf,
+        &Envelope {
+            jsonrpc: "2.0",
+            method,
+            params,
+            protocol,
+            id,
+        },
+    )
+    .map_err(|e| Error::InvalidInput(format!("cannot serialize params of {method}: {e}")))?;
+    Ok(bytes::Bytes::from(buf))
+}
+
+#[derive(Deserialize)]
+struct ResponseEnvelope<'a> {
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<WireError>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ErrorOnly {
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+/// Parses `Retry-After` given in seconds.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn error_message(body: &[u8]) -> Option<String> {
+    let e: ErrorOnly = serde_json::from_slice(body).ok()?;
+    e.error.map(|e| e.message).filter(|m| !m.is_empty())
+}
+
+/// Maps statuses that mean the same thing whatever the body: 401, 403, 423, 503/504, 429, 502.
+pub(crate) fn status_error(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+    secret_body: bool,
+) -> Option<Error> {
+    let msg = || {
+        if secret_body {
+            None
+        } else {
+            error_message(body)
+        }
+    };
+    match status {
+        401 => Some(Error::SessionExpired {
+            message: msg().unwrap_or_else(|| "HTTP 401".to_owned()),
+        }),
+        403 => Some(Error::AccessDenied { message: msg() }),
+        423 => Some(Error::PinLocked { message: msg() }),
+        503 | 504 => Some(Error::Maintenance {
+            status,
+            retry_after: retry_after(headers),
+        }),
+        429 | 502 => Some(Error::Http {
+            status,
+            excerpt: body_excerpt(body, secret_body),
+        }),
+        _ => None,
+    }
+}
+
+pub(crate) fn body_excerpt(body: &[u8], secret: bool) -> String {
+    if secret {
+        "[redacted: login answer]".to_owned()
+    } else {
+        excerpt(body)
+    }
+}
+
+/// Turns a JSON-RPC answer into its raw `result`, or the error it carries.
+pub(crate) fn parse_rpc_response(
+    method: &str,
+    sent_id: u64,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<Box<RawValue>> {
+    let secret_body = LOGIN_METHODS.contains(&method);
+    if let Some(e) = status_error(status, headers, body, secret_body) {
+        return Err(e);
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let env: ResponseEnvelope<'_> = match serde_path_to_error::deserialize(de) {
+        Ok(env) => env,
+        Err(e) => {
+            let path = e.path().to_string();
+            if !(200..300).contains(&status) {
+                return Err(Error::Http {
+                    status,
+                    excerpt: body_excerpt(body, secret_body),
+                });
+            }
+            return Err(Error::Decode {
+                method: method.to_owned(),
+                path,
+                status,
+                excerpt: body_excerpt(body, secret_body),
+                source: e.into_inner(),
+            });
+        }
+    };
+    if let Some(got) = &env.id {
+        let matches = match got {
+            serde_json::Value::Null => true,
+            serde_json::Value::Number(n) => n.as_u64() == Some(sent_id),
+            serde_json::Value::String(s) => s.trim() == sent_id.to_string(),
+            _ => false,
+        };
+        if !matches {
+            return Err(Error::IdMismatch {
+                method: method.to_owned(),
+                sent: sent_id,
+                got: got.to_string(),
+            });
+        }
+    }
+    if let Some(w) = env.error {
+        let rpc = RpcError::from_wire(method, status, w);
+        if rpc.is_confirmation_required() {
+            let info = rpc
+                .addinfo
+                .clone()
+                .and_then(|v| serde_json::from_value::<ConfirmationInfo>(v).ok())
+                .unwrap_or_else(|| ConfirmationInfo {
+                    message: Some(rpc.message.clone()),
+                    ..Default::default()
+                });
+            return Err(Error::ConfirmationRequired(Box::new(info)));
+        }
+        return Err(Error::Rpc(Box::new(rpc)));
+    }
+    if !(200..300).contains(&status) {
+        return Err(Error::Http {
+            status,
+            excerpt: body_excerpt(body, secret_body),
+        });
+    }
+    match env.result {
+        Some(r) => Ok(r.to_owned()),
+        None => {
+            // `"result": null` (or absent): a valid "nothing" answer.
+            RawValue::from_string("null".to_owned()).map_err(|e| Error::Decode {
+                method: method.to_owned(),
+                path: "result".to_owned(),
+                status,
+                excerpt: String::new(),
+                source: e,
+            })
+        }
+    }
+}
+
+/// Decodes a raw JSON value into `T`, naming the JSON path on failure (prefixed by `prefix`).
+pub(crate) fn decode<T: DeserializeOwned>(
+    method: &str,
+    status: u16,
+    prefix: &str,
+    raw: &str,
+    secret: bool,
+) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(raw);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." || inner.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{inner}")
+        };
+        Error::Decode {
+            method: method.to_owned(),
+            path,
+            status,
+            excerpt: body_excerpt(raw.as_bytes(), secret),
+            source: e.into_inner(),
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct MaybeWrapped<'a> {
+    #[serde(rename = "Документ", borrow, default)]
+    document: Option<&'a RawValue>,
+    #[serde(rename = "Идентификатор", default)]
+    id: Option<IgnoredAny>,
+}
+
+/// Decodes a `Документ` result, accepting it bare or wrapped as `{"Документ": {...}}`.
+pub(crate) fn decode_document<T: DeserializeOwned>(method: &str, raw: &RawValue) -> Result<T> {
+    if let Ok(w) = serde_json::from_str::<MaybeWrapped<'_>>(raw.get())
+        && let (Some(doc), None) = (w.document, w.id)
+        && doc.get().trim_start().starts_with('{')
+    {
+        return decode(method, 200, "result.Документ", doc.get(), false);
+    }
+    decode(method, 200, "result", raw.get(), false)
+}
+
+/// Decodes a JSON value into `T`, naming the JSON path (under `prefix`) on failure.
+pub(crate) fn decode_value<T: DeserializeOwned>(
+    method: &str,
+    prefix: &str,
+    value: serde_json::Value,
+) -> Result<T> {
+    let text_for_excerpt = || excerpt(value.to_string().as_bytes());
+    let snippet = text_for_excerpt();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." || inner.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{inner}")
+        };
+        Error::Decode {
+            method: method.to_owned(),
+            path,
+            status: 200,
+            excerpt: snippet,
+            source: e.into_inner(),
+        }
+    })
+}
+
+/// Decodes a list result given as an array, as `{<key>: [...]}` / `{<key>: {...}}`, or as a
+/// single object.
+pub(crate) fn decode_list<T: DeserializeOwned>(
+    method: &str,
+    raw: &RawValue,
+    keys: &[&str],
+) -> Result<Vec<T>> {
+    use serde_json::Value;
+    let value: Value = decode(method, 200, "result", raw.get(), false)?;
+    let (prefix, items) = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(mut m) => match keys.iter().find(|k| m.contains_key(**k)) {
+            Some(k) => (format!("result.{k}"), m.remove(*k).unwrap_or(Value::Null)),
+            None => ("result".to_owned(), Value::Object(m)),
+        },
+        other => ("result".to_owned(), other),
+    };
+    match items {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| decode_value(method, &format!("{prefix}[{i}]"), item))
+            .collect(),
+        one => Ok(vec![decode_value(method, &prefix, one)?]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(status: u16, body: &str) -> Result<Box<RawValue>> {
+        parse_rpc_response(
+            "СБИС.Тест",
+            7,
+            status,
+            &reqwest::header::HeaderMap::new(),
+            body.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn joins_with_and_without_trailing_slash_and_prefix() {
+        for (base, expected) in [
+            (
+                "https://online.sbis.ru",
+                "https://online.sbis.ru/service/?srv=1",
+            ),
+            (
+                "https://online.sbis.ru/",
+                "https://online.sbis.ru/service/?srv=1",
+            ),
+            (
+                "http://127.0.0.1:8080/prefix",
+                "http://127.0.0.1:8080/prefix/service/?srv=1",
+            ),
+            (
+                "http://127.0.0.1:8080/prefix/",
+                "http://127.0.0.1:8080/prefix/service/?srv=1",
+            ),
+        ] {
+            let base = Url::parse(base).unwrap();
+            assert_eq!(
+                join(&base, Endpoint::Service.as_str()).unwrap().as_str(),
+                expected
+            );
+        }
+        let base = Url::parse("https://online.sbis.ru").unwrap();
+        assert_eq!(
+            join(&base, Endpoint::Auth.as_str()).unwrap().as_str(),
+            "https://online.sbis.ru/auth/service/"
+        );
+    }
+
+    #[test]
+    fn endpoints_by_method() {
+        assert_eq!(
+            Endpoint::for_method("СБИС.Аутентифицировать"),
+            Endpoint::Auth
+        );
+        assert_eq!(Endpoint::for_method("СБИС.Выход"), Endpoint::Auth);
+        assert_eq!(
+            Endpoint::for_method("СБИС.ЗаписатьДокумент"),
+            Endpoint::Service
+        );
+    }
+
+    #[test]
+    fn ids_match_as_numbers_or_strings_and_null_is_accepted_for_errors() {
+        assert!(parse(200, r#"{"jsonrpc":"2.0","result":1,"id":7}"#).is_ok());
+        assert!(parse(200, r#"{"jsonrpc":"2.0","result":1,"id":"7"}"#).is_ok());
+        assert!(matches!(
+            parse(200, r#"{"jsonrpc":"2.0","result":1,"id":8}"#),
+            Err(Error::IdMismatch { .. })
+        ));
+        let err = parse(
+            200,
+            r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.rpc().unwrap().code,
+            Some(crate::error::ErrorCode::Number(-32700))
+        );
+        assert_eq!(
+            parse(200, r#"{"jsonrpc":"2.0","result":null,"id":7}"#)
+                .unwrap()
+                .get(),
+            "null"
+        );
+    }
+
+    #[test]
+    fn login_answers_are_never_quoted() {
+        let err = parse_rpc_response(
+            "СБИС.Аутентифицировать",
+            1,
+            200,
+            &reqwest::header::HeaderMap::new(),
+            br#"{"jsonrpc":"2.0","result":"sid-123"#,
+        )
+        .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("sid-123"));
+    }
+
+    #[test]
+    fn wrapped_and_bare_documents() {
+        let wrapped =
+            RawValue::from_string(r#"{"Документ":{"Идентификатор":"a"}}"#.to_owned()).unwrap();
+        let bare = RawValue::from_string(
+            r#"{"Идентификатор":"b","Документ":{"Идентификатор":"x"}}"#.to_owned(),
+        )
+        .unwrap();
+        let a: crate::model::Document = decode_document("m", &wrapped).unwrap();
+        let b: crate::model::Document = decode_document("m", &bare).unwrap();
+        assert_eq!(a.id.as_deref(), Some("a"));
+        assert_eq!(b.id.as_deref(), Some("b"));
+    }
+}

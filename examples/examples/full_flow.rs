@@ -1,0 +1,372 @@
+//! The whole HR flow: Beorg recognizes each employee's document set, and every set becomes a
+//! Saby document that is signed, sent, tracked to a final state and archived locally.
+//!
+//! ```text
+//! cargo run --example full_flow                 # both services in-process (sandboxes)
+//! BEORG_TOKEN=… BEORG_PROJECT_ID=… SABY_LOGIN=… SABY_PASSWORD=… SABY_DOC_TYPE=… \
+//!   SABY_OUR_ORG_INN=… SABY_OUR_ORG_NAME=… SABY_COUNTERPARTY_INN=… SABY_COUNTERPARTY_NAME=… \
+//!   PIPELINE_STATE_PATH=/var/lib/hr-docs/state.db PIPELINE_ARCHIVE_DIR=/var/lib/hr-docs/archive \
+//!   cargo run --example full_flow               # real services
+//! ```
+//!
+//! Without credentials it starts both sandboxes, uploads five sets (passport + SNILS of five
+//! employees) to Beorg, runs the pipeline until every set is final, prints one line per set
+//! and a summary, then runs the pipeline a second time on the same state to show that nothing
+//! is sent twice. The state file and the archive live in a temporary directory, removed at exit.
+//!
+//! With `BEORG_TOKEN` and Saby credentials (`SABY_LOGIN`/`SABY_PASSWORD` or
+//! `SABY_APP_CLIENT_ID`/`SABY_APP_SECRET`/`SABY_SECRET_KEY`) set, it processes the real
+//! services' ready sets instead, with the configuration from `PIPELINE_*`/`SABY_*` variables
+//! (docs/configuration.md); the state file makes re-runs and runs after a crash safe. Ctrl-C
+//! stops it cleanly (sets in flight are checkpointed). The exit code is 0 when every set
+//! reached a final state.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use beorg_client::sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig};
+use beorg_client::{DocumentType, ProcessInfo, UploadRequest};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pipeline::store::{SetRecord, StateStore};
+use pipeline::{DocumentTemplate, Pipeline, PipelineConfig, Progress, StopReason, Summary};
+use saby_client::Party;
+use saby_client::sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
+use tokio_util::sync::CancellationToken;
+
+/// Sets uploaded to the Beorg sandbox.
+const SAMPLE_SETS: usize = 5;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the run talks to; the sandboxes live as long as this does.
+struct Services {
+    beorg: beorg_client::Client,
+    saby: saby_client::Client,
+    config: PipelineConfig,
+    /// Directory to remove at exit (sandbox mode).
+    scratch: Option<PathBuf>,
+    _sandboxes: Option<(BeorgSandbox, SabySandbox)>,
+}
+
+fn real_services_configured() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    set("BEORG_TOKEN") && (set("SABY_LOGIN") || set("SABY_APP_CLIENT_ID"))
+}
+
+async fn real_services() -> Result<Services, BoxError> {
+    Ok(Services {
+        beorg: beorg_client::Client::from_env()?,
+        saby: saby_client::Client::from_env()?,
+        config: PipelineConfig::from_env()?,
+        scratch: None,
+        _sandboxes: None,
+    })
+}
+
+async fn sandbox_services() -> Result<Services, BoxError> {
+    let beorg_sandbox = BeorgSandbox::start(BeorgConfig::default().polls_until_ready(1)).await;
+    let saby_sandbox = SabySandbox::start(SabyConfig::default()).await;
+    let beorg = beorg_sandbox.client();
+
+    // What an HR specialist does in BeScan: upload one set per employee.
+    for _ in 0..SAMPLE_SETS {
+        let request = UploadRequest::new()
+            .image_with(sample_scan(), ProcessInfo::of_type(DocumentType::Passport))
+            .image_with(sample_scan(), ProcessInfo::of_type(DocumentType::Snils));
+        beorg.upload(request).await?;
+    }
+
+    let scratch = std::env::temp_dir().join(format!("hr-docs-full-flow-{}", std::process::id()));
+    let template = DocumentTemplate::new(
+        "ДокОтгрИсх",
+        Party::legal_entity("7605016030", "760501001", "ООО «Ромашка»"),
+        Party::legal_entity("7707083893", "773601001", "ПАО «Контрагент»"),
+    );
+    let config = PipelineConfig::builder(template)
+        .state_path(scratch.join("state.db"))
+        .archive_dir(scratch.join("archive"))
+        .poll_interval(Duration::from_millis(50))
+        .recheck_interval(Duration::from_secs(1))
+        .final_state_deadline(Duration::from_secs(30))
+        .run_deadline(Duration::from_secs(45))
+        .concurrency(4)
+        .build()?;
+    Ok(Services {
+        beorg,
+        saby: saby_sandbox.client(),
+        config,
+        scratch: Some(scratch),
+        _sandboxes: Some((beorg_sandbox, saby_sandbox)),
+    })
+}
+
+/// A few bytes standing in for a scan (the sandbox does not read images).
+fn sample_scan() -> Vec<u8> {
+    vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F']
+}
+
+/// A progress bar on a terminal (hidden, with plain lines instead, when stdout is not one).
+fn progress_bar(expected: u64) -> (ProgressBar, bool) {
+    let tty = std::io::stdout().is_terminal();
+    if !tty {
+        return (
+            ProgressBar::with_draw_target(Some(expected), ProgressDrawTarget::hidden()),
+            false,
+        );
+    }
+    let bar = ProgressBar::new(expected);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} sets settled  {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    (bar, true)
+}
+
+/// Feeds one progress event to the bar (or prints it as a line).
+fn show(bar: &ProgressBar, tty: bool, seen: &AtomicU64, event: &Progress) {
+    if let Progress::SetSeen { .. } = event {
+        let seen = seen.fetch_add(1, Ordering::Relaxed) + 1;
+        if seen > bar.length().unwrap_or(0) {
+            bar.set_length(seen);
+        }
+    }
+    if event.is_terminal() {
+        bar.inc(1);
+    }
+    let line = describe(event);
+    if tty {
+        bar.set_message(line);
+    } else {
+        println!("{line}");
+    }
+}
+
+fn describe(event: &Progress) -> String {
+    let set = event.set_id();
+    match event {
+        Progress::SetSeen { .. } => format!("{set}: ready at Beorg"),
+        Progress::NotReady { .. } => format!("{set}: still being recognized"),
+        Progress::Fetched { file_names, .. } => {
+            format!("{set}: fetched ({})", file_names.join(", "))
+        }
+        Progress::Written { document_id, .. } => {
+            format!("{set}: written as Saby document {document_id}")
+        }
+        Progress::Sent {
+            already_sent: true, ..
+        } => format!("{set}: already sent, not sent again"),
+        Progress::Sent { .. } => format!("{set}: signed and sent"),
+        Progress::Final { state, .. } => format!("{set}: final state {state}"),
+        Progress::Archived { dir, files, .. } => {
+            format!("{set}: archived {files} files in {}", dir.display())
+        }
+        Progress::Retrying {
+            step,
+            attempt,
+            error,
+            ..
+        } => {
+            format!("{set}: {step} will be retried (attempt {attempt}): {error}")
+        }
+        Progress::Failed { step, reason, .. } => format!("{set}: FAILED at {step}: {reason}"),
+        Progress::Replayed { .. } => format!("{set}: replayed"),
+        _ => format!("{set}: {event:?}"),
+    }
+}
+
+/// Every set of every project, in order (paged: fine for any number of sets).
+fn all_records(store: &dyn StateStore, projects: &[String]) -> Result<Vec<SetRecord>, BoxError> {
+    let mut out = Vec::new();
+    for project in projects {
+        let mut after: Option<(u64, String)> = None;
+        loop {
+            let page = store.list(
+                project,
+                None,
+                after.as_ref().map(|(n, id)| (*n, id.as_str())),
+                200,
+            )?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.number, last.set_id.clone()));
+            out.extend(page);
+        }
+    }
+    Ok(out)
+}
+
+fn print_report(records: &[SetRecord], summary: &Summary) {
+    println!();
+    println!(
+        "{:<8} {:<38} {:<34} outcome",
+        "set", "Saby document", "files"
+    );
+    for r in records {
+        let outcome = match (&r.final_state, &r.failure) {
+            (_, Some(f)) => format!("FAILED at {}: {}", f.step, f.reason),
+            (Some(state), None) => format!("final: {state}"),
+            (None, None) => format!("pending after {} ({} attempts)", r.step, r.attempts),
+        };
+        let files: Vec<&str> = r
+            .file_names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !n.starts_with("beorg_result_"))
+            .collect();
+        println!(
+            "{:<8} {:<38} {:<34} {outcome}",
+            r.set_id,
+            r.document_id.as_deref().unwrap_or("-"),
+            files.join(", ")
+        );
+    }
+    println!();
+    println!("summary: {summary}");
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        count_files(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+async fn run() -> Result<bool, BoxError> {
+    let services = if real_services_configured() {
+        println!("Running against the services configured in BEORG_* / SABY_* variables.");
+        real_services().await?
+    } else {
+        println!("No BEORG_TOKEN / Saby credentials: running against in-process sandboxes.");
+        sandbox_services().await?
+    };
+    let sandbox_mode = services.scratch.is_some();
+    let archive_dir = services.config.archive_dir.clone();
+    println!(
+        "state file: {}\narchive:    {}",
+        services.config.state_path.display(),
+        archive_dir.display()
+    );
+
+    let expected = if sandbox_mode { SAMPLE_SETS as u64 } else { 0 };
+    let (bar, tty) = progress_bar(expected);
+    let seen = Arc::new(AtomicU64::new(0));
+    let settled = Arc::new(AtomicU64::new(0));
+    let cancel = CancellationToken::new();
+    let pipeline = Pipeline::builder(services.config)
+        .beorg(services.beorg)
+        .saby(services.saby)
+        .on_progress({
+            let (bar, seen, settled, cancel) =
+                (bar.clone(), seen.clone(), settled.clone(), cancel.clone());
+            move |event| {
+                show(&bar, tty, &seen, event);
+                // In the sandbox we know what was uploaded: stop once all of it is settled.
+                if event.is_terminal()
+                    && settled.fetch_add(1, Ordering::Relaxed) + 1 >= expected
+                    && expected > 0
+                {
+                    cancel.cancel();
+                }
+            }
+        })
+        .build()?;
+
+    let on_ctrl_c = cancel.clone();
+    let cancel_requested = Arc::new(AtomicBool::new(false));
+    let ctrl_c_seen = Arc::clone(&cancel_requested);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            ctrl_c_seen.store(true, Ordering::Relaxed);
+            eprintln!("Ctrl-C: finishing the steps in flight, then stopping…");
+            on_ctrl_c.cancel();
+        }
+    });
+
+    let summary = if sandbox_mode {
+        // Uploaded sets become ready after a moment: poll until they are all settled (the
+        // progress callback cancels), or give up after 45 s.
+        let stop = cancel.clone();
+        let watchdog = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(45)).await;
+            stop.cancel();
+        });
+        let summary = pipeline.run(cancel.clone()).await?;
+        watchdog.abort();
+        summary
+    } else {
+        // Real services: drain what Beorg has ready now (PIPELINE_RUN_DEADLINE bounds it).
+        pipeline.run_once_until(cancel.clone()).await?
+    };
+    bar.finish_and_clear();
+    let records = {
+        let (store, projects) = (Arc::clone(pipeline.store()), pipeline.projects().to_vec());
+        tokio::task::spawn_blocking(move || all_records(store.as_ref(), &projects)).await??
+    };
+    print_report(&records, &summary);
+    if sandbox_mode
+        && summary.stop == StopReason::Cancelled
+        && !cancel_requested.load(Ordering::Relaxed)
+    {
+        println!("(the run was stopped once every uploaded set was settled)");
+    }
+    println!("archive holds {} files", count_files(&archive_dir));
+    // Every set known to the state file is final (and, in the sandbox, every uploaded one).
+    let mut ok = summary.all_final() && (!sandbox_mode || records.len() == SAMPLE_SETS);
+
+    if sandbox_mode && ok {
+        // Same services, same state file: a second run must send nothing.
+        let again = pipeline.run_once().await?;
+        println!("second run on the same state: {again}");
+        if again.sent != 0 || again.written != 0 {
+            eprintln!("error: the second run wrote or sent documents again");
+            ok = false;
+        }
+    }
+    drop(pipeline);
+    if let Some(dir) = services.scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(ok)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run().await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("not every set reached a final state");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,593 @@
+//! [`PipelineConfig`]: what the pipeline does and how hard it tries, built with
+//! [`PipelineConfigBuilder`] or read from the environment
+//! ([`PipelineConfig::from_env`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use saby_client::{Party, Regulation, StateCode};
+
+use crate::error::{Error, Result};
+
+/// Environment variable: the SQLite state file (default `hr-docs-state/state.db`).
+pub const ENV_STATE_PATH: &str = "PIPELINE_STATE_PATH";
+/// Environment variable: the local archive directory (default `hr-docs-archive`).
+pub const ENV_ARCHIVE_DIR: &str = "PIPELINE_ARCHIVE_DIR";
+/// Environment variable: comma-separated Beorg projects/contours (default: the
+/// Beorg client's own project).
+pub const ENV_PROJECTS: &str = "PIPELINE_PROJECTS";
+/// Environment variable: sets worked on at once (default 4).
+pub const ENV_CONCURRENCY: &str = "PIPELINE_CONCURRENCY";
+/// Environment variable: sets tracked at once, including those waiting for a
+/// final state (default 256).
+pub const ENV_MAX_IN_FLIGHT: &str = "PIPELINE_MAX_IN_FLIGHT";
+/// Environment variable: pause between passes (Beorg polls, retries, event
+/// feed), e.g. `30s`, `500ms`, `2m` (default `30s`).
+pub const ENV_POLL_INTERVAL: &str = "PIPELINE_POLL_INTERVAL";
+/// Environment variable: how long a sent document may take to reach a final
+/// state, e.g. `72h`, `3d` (default `72h`).
+pub const ENV_FINAL_DEADLINE: &str = "PIPELINE_FINAL_DEADLINE";
+/// Environment variable: how often a waiting document is re-read directly, in
+/// case an event was missed (default `10m`).
+pub const ENV_RECHECK_INTERVAL: &str = "PIPELINE_RECHECK_INTERVAL";
+/// Environment variable: passes with a retryable error before a set is
+/// recorded as failed (default 10).
+pub const ENV_MAX_PASSES: &str = "PIPELINE_MAX_PASSES";
+/// Environment variable: optional deadline of one `run_once`, e.g. `15m`.
+pub const ENV_RUN_DEADLINE: &str = "PIPELINE_RUN_DEADLINE";
+/// Environment variable: the first Beorg set number to poll from on a fresh
+/// state file (default 1).
+pub const ENV_START_ID: &str = "PIPELINE_START_ID";
+/// Environment variable: how long an unseen Beorg set number below a seen one
+/// (a gap) holds the `start_id` watermark, e.g. `15m`, `900` (seconds), `0` to
+/// not wait for gaps (default `15m`; see [`PipelineConfig::gap_grace`]).
+pub const ENV_GAP_GRACE: &str = "PIPELINE_GAP_GRACE";
+/// Environment variable: comma-separated Saby state codes that count as final
+/// (default `7,9,6,19,20,22`).
+pub const ENV_FINAL_STATES: &str = "PIPELINE_FINAL_STATES";
+/// Environment variable: Saby document type (`Тип`), required.
+pub const ENV_DOC_TYPE: &str = "SABY_DOC_TYPE";
+/// Environment variable: Saby regulation (`Регламент.Название`), optional.
+pub const ENV_REGULATION: &str = "SABY_REGULATION";
+/// Environment variable: Saby regulation id (`Регламент.Идентификатор`),
+/// optional; wins over [`ENV_REGULATION`].
+pub const ENV_REGULATION_ID: &str = "SABY_REGULATION_ID";
+/// Environment variable: our organization's INN, required.
+pub const ENV_OUR_ORG_INN: &str = "SABY_OUR_ORG_INN";
+/// Environment variable: our organization's KPP, optional.
+pub const ENV_OUR_ORG_KPP: &str = "SABY_OUR_ORG_KPP";
+/// Environment variable: our organization's name, required.
+pub const ENV_OUR_ORG_NAME: &str = "SABY_OUR_ORG_NAME";
+/// Environment variable: the counterparty's INN, required.
+pub const ENV_COUNTERPARTY_INN: &str = "SABY_COUNTERPARTY_INN";
+/// Environment variable: the counterparty's KPP, optional.
+pub const ENV_COUNTERPARTY_KPP: &str = "SABY_COUNTERPARTY_KPP";
+/// Environment variable: the counterparty's name, required.
+pub const ENV_COUNTERPARTY_NAME: &str = "SABY_COUNTERPARTY_NAME";
+
+/// The default final states: completed (7), completed with problems (9 — this
+/// is where a rejection ends), error (6), withdrawn (19), deleted by the
+/// counterparty (20), annulled (22). `Delivered` (4) is not final by default:
+/// add it when your regulation asks nothing of the counterparty.
+pub fn default_final_states() -> Vec<StateCode> {
+    vec![
+        StateCode::Completed,
+        StateCode::CompletedWithProblems,
+        StateCode::Error,
+        StateCode::Withdrawn,
+        StateCode::DeletedByCounterparty,
+        StateCode::Annulled,
+    ]
+}
+
+/// What every Saby document made from a set carries (used by the
+/// [`DefaultMapper`](crate::DefaultMapper); custom mappers may use it too).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DocumentTemplate {
+    /// `Тип` of the document, e.g. `ДокОтгрИсх` or your HR type.
+    pub doc_type: String,
+    /// `Регламент`, when your account needs one named.
+    pub regulation: Option<Regulation>,
+    /// `НашаОрганизация`.
+    pub our_organization: Party,
+    /// `Контрагент`.
+    pub counterparty: Party,
+}
+
+impl DocumentTemplate {
+    /// A template with the given type, our organization and counterparty.
+    pub fn new(doc_type: impl Into<String>, our_organization: Party, counterparty: Party) -> Self {
+        Self {
+            doc_type: doc_type.into(),
+            regulation: None,
+            our_organization,
+            counterparty,
+        }
+    }
+
+    /// Sets the regulation.
+    pub fn with_regulation(mut self, regulation: Regulation) -> Self {
+        self.regulation = Some(regulation);
+        self
+    }
+}
+
+/// The pipeline's configuration. Build it with [`PipelineConfig::builder`] or
+/// [`PipelineConfig::from_env`]; every field is documented with its default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PipelineConfig {
+    /// Beorg projects (contours) this pipeline serves; each has its own
+    /// persisted `start_id`. Empty (default): the Beorg client's project.
+    /// With several, sets are attributed through the `by_project` part of
+    /// Beorg's ready answer.
+    pub projects: Vec<String>,
+    /// What each Saby document carries.
+    pub document: DocumentTemplate,
+    /// Sets whose API steps run at once (default 4). Each client's own
+    /// connection pool is shared by all of them.
+    pub concurrency: usize,
+    /// Sets tracked at once, including those only waiting for a final state
+    /// (default 256). Bounds memory: nothing else grows with the number of sets.
+    pub max_in_flight: usize,
+    /// Pause between passes: Beorg polling, retries of pending sets, event
+    /// feed polling (default 30 s).
+    pub poll_interval: Duration,
+    /// How long a sent document may take to reach a final state, counted from
+    /// sending and persisted across restarts (default 72 h). Past it the set is
+    /// recorded failed with reason "timed out waiting for final state".
+    pub final_state_deadline: Duration,
+    /// How often a waiting document is read directly in case its event was
+    /// missed (default 10 min).
+    pub recheck_interval: Duration,
+    /// Saby states that end tracking (default [`default_final_states`]).
+    pub final_states: Vec<StateCode>,
+    /// The local archive: each set's files go to `<archive_dir>/<set id>/`.
+    pub archive_dir: PathBuf,
+    /// The SQLite state file (used when no custom store is given).
+    pub state_path: PathBuf,
+    /// Passes ending in a retryable error at one step before the set is
+    /// recorded failed (default 10). `425 Too Early` does not count.
+    pub max_passes: u32,
+    /// Upper bound of one [`run_once`](crate::Pipeline::run_once) (default
+    /// none: until every seen set is settled).
+    pub run_deadline: Option<Duration>,
+    /// The Beorg set number to start from on a fresh state file (default 1).
+    pub initial_start_id: u64,
+    /// How long a *gap* — a set number not seen while a higher one was —
+    /// holds Beorg's `start_id`, counted from when the gap became observable
+    /// (the first sighting of a higher set) (default 15 min).
+    ///
+    /// Beorg recognizes sets at different speeds, so set 16 can become ready
+    /// after set 17; once `start_id` moves past 16 it is never listed again.
+    /// A gap may also be permanent (another customer's or contour's number, a
+    /// deleted set), so it cannot hold forever. Beorg's slowest processing is
+    /// about 150 s (poor `PASSPORT_REG` scans), so a set missing from behind a
+    /// later one shows up within 150 s plus one
+    /// [`poll_interval`](Self::poll_interval); 15 minutes leaves a wide margin
+    /// for Beorg queueing and for polls that fail for a while (a gap is only
+    /// released after a *successful* poll sent past its grace). A held gap
+    /// delays nothing — sets above it are processed at once; it only makes
+    /// each poll list the sets above it again (skipped by id).
+    /// `Duration::ZERO` does not wait for gaps (a late set may then be lost).
+    /// See [`crate::watermark`].
+    pub gap_grace: Duration,
+    /// How long [`run`](crate::Pipeline::run) waits for in-flight steps after
+    /// cancellation before dropping them (safe: the store is consistent at every
+    /// step boundary) (default 30 s).
+    pub shutdown_grace: Duration,
+}
+
+impl PipelineConfig {
+    /// A builder; `document` is the only required part.
+    pub fn builder(document: DocumentTemplate) -> PipelineConfigBuilder {
+        PipelineConfigBuilder {
+            config: PipelineConfig {
+                projects: Vec::new(),
+                document,
+                concurrency: 4,
+                max_in_flight: 256,
+                poll_interval: Duration::from_secs(30),
+                final_state_deadline: Duration::from_secs(72 * 3600),
+                recheck_interval: Duration::from_secs(600),
+                final_states: default_final_states(),
+                archive_dir: PathBuf::from("hr-docs-archive"),
+                state_path: PathBuf::from("hr-docs-state/state.db"),
+                max_passes: 10,
+                run_deadline: None,
+                initial_start_id: 1,
+                gap_grace: Duration::from_secs(15 * 60),
+                shutdown_grace: Duration::from_secs(30),
+            },
+        }
+    }
+
+    /// Reads the configuration from the process environment (see the `ENV_*`
+    /// constants of this module and `docs/configuration.md`).
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with a custom variable lookup (for tests
+    /// and for configuration kept elsewhere).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| {
+            get(name).ok_or(Error::Env {
+                name,
+                problem: "is not set".to_owned(),
+            })
+        };
+        let our_organization = Party::legal_entity(
+            required(ENV_OUR_ORG_INN)?,
+            get(ENV_OUR_ORG_KPP).unwrap_or_default(),
+            required(ENV_OUR_ORG_NAME)?,
+        );
+        let counterparty = Party::legal_entity(
+            required(ENV_COUNTERPARTY_INN)?,
+            get(ENV_COUNTERPARTY_KPP).unwrap_or_default(),
+            required(ENV_COUNTERPARTY_NAME)?,
+        );
+        let mut document =
+            DocumentTemplate::new(required(ENV_DOC_TYPE)?, our_organization, counterparty);
+        document.regulation = match (get(ENV_REGULATION_ID), get(ENV_REGULATION)) {
+            (Some(id), _) => Some(Regulation::by_id(id)),
+            (None, Some(name)) => Some(Regulation::by_name(name)),
+            (None, None) => None,
+        };
+        let mut b = PipelineConfig::builder(document);
+        if let Some(v) = get(ENV_STATE_PATH) {
+            b = b.state_path(v);
+        }
+        if let Some(v) = get(ENV_ARCHIVE_DIR) {
+            b = b.archive_dir(v);
+        }
+        if let Some(v) = get(ENV_PROJECTS) {
+            b = b.projects(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        if let Some(v) = get(ENV_CONCURRENCY) {
+            b = b.concurrency(parse_number(ENV_CONCURRENCY, &v)?);
+        }
+        if let Some(v) = get(ENV_MAX_IN_FLIGHT) {
+            b = b.max_in_flight(parse_number(ENV_MAX_IN_FLIGHT, &v)?);
+        }
+        if let Some(v) = get(ENV_POLL_INTERVAL) {
+            b = b.poll_interval(parse_duration_env(ENV_POLL_INTERVAL, &v)?);
+        }
+        if let Some(v) = get(ENV_FINAL_DEADLINE) {
+            b = b.final_state_deadline(parse_duration_env(ENV_FINAL_DEADLINE, &v)?);
+        }
+        if let Some(v) = get(ENV_RECHECK_INTERVAL) {
+            b = b.recheck_interval(parse_duration_env(ENV_RECHECK_INTERVAL, &v)?);
+        }
+        if let Some(v) = get(ENV_MAX_PASSES) {
+            b = b.max_passes(parse_number(ENV_MAX_PASSES, &v)?);
+        }
+        if let Some(v) = get(ENV_RUN_DEADLINE) {
+            b = b.run_deadline(parse_duration_env(ENV_RUN_DEADLINE, &v)?);
+        }
+        if let Some(v) = get(ENV_START_ID) {
+            b = b.initial_start_id(parse_number(ENV_START_ID, &v)?);
+        }
+        if let Some(v) = get(ENV_GAP_GRACE) {
+            b = b.gap_grace(parse_duration_env(ENV_GAP_GRACE, &v)?);
+        }
+        if let Some(v) = get(ENV_FINAL_STATES) {
+            b = b.final_states(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(StateCode::from_code),
+            );
+        }
+        b.build()
+    }
+
+    /// Whether `code` ends tracking.
+    pub fn is_final(&self, code: &StateCode) -> bool {
+        self.final_states.contains(code)
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.concurrency == 0 {
+            return Err(Error::Config("concurrency must be at least 1".to_owned()));
+        }
+        if self.max_in_flight == 0 {
+            return Err(Error::Config("max_in_flight must be at least 1".to_owned()));
+        }
+        if self.max_passes == 0 {
+            return Err(Error::Config("max_passes must be at least 1".to_owned()));
+        }
+        if self.final_states.is_empty() {
+            return Err(Error::Config(
+                "final_states must name at least one state".to_owned(),
+            ));
+        }
+        if self.document.doc_type.trim().is_empty() {
+            return Err(Error::Config("the Saby document type is empty".to_owned()));
+        }
+        if self.poll_interval.is_zero() {
+            return Err(Error::Config("poll_interval must be positive".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// Builds a [`PipelineConfig`]; see its fields for meanings and defaults.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PipelineConfigBuilder {
+    config: PipelineConfig,
+}
+
+impl PipelineConfigBuilder {
+    /// Beorg projects (contours) to serve.
+    pub fn projects<I, S>(mut self, projects: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.projects = projects.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets whose API steps run at once.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.config.concurrency = n;
+        self
+    }
+    /// Sets tracked at once (including those waiting for a final state).
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.config.max_in_flight = n;
+        self
+    }
+    /// Pause between passes.
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.config.poll_interval = d;
+        self
+    }
+    /// Deadline for a sent document to reach a final state.
+    pub fn final_state_deadline(mut self, d: Duration) -> Self {
+        self.config.final_state_deadline = d;
+        self
+    }
+    /// How often a waiting document is re-read directly.
+    pub fn recheck_interval(mut self, d: Duration) -> Self {
+        self.config.recheck_interval = d;
+        self
+    }
+    /// Saby states that end tracking.
+    pub fn final_states(mut self, states: impl IntoIterator<Item = StateCode>) -> Self {
+        self.config.final_states = states.into_iter().collect();
+        self
+    }
+    /// The local archive directory.
+    pub fn archive_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.archive_dir = dir.into();
+        self
+    }
+    /// The SQLite state file.
+    pub fn state_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.state_path = path.into();
+        self
+    }
+    /// Retryable passes per step before a set fails.
+    pub fn max_passes(mut self, n: u32) -> Self {
+        self.config.max_passes = n;
+        self
+    }
+    /// Upper bound of one `run_once`.
+    pub fn run_deadline(mut self, d: Duration) -> Self {
+        self.config.run_deadline = Some(d);
+        self
+    }
+    /// First Beorg set number on a fresh state file.
+    pub fn initial_start_id(mut self, n: u64) -> Self {
+        self.config.initial_start_id = n;
+        self
+    }
+    /// How long an unseen set number below a seen one holds `start_id`
+    /// (`Duration::ZERO`: not at all).
+    pub fn gap_grace(mut self, d: Duration) -> Self {
+        self.config.gap_grace = d;
+        self
+    }
+    /// Grace period for in-flight steps after cancellation.
+    pub fn shutdown_grace(mut self, d: Duration) -> Self {
+        self.config.shutdown_grace = d;
+        self
+    }
+    /// Validates and returns the configuration.
+    pub fn build(self) -> Result<PipelineConfig> {
+        self.config.validate()?;
+        Ok(self.config)
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T> {
+    v.parse().map_err(|_| Error::Env {
+        name,
+        problem: format!("expected a whole number, got {v:?}"),
+    })
+}
+
+fn parse_duration_env(name: &'static str, v: &str) -> Result<Duration> {
+    parse_duration(v).ok_or_else(|| Error::Env {
+        name,
+        problem: format!("expected a duration such as 30s, 500ms, 10m, 72h or 3d (bare numbers are seconds), got {v:?}"),
+    })
+}
+
+/// Parses `500ms`, `30s`, `30`, `10m`, `72h`, `3d`.
+pub(crate) fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let secs = |mult: u64| n.checked_mul(mult).map(Duration::from_secs);
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "" | "s" => secs(1),
+        "m" => secs(60),
+        "h" => secs(3600),
+        "d" => secs(86_400),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const REQUIRED: &[(&str, &str)] = &[
+        (ENV_DOC_TYPE, "ДокОтгрИсх"),
+        (ENV_OUR_ORG_INN, "7605016030"),
+        (ENV_OUR_ORG_NAME, "ООО Ромашка"),
+        (ENV_COUNTERPARTY_INN, "7707083893"),
+        (ENV_COUNTERPARTY_NAME, "ПАО Контрагент"),
+    ];
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("72h"), Some(Duration::from_secs(72 * 3600)));
+        assert_eq!(parse_duration("3d"), Some(Duration::from_secs(3 * 86_400)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn from_lookup_reads_required_and_defaults() {
+        let c = PipelineConfig::from_lookup(env(REQUIRED)).unwrap();
+        assert_eq!(c.document.doc_type, "ДокОтгрИсх");
+        assert_eq!(c.document.our_organization.inn(), Some("7605016030"));
+        assert_eq!(c.document.counterparty.inn(), Some("7707083893"));
+        assert!(c.document.regulation.is_none());
+        assert_eq!(c.concurrency, 4);
+        assert_eq!(c.max_passes, 10);
+        assert_eq!(c.final_states, default_final_states());
+        assert_eq!(c.gap_grace, Duration::from_secs(15 * 60));
+        assert!(c.projects.is_empty());
+    }
+
+    #[test]
+    fn from_lookup_reads_every_option() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend_from_slice(&[
+            (ENV_STATE_PATH, "/var/lib/hr/state.db"),
+            (ENV_ARCHIVE_DIR, "/var/lib/hr/archive"),
+            (ENV_PROJECTS, "A, B,,C"),
+            (ENV_CONCURRENCY, "8"),
+            (ENV_MAX_IN_FLIGHT, "32"),
+            (ENV_POLL_INTERVAL, "5s"),
+            (ENV_FINAL_DEADLINE, "2d"),
+            (ENV_RECHECK_INTERVAL, "1m"),
+            (ENV_MAX_PASSES, "3"),
+            (ENV_RUN_DEADLINE, "15m"),
+            (ENV_START_ID, "100"),
+            (ENV_GAP_GRACE, "5m"),
+            (ENV_FINAL_STATES, "7, 4"),
+            (ENV_REGULATION, "Кадровый документ"),
+        ]);
+        let c = PipelineConfig::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.state_path, PathBuf::from("/var/lib/hr/state.db"));
+        assert_eq!(c.archive_dir, PathBuf::from("/var/lib/hr/archive"));
+        assert_eq!(c.projects, ["A", "B", "C"]);
+        assert_eq!(c.concurrency, 8);
+        assert_eq!(c.max_in_flight, 32);
+        assert_eq!(c.poll_interval, Duration::from_secs(5));
+        assert_eq!(c.final_state_deadline, Duration::from_secs(2 * 86_400));
+        assert_eq!(c.recheck_interval, Duration::from_secs(60));
+        assert_eq!(c.max_passes, 3);
+        assert_eq!(c.run_deadline, Some(Duration::from_secs(900)));
+        assert_eq!(c.initial_start_id, 100);
+        assert_eq!(c.gap_grace, Duration::from_secs(300));
+        assert_eq!(c.final_states, [StateCode::Completed, StateCode::Delivered]);
+        assert_eq!(
+            c.document.regulation,
+            Some(Regulation::by_name("Кадровый документ"))
+        );
+    }
+
+    #[test]
+    fn gap_grace_zero_and_bare_seconds_from_the_environment() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_GAP_GRACE, "0"));
+        let c = PipelineConfig::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.gap_grace, Duration::ZERO);
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_GAP_GRACE, "600"));
+        let c = PipelineConfig::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.gap_grace, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn from_lookup_names_the_missing_or_bad_variable() {
+        let err = PipelineConfig::from_lookup(env(&REQUIRED[1..])).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Env {
+                    name: ENV_DOC_TYPE,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_CONCURRENCY, "many"));
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Env {
+                    name: ENV_CONCURRENCY,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_GAP_GRACE, "a while"));
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Env {
+                    name: ENV_GAP_GRACE,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_CONCURRENCY, "0"));
+        assert!(matches!(
+            PipelineConfig::from_lookup(env(&pairs)),
+            Err(Error::Config(_))
+        ));
+    }
+}

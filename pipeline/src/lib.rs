@@ -1,0 +1,115 @@
+//! # hr-docs-pipeline
+//!
+//! Joins the two clients into the flow of an HR department: Beorg recognizes
+//! each *set* of an employee's documents; the pipeline turns every ready set
+//! into one Saby EDO document, signs and sends it, follows it to a final state
+//! and archives its files locally — resumably and exactly once.
+//!
+//! ```text
+//!  Beorg ready(start_id) ─▶ seen ─▶ result ─▶ fetched ─▶ DocumentMapper ─▶ write ─▶ written
+//!        ─▶ read + send (once) ─▶ sent ─▶ event feed / re-read ─▶ final ─▶ archive ─▶ archived
+//! ```
+//!
+//! Every step is persisted in a [`StateStore`](store::StateStore) (SQLite by
+//! default) before the next one starts; Saby document ids are derived from
+//! `(project, set id)` ([`ids`]), so a retried or resumed write updates the
+//! same document, and a document is read before sending so it is never sent
+//! twice. Beorg's `start_id` only moves past settled sets, and past a set
+//! number never seen only after a grace period ([`watermark`]).
+//!
+//! # Example
+//!
+//! Both services in-process (feature `sandbox`); for real services use
+//! `beorg_client::Client::from_env()`, `saby_client::Client::from_env()` and
+//! [`PipelineConfig::from_env`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use beorg_client::sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
+//! use saby_client::sandbox::{Sandbox as Saby, SandboxConfig as SabyConfig};
+//! use saby_client::Party;
+//! use pipeline::{DocumentTemplate, Pipeline, PipelineConfig, Progress};
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let beorg = Beorg::start(BeorgConfig::default()).await;
+//! let saby = Saby::start(SabyConfig::default()).await;
+//! beorg.add_set(SetSpec::new().surname("Иванов").ready());
+//!
+//! let dir = tempfile::tempdir()?;
+//! let template = DocumentTemplate::new(
+//!     "ДокОтгрИсх",
+//!     Party::legal_entity("7605016030", "760501001", "ООО Ромашка"),
+//!     Party::legal_entity("7707083893", "773601001", "ПАО Контрагент"),
+//! );
+//! let config = PipelineConfig::builder(template)
+//!     .state_path(dir.path().join("state.db"))
+//!     .archive_dir(dir.path().join("archive"))
+//!     .poll_interval(Duration::from_millis(50))
+//!     .run_deadline(Duration::from_secs(30))
+//!     .build()?;
+//! let pipeline = Pipeline::builder(config)
+//!     .beorg(beorg.client())
+//!     .saby(saby.client())
+//!     .on_progress(|p| if let Progress::Final { set_id, state, .. } = p {
+//!         println!("{set_id}: {state}");
+//!     })
+//!     .build()?;
+//!
+//! let summary = pipeline.run_once().await?;
+//! assert!(summary.all_final(), "{summary}");
+//! assert_eq!(saby.document_count(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Contents
+//!
+//! - [`Pipeline`], [`PipelineBuilder`], [`Replay`] — build it, [`run_once`](Pipeline::run_once)
+//!   (or [`run_once_until`](Pipeline::run_once_until) a token fires),
+//!   [`run`](Pipeline::run) until cancelled, [`replay_failed`](Pipeline::replay_failed).
+//! - [`PipelineConfig`], [`PipelineConfigBuilder`], [`DocumentTemplate`] — every option,
+//!   also from the environment ([`config`] lists the variables).
+//! - [`DocumentMapper`], [`DefaultMapper`], [`MappingContext`] — Beorg result → Saby document.
+//! - [`Progress`], [`Summary`], [`StopReason`] — observability.
+//! - [`store`] — [`StateStore`](store::StateStore), [`SqliteStore`](store::SqliteStore),
+//!   [`SetRecord`](store::SetRecord), [`Step`](store::Step).
+//! - [`watermark`] — the `start_id` rule; [`ids`] — deterministic ids.
+//! - [`Error`], [`StoreError`], [`MappingError`].
+//! - [`sandbox`] (feature `sandbox`) — both clients' sandboxes, re-exported.
+//!
+//! The guides live in the repository's `docs/` directory (architecture,
+//! configuration, mapping, signing, errors and retries, operations, testing).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod config;
+mod error;
+mod feed;
+pub mod ids;
+mod mapper;
+mod pipeline;
+mod progress;
+mod run;
+pub mod store;
+pub mod watermark;
+mod worker;
+
+pub use config::{DocumentTemplate, PipelineConfig, PipelineConfigBuilder, default_final_states};
+pub use error::{Error, MappingError, Result, StoreError};
+pub use mapper::{DefaultMapper, DocumentMapper, MappingContext};
+pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder, Replay};
+pub use progress::{Progress, StopReason, Summary};
+pub use worker::TIMED_OUT;
+
+/// Both clients, re-exported so one dependency is enough.
+pub use beorg_client;
+pub use saby_client;
+
+/// The two in-process sandboxes (feature `sandbox`), for tests and demos.
+#[cfg(feature = "sandbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
+pub mod sandbox {
+    pub use beorg_client::sandbox as beorg;
+    pub use saby_client::sandbox as saby;
+}

@@ -1,0 +1,389 @@
+//! Turning a Beorg [`RecognitionResult`] into a Saby [`Document`]: the
+//! replaceable [`DocumentMapper`] and the [`DefaultMapper`].
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use beorg_client::{RecognitionResult, RecognizedDocument, SetId};
+use saby_client::{Attachment, Document, sanitize_file_name};
+use uuid::Uuid;
+
+use crate::config::DocumentTemplate;
+use crate::error::MappingError;
+use crate::ids;
+
+/// What a mapper knows about the set it maps.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MappingContext<'a> {
+    /// Beorg project (contour).
+    pub project: &'a str,
+    /// The set.
+    pub set_id: &'a SetId,
+    /// The deterministic Saby document id ([`ids::document_id`]). The pipeline
+    /// sets it on the mapped document whatever the mapper returns.
+    pub document_id: Uuid,
+    /// Type, regulation, organization and counterparty from the configuration.
+    pub template: &'a DocumentTemplate,
+}
+
+impl<'a> MappingContext<'a> {
+    /// A context for `set_id` of `project` (the document id is derived).
+    pub fn new(project: &'a str, set_id: &'a SetId, template: &'a DocumentTemplate) -> Self {
+        Self {
+            project,
+            set_id,
+            document_id: ids::document_id(project, set_id.as_str()),
+            template,
+        }
+    }
+
+    /// The deterministic id of the attachment named `file_name`.
+    pub fn attachment_id(&self, file_name: &str) -> String {
+        ids::attachment_id(&self.document_id, file_name).to_string()
+    }
+
+    /// A document with the deterministic id and everything from the template.
+    pub fn base_document(&self) -> Document {
+        let t = self.template;
+        let mut doc = Document::new(self.document_id.to_string())
+            .with_type(t.doc_type.clone())
+            .with_our_organization(t.our_organization.clone())
+            .with_counterparty(t.counterparty.clone());
+        if let Some(r) = &t.regulation {
+            doc = doc.with_regulation(r.clone());
+        }
+        doc
+    }
+}
+
+/// Maps one recognized set to one Saby document. Replace the default with
+/// [`PipelineBuilder::mapper`](crate::PipelineBuilder::mapper).
+///
+/// A mapping error is permanent: the set is recorded failed with the error as
+/// its reason (replay it once the cause is fixed). The document's id is always
+/// forced to [`MappingContext::document_id`]; give attachments deterministic
+/// ids too ([`MappingContext::attachment_id`]) so a rewrite replaces them.
+#[async_trait]
+pub trait DocumentMapper: Send + Sync {
+    /// Builds the Saby document for `result`.
+    async fn map(
+        &self,
+        ctx: &MappingContext<'_>,
+        result: &RecognitionResult,
+    ) -> Result<Document, MappingError>;
+}
+
+/// The default mapping: one document per set with the configured type,
+/// regulation, our organization and counterparty, titled
+/// `Комплект документов <set id>[: <surname>]`, with
+///
+/// - one attachment per recognized document, named from its `FileName`
+///   (else its key, else its type), sanitized and made unique
+///   (`Паспорт_Иванов.json`, `Паспорт_Иванов (2).json`), holding the recognized
+///   fields (`data`) as UTF-8 JSON;
+/// - one more attachment, `beorg_result_<set id>.json`, with the whole result.
+///
+/// A set with no documents, or (unless [`allow_broken`](Self::allow_broken))
+/// with a document Beorg marked broken, fails permanently.
+#[derive(Debug, Clone, Default)]
+pub struct DefaultMapper {
+    allow_broken: bool,
+}
+
+impl DefaultMapper {
+    /// The default mapper (broken documents fail the set).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether documents Beorg marked broken are sent anyway.
+    pub fn allow_broken(mut self, allow: bool) -> Self {
+        self.allow_broken = allow;
+        self
+    }
+}
+
+/// The base name (no extension) of a recognized document's attachment:
+/// `FileName`, else its key, else its type.
+fn base_name(doc: &RecognizedDocument) -> String {
+    let raw = doc
+        .file_name()
+        .map(str::to_owned)
+        .or_else(|| Some(doc.key.trim().to_owned()).filter(|k| !k.is_empty()))
+        .unwrap_or_else(|| doc.doc_type.as_str().to_owned());
+    sanitize_file_name(&raw)
+}
+
+/// Makes `name` + `ext` unique (case-insensitively) among `used`.
+fn unique_name(used: &mut HashSet<String>, base: &str, ext: &str) -> String {
+    let mut candidate = format!("{base}{ext}");
+    let mut n = 2;
+    while !used.insert(candidate.to_lowercase()) {
+        candidate = format!("{base} ({n}){ext}");
+        n += 1;
+    }
+    candidate
+}
+
+fn reasons(doc: &RecognizedDocument) -> String {
+    let list = if doc.broken_reasons_ru.is_empty() {
+        &doc.broken_reasons
+    } else {
+        &doc.broken_reasons_ru
+    };
+    let parts: Vec<String> = list
+        .iter()
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .collect();
+    if parts.is_empty() {
+        "no reason given".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[async_trait]
+impl DocumentMapper for DefaultMapper {
+    async fn map(
+        &self,
+        ctx: &MappingContext<'_>,
+        result: &RecognitionResult,
+    ) -> Result<Document, MappingError> {
+        let set_id = ctx.set_id.as_str();
+        if result.documents.is_empty() {
+            return Err(MappingError::Empty {
+                set_id: set_id.to_owned(),
+            });
+        }
+        if let Some(bad) = result
+            .documents
+            .iter()
+            .find(|d| d.is_broken() && !self.allow_broken)
+        {
+            return Err(MappingError::Broken {
+                set_id: set_id.to_owned(),
+                key: bad.key.clone(),
+                reasons: reasons(bad),
+            });
+        }
+        let title = match result.surname() {
+            Some(surname) => format!("Комплект документов {set_id}: {surname}"),
+            None => format!("Комплект документов {set_id}"),
+        };
+        let mut doc = ctx.base_document().with_title(title);
+        let mut used = HashSet::new();
+        for recognized in &result.documents {
+            let name = unique_name(&mut used, &base_name(recognized), ".json");
+            let bytes = serde_json::to_vec_pretty(&recognized.data).map_err(|source| {
+                MappingError::Encode {
+                    set_id: set_id.to_owned(),
+                    what: format!("the fields of {}", recognized.key),
+                    source,
+                }
+            })?;
+            doc = doc.with_attachment(Attachment::from_bytes(
+                ctx.attachment_id(&name),
+                name.clone(),
+                bytes,
+            ));
+        }
+        let whole = unique_name(
+            &mut used,
+            &sanitize_file_name(&format!("beorg_result_{set_id}")),
+            ".json",
+        );
+        let bytes = serde_json::to_vec_pretty(result).map_err(|source| MappingError::Encode {
+            set_id: set_id.to_owned(),
+            what: "the recognition result".to_owned(),
+            source,
+        })?;
+        Ok(doc.with_attachment(Attachment::from_bytes(
+            ctx.attachment_id(&whole),
+            whole,
+            bytes,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use beorg_client::{DocumentType, RecognitionResult, RecognizedDocument, SetId};
+    use saby_client::Party;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    fn template() -> DocumentTemplate {
+        DocumentTemplate::new(
+            "ДокОтгрИсх",
+            Party::legal_entity("7605016030", "760501001", "ООО Ромашка"),
+            Party::legal_entity("7707083893", "", "ПАО Контрагент"),
+        )
+        .with_regulation(saby_client::Regulation::by_name("Кадровые документы"))
+    }
+
+    fn doc(doc_type: DocumentType, data: Value) -> RecognizedDocument {
+        let Value::Object(map) = data else {
+            panic!("data must be an object")
+        };
+        RecognizedDocument::new(doc_type, map)
+    }
+
+    fn result(set: &str, docs: Vec<RecognizedDocument>) -> RecognitionResult {
+        let mut r = RecognitionResult::default();
+        r.document_id = SetId::new(set);
+        r.documents = docs;
+        r
+    }
+
+    fn names(d: &Document) -> Vec<&str> {
+        d.attachments.iter().filter_map(|a| a.file_name()).collect()
+    }
+
+    #[test]
+    fn names_are_uniquified_case_insensitively() {
+        let mut used = HashSet::new();
+        assert_eq!(
+            unique_name(&mut used, "Паспорт_Иванов", ".json"),
+            "Паспорт_Иванов.json"
+        );
+        assert_eq!(
+            unique_name(&mut used, "паспорт_иванов", ".json"),
+            "паспорт_иванов (2).json"
+        );
+        assert_eq!(
+            unique_name(&mut used, "Паспорт_Иванов", ".json"),
+            "Паспорт_Иванов (3).json"
+        );
+        assert_eq!(
+            unique_name(&mut used, "СНИЛС_Иванов", ".json"),
+            "СНИЛС_Иванов.json"
+        );
+    }
+
+    #[tokio::test]
+    async fn default_mapping_names_and_fills_the_document() {
+        let set = SetId::new("s-12");
+        let t = template();
+        let ctx = MappingContext::new("U_RATE_2", &set, &t);
+        let mut with_key = doc(DocumentType::Snils, json!({"Number": "123-456-789 00"}));
+        with_key.key = "SNILS_MAIN".to_owned();
+        let r = result(
+            "s-12",
+            vec![
+                doc(
+                    DocumentType::Passport,
+                    json!({"LastName": "Иванов", "FileName": "Паспорт_Иванов"}),
+                ),
+                doc(
+                    DocumentType::PassportReg,
+                    json!({"LastName": "Иванов", "FileName": "Паспорт_Иванов"}),
+                ),
+                doc(DocumentType::Inn, json!({"FileName": "ИНН/Иванов: копия"})),
+                with_key,
+                doc(DocumentType::Rvp, json!({})),
+            ],
+        );
+        let d = DefaultMapper::new().map(&ctx, &r).await.unwrap();
+
+        assert_eq!(d.id.as_deref(), Some(ctx.document_id.to_string().as_str()));
+        assert_eq!(d.doc_type.as_deref(), Some("ДокОтгрИсх"));
+        assert_eq!(d.regulation, t.regulation);
+        assert_eq!(
+            d.our_organization.as_ref().and_then(Party::inn),
+            Some("7605016030")
+        );
+        assert_eq!(
+            d.counterparty.as_ref().and_then(Party::inn),
+            Some("7707083893")
+        );
+        assert_eq!(d.title.as_deref(), Some("Комплект документов s-12: Иванов"));
+        assert_eq!(
+            names(&d),
+            [
+                "Паспорт_Иванов.json",
+                "Паспорт_Иванов (2).json",
+                "ИНН_Иванов_ копия.json",
+                "SNILS_MAIN.json",
+                "RVP.json",
+                "beorg_result_s-12.json",
+            ]
+        );
+        // Deterministic, distinct attachment ids.
+        let ids: HashSet<_> = d.attachments.iter().filter_map(|a| a.id.clone()).collect();
+        assert_eq!(ids.len(), d.attachments.len());
+        assert_eq!(
+            d.attachments[0].id.as_deref(),
+            Some(ctx.attachment_id("Паспорт_Иванов.json").as_str())
+        );
+        // Recognized fields as UTF-8 JSON, Cyrillic unescaped.
+        let bytes = &d.attachments[0]
+            .file
+            .as_ref()
+            .unwrap()
+            .data
+            .as_ref()
+            .unwrap()
+            .0;
+        let text = std::str::from_utf8(bytes).unwrap();
+        assert!(text.contains("\"LastName\": \"Иванов\""), "{text}");
+        let whole: Map<String, Value> = serde_json::from_slice(
+            &d.attachments[5]
+                .file
+                .as_ref()
+                .unwrap()
+                .data
+                .as_ref()
+                .unwrap()
+                .0,
+        )
+        .unwrap();
+        assert_eq!(whole["documents"].as_array().unwrap().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn mapping_is_deterministic() {
+        let set = SetId::new("s-1");
+        let t = template();
+        let ctx = MappingContext::new("P", &set, &t);
+        let r = result(
+            "s-1",
+            vec![doc(
+                DocumentType::Passport,
+                json!({"FileName": "Паспорт_Ли"}),
+            )],
+        );
+        let a = DefaultMapper::new().map(&ctx, &r).await.unwrap();
+        let b = DefaultMapper::new().map(&ctx, &r).await.unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[tokio::test]
+    async fn empty_and_broken_results_are_mapping_errors() {
+        let set = SetId::new("s-3");
+        let t = template();
+        let ctx = MappingContext::new("P", &set, &t);
+        let err = DefaultMapper::new()
+            .map(&ctx, &result("s-3", Vec::new()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, MappingError::Empty { .. }), "{err}");
+
+        let mut broken = doc(DocumentType::Passport, json!({}));
+        broken.broken = Some(true);
+        broken.broken_reasons_ru = vec![json!("нечитаемый скан")];
+        let r = result("s-3", vec![broken]);
+        let err = DefaultMapper::new().map(&ctx, &r).await.unwrap_err();
+        assert!(err.to_string().contains("нечитаемый скан"), "{err}");
+        assert!(
+            DefaultMapper::new()
+                .allow_broken(true)
+                .map(&ctx, &r)
+                .await
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,517 @@
+//! One set's way through the steps: fetch → write → send → final → archive,
+//! persisting after each.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use beorg_client::{ResultStatus, SetId};
+use saby_client::{Document, State, StateCode, sanitize_file_name};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::error::{Error, StoreError, chain};
+use crate::ids;
+use crate::mapper::MappingContext;
+use crate::pipeline::Inner;
+use crate::progress::Progress;
+use crate::store::{Failure, FinalState, SetRecord, SetStatus, Step};
+
+/// The reason recorded when a document misses its final-state deadline.
+pub const TIMED_OUT: &str = "timed out waiting for final state";
+
+/// Counters of one run.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) seen: AtomicU64,
+    pub(crate) written: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) already_sent: AtomicU64,
+    pub(crate) archived: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) retries: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How a set's task ended (besides a store failure, which stops the run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Done or recorded failed.
+    Settled,
+    /// Left pending for a later pass (retryable error, not ready, stopping).
+    Pending,
+}
+
+/// Why a step did not complete.
+enum StepError {
+    /// Beorg is still recognizing the set (425): not an error.
+    NotReady,
+    /// The run is stopping; the set is checkpointed at its last step.
+    Stopped,
+    /// The final-state deadline passed.
+    TimedOut,
+    /// An API/mapping/IO error; retryable or not per [`Error::is_retryable`].
+    Failed(Error),
+    /// The state store failed: the run must stop.
+    Store(StoreError),
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Store(s) => StepError::Store(s),
+            other => StepError::Failed(other),
+        }
+    }
+}
+
+impl From<StoreError> for StepError {
+    fn from(e: StoreError) -> Self {
+        StepError::Store(e)
+    }
+}
+
+impl From<beorg_client::Error> for StepError {
+    fn from(e: beorg_client::Error) -> Self {
+        StepError::Failed(Error::Beorg(e))
+    }
+}
+
+impl From<saby_client::Error> for StepError {
+    fn from(e: saby_client::Error) -> Self {
+        StepError::Failed(Error::Saby(e))
+    }
+}
+
+/// Removes the set's waiter when the task ends, however it ends.
+struct WaiterGuard<'a> {
+    inner: &'a Inner,
+    document_id: String,
+}
+
+impl Drop for WaiterGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.waiters().remove(&self.document_id);
+    }
+}
+
+/// Whether Saby shows the document as already sent: a state past editing,
+/// unless the send stage is still offered.
+pub(crate) fn already_sent(doc: &Document) -> bool {
+    let send_offered = doc.stages.iter().any(|s| {
+        s.name
+            .as_deref()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case("Отправка"))
+    });
+    match doc.state.as_ref().map(|s| &s.code) {
+        None | Some(StateCode::Editing) => false,
+        Some(StateCode::HasDocument | StateCode::Unknown(_)) => !send_offered,
+        Some(_) => true,
+    }
+}
+
+fn final_state(state: &State) -> FinalState {
+    FinalState::new(state.code.code(), state.name.clone())
+}
+
+/// Runs one set from its last completed step as far as it can go.
+pub(crate) async fn process(
+    inner: Arc<Inner>,
+    record: SetRecord,
+    stop: CancellationToken,
+    stats: Arc<Stats>,
+) -> Result<Outcome, StoreError> {
+    let span = tracing::info_span!("set", project = %record.project, set_id = %record.set_id);
+    Worker {
+        inner: &inner,
+        rec: record,
+        stop,
+        stats,
+        document: None,
+        latest_state: None,
+    }
+    .run()
+    .instrument(span)
+    .await
+}
+
+struct Worker<'a> {
+    inner: &'a Inner,
+    rec: SetRecord,
+    stop: CancellationToken,
+    stats: Arc<Stats>,
+    /// The mapped document, between fetch and write (never persisted).
+    document: Option<Document>,
+    /// The last state Saby reported for the document in this task.
+    latest_state: Option<State>,
+}
+
+impl Worker<'_> {
+    async fn run(mut self) -> Result<Outcome, StoreError> {
+        let document_id = ids::document_id(&self.rec.project, &self.rec.set_id).to_string();
+        // Register before writing/sending so no event of ours can slip by.
+        let (tx, mut rx) = watch::channel(None);
+        self.inner.waiters().insert(document_id.clone(), tx);
+        let _guard = WaiterGuard {
+            inner: self.inner,
+            document_id: document_id.clone(),
+        };
+        loop {
+            if self.rec.status != SetStatus::Pending {
+                return Ok(Outcome::Settled);
+            }
+            let Some(next) = self.rec.step.next() else {
+                return Ok(Outcome::Settled);
+            };
+            if self.stop.is_cancelled() {
+                return Ok(Outcome::Pending);
+            }
+            let span = tracing::info_span!("step", step = %next, pass = self.rec.attempts + 1);
+            let result = async {
+                match next {
+                    // `next()` never yields the first step.
+                    Step::Seen => Err(StepError::Failed(Error::Task(
+                        "no step before seen".to_owned(),
+                    ))),
+                    Step::Fetched => self.fetch(&document_id).await,
+                    Step::Written => self.write(&document_id).await,
+                    Step::Sent => self.send(&document_id).await,
+                    Step::Final => self.await_final(&document_id, &mut rx).await,
+                    Step::Archived => self.archive(&document_id).await,
+                }
+            }
+            .instrument(span)
+            .await;
+            match result {
+                Ok(()) => {}
+                Err(StepError::Store(e)) => return Err(e),
+                Err(StepError::Stopped) => return Ok(Outcome::Pending),
+                Err(StepError::NotReady) => {
+                    tracing::debug!("result not ready yet (425); stays pending");
+                    self.inner.emit(Progress::NotReady {
+                        project: self.rec.project.clone(),
+                        set_id: self.rec.set_id.clone(),
+                    });
+                    return Ok(Outcome::Pending);
+                }
+                Err(StepError::TimedOut) => {
+                    self.fail(next, TIMED_OUT.to_owned()).await?;
+                    return Ok(Outcome::Settled);
+                }
+                Err(StepError::Failed(e)) if e.is_retryable() => {
+                    return self.retry_later(next, &e).await;
+                }
+                Err(StepError::Failed(e)) => {
+                    self.fail(next, chain(&e)).await?;
+                    return Ok(Outcome::Settled);
+                }
+            }
+        }
+    }
+
+    async fn api_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, StepError> {
+        tokio::select! {
+            permit = Arc::clone(&self.inner.api_permits).acquire_owned() => {
+                permit.map_err(|_| StepError::Stopped)
+            }
+            () = self.stop.cancelled() => Err(StepError::Stopped),
+        }
+    }
+
+    async fn retry_later(&mut self, step: Step, e: &Error) -> Result<Outcome, StoreError> {
+        self.rec.attempts = self.rec.attempts.saturating_add(1);
+        let message = chain(e);
+        self.rec.last_error = Some(message.clone());
+        if self.rec.attempts >= self.inner.config.max_passes {
+            let reason = format!("gave up after {} passes: {message}", self.rec.attempts);
+            self.fail(step, reason).await?;
+            return Ok(Outcome::Settled);
+        }
+        tracing::warn!(step = %step, attempt = self.rec.attempts, error = %message, "retryable error; set stays pending");
+        self.rec.updated_at = OffsetDateTime::now_utc();
+        self.inner.store.save(&self.rec).await?;
+        bump(&self.stats.retries);
+        self.inner.emit(Progress::Retrying {
+            project: self.rec.project.clone(),
+            set_id: self.rec.set_id.clone(),
+            step,
+            attempt: self.rec.attempts,
+            error: message,
+        });
+        Ok(Outcome::Pending)
+    }
+
+    async fn fail(&mut self, step: Step, reason: String) -> Result<(), StoreError> {
+        tracing::error!(step = %step, reason = %reason, "set failed");
+        self.rec.fail(Failure::new(step, reason.clone()));
+        self.inner.store.save(&self.rec).await?;
+        bump(&self.stats.failed);
+        self.inner.emit(Progress::Failed {
+            project: self.rec.project.clone(),
+            set_id: self.rec.set_id.clone(),
+            step,
+            reason,
+        });
+        Ok(())
+    }
+
+    /// Fetches the result and maps it (kept in memory for the write step).
+    async fn fetch_and_map(&mut self) -> Result<Document, StepError> {
+        let set_id = SetId::new(self.rec.set_id.clone());
+        let status = {
+            let _permit = self.api_permit().await?;
+            self.inner.beorg.result(&set_id).await?
+        };
+        let result = match status {
+            ResultStatus::Ready(result) => result,
+            // `Processing` (425) and any status a newer client may add.
+            _ => return Err(StepError::NotReady),
+        };
+        let template = &self.inner.config.document;
+        let ctx = MappingContext::new(&self.rec.project, &set_id, template);
+        let mut doc = self
+            .inner
+            .mapper
+            .map(&ctx, &result)
+            .await
+            .map_err(|e| StepError::Failed(Error::Mapping(e)))?;
+        doc.id = Some(ctx.document_id.to_string());
+        Ok(doc)
+    }
+
+    async fn fetch(&mut self, document_id: &str) -> Result<(), StepError> {
+        let doc = self.fetch_and_map().await?;
+        self.rec.file_names = doc
+            .attachments
+            .iter()
+            .filter_map(|a| a.file_name().map(str::to_owned))
+            .collect();
+        self.rec.document_id = Some(document_id.to_owned());
+        self.document = Some(doc);
+        self.rec.advance(Step::Fetched);
+        self.inner.store.save(&self.rec).await?;
+        self.inner.emit(Progress::Fetched {
+            project: self.rec.project.clone(),
+            set_id: self.rec.set_id.clone(),
+            file_names: self.rec.file_names.clone(),
+        });
+        Ok(())
+    }
+
+    async fn write(&mut self, document_id: &str) -> Result<(), StepError> {
+        // Resumed after a crash: the result is fetched again (Beorg keeps it).
+        let doc = match self.document.take() {
+            Some(doc) => doc,
+            None => self.fetch_and_map().await?,
+        };
+        let written = {
+            let _permit = self.api_permit().await?;
+            self.inner.saby.write_document(&doc).await?
+        };
+        drop(doc);
+        self.latest_state = written.state;
+        self.rec.document_id = Some(document_id.to_owned());
+        self.rec.advance(Step::Written);
+        self.inner.store.save(&self.rec).await?;
+        bump(&self.stats.written);
+        self.inner.emit(Progress::Written {
+            project: self.rec.project.clone(),
+            set_id: self.rec.set_id.clone(),
+            document_id: document_id.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn send(&mut self, document_id: &str) -> Result<(), StepError> {
+        let already = {
+            let _permit = self.api_permit().await?;
+            // Never send twice: a crash between sending and persisting "sent"
+            // leaves the set at "written"; Saby's state tells the truth.
+            let current = self.inner.saby.read_document(document_id).await?;
+            if already_sent(&current) {
+                self.latest_state = current.state;
+                true
+            } else {
+                let sent = self
+                    .inner
+                    .saby
+                    .send(document_id, self.inner.signer.as_ref())
+                    .await?;
+                self.latest_state = sent.state;
+                false
+            }
+        };
+        if already {
+            tracing::info!("document already sent; send skipped");
+            bump(&self.stats.already_sent);
+        } else {
+            tracing::info!("document sent");
+            bump(&self.stats.sent);
+        }
+        self.rec.sent_at = Some(OffsetDateTime::now_utc());
+        self.rec.advance(Step::Sent);
+        self.inner.store.save(&self.rec).await?;
+        self.inner.emit(Progress::Sent {
+            project: self.rec.project.clone(),
+            set_id: self.rec.set_id.clone(),
+            document_id: document_id.to_owned(),
+            already_sent: already,
+        });
+        Ok(())
+    }
+
+    async fn read_state(&self, document_id: &str) -> Result<Option<State>, StepError> {
+        let _permit = self.api_permit().await?;
+        Ok(self.inner.saby.read_document(document_id).await?.state)
+    }
+
+    fn is_final(&self, state: Option<&State>) -> bool {
+        state.is_some_and(|s| self.inner.config.is_final(&s.code))
+    }
+
+    async fn await_final(
+        &mut self,
+        document_id: &str,
+        rx: &mut watch::Receiver<Option<State>>,
+    ) -> Result<(), StepError> {
+        let config = &self.inner.config;
+        let sent_at = self.rec.sent_at.unwrap_or_else(|| {
+            let now = OffsetDateTime::now_utc();
+            self.rec.sent_at = Some(now);
+            now
+        });
+        // Resumed (nothing known in this task) → read the document once: its
+        // event may have passed while we were down.
+        let mut state = match self.latest_state.take() {
+            Some(s) => Some(s),
+            None => self.read_state(document_id).await?,
+        };
+        loop {
+            if self.is_final(state.as_ref()) {
+                break;
+            }
+            let elapsed = (OffsetDateTime::now_utc() - sent_at).max(time::Duration::ZERO);
+            let left = config
+                .final_state_deadline
+                .checked_sub(Duration::try_from(elapsed).unwrap_or(Duration::MAX))
+                .unwrap_or(Duration::ZERO);
+            if left.is_zero() {
+                // One last direct look before giving up.
+                let last = self.read_state(document_id).await?;
+                if self.is_final(last.as_ref()) {
+                    state = last;
+                    break;
+                }
+                return Err(StepError::TimedOut);
+            }
+            let wait = left.min(config.recheck_interval);
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Err(StepError::Stopped);
+                    }
+                    let from_feed = rx.borrow_and_update().clone();
+                    state = match from_feed {
+                        Some(s) => Some(s),
+                        // The event carried no state: ask for it.
+                        None => self.read_state(document_id).await?,
+                    };
+                }
+                () = tokio::time::sleep(wait) => {
+                    tracing::debug!("no final event yet; reading the document");
+                    state = self.read_state(document_id).await?;
+                }
+                () = self.stop.cancelled() => return Err(StepError::Stopped),
+            }
+        }
+        let Some(state) = state else {
+            return Err(StepError::Stopped);
+        };
+        let fin = final_state(&state);
+        tracing::info!(state = %fin, "final state reached");
+        self.rec.final_state = Some(fin.clone());
+        self.rec.advance(Step::Final);
+        self.inner.store.save(&self.rec).await?;
+        self.inner.emit(Progress::Final {
+            project: self.rec.project.clone(),
+            set_id: self.rec.set_id.clone(),
+            document_id: document_id.to_owned(),
+            state: fin,
+        });
+        Ok(())
+    }
+
+    fn archive_dir(&self) -> PathBuf {
+        self.inner
+            .config
+            .archive_dir
+            .join(sanitize_file_name(&self.rec.set_id))
+    }
+
+    async fn archive(&mut self, document_id: &str) -> Result<(), StepError> {
+        let dir = self.archive_dir();
+        let report = {
+            let _permit = self.api_permit().await?;
+            self.inner.saby.archive(document_id, &dir).await?
+        };
+        let files = report.written.len() + report.unchanged.len();
+        self.rec.advance(Step::Archived);
+        self.inner.store.save(&self.rec).await?;
+        bump(&self.stats.archived);
+        tracing::info!(dir = %dir.display(), files, "archived; set done");
+        self.inner.emit(Progress::Archived {
+            project: self.rec.project.clone(),
+            set_id: self.rec.set_id.clone(),
+            dir,
+            files,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use saby_client::{Document, State, StateCode};
+
+    use super::already_sent;
+
+    fn with_state(code: StateCode) -> Document {
+        let mut d = Document::new("x");
+        d.state = Some(State::new(code));
+        d
+    }
+
+    #[test]
+    fn draft_is_not_sent() {
+        assert!(!already_sent(&Document::new("x")));
+        assert!(!already_sent(&with_state(StateCode::Editing)));
+    }
+
+    #[test]
+    fn states_past_editing_are_sent() {
+        for code in [
+            StateCode::Sent,
+            StateCode::Delivered,
+            StateCode::Completed,
+            StateCode::CompletedWithProblems,
+            StateCode::Error,
+            StateCode::Processing,
+        ] {
+            assert!(already_sent(&with_state(code.clone())), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_state_with_send_stage_offered_is_not_sent() {
+        let mut d = with_state(StateCode::Unknown("42".to_owned()));
+        assert!(already_sent(&d));
+        d.stages = serde_json::from_value(serde_json::json!([{"Название": "Отправка"}])).unwrap();
+        assert!(!already_sent(&d));
+    }
+}

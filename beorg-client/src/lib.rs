@@ -56,7 +56,7 @@
 //!
 //! * `rustls` (default) — TLS through rustls.
 //! * `native-tls` — TLS through the platform library.
-//! * `sandbox` — the [`sandbox`] module (pulls in `wiremock`).
+//! * `sandbox` — the [`sandbox`] module (pulls in `axum` for its loopback server).
 //!
 //! # Secrets
 //!

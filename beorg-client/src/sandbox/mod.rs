@@ -1,8 +1,8 @@
 //! A stateful in-process emulator of the Beorg API, for tests, demos and benchmarks.
 //!
-//! [`Sandbox::start`] runs a loopback HTTP server (on `wiremock`, with request
-//! recording off so memory stays flat over many thousands of requests) that behaves
-//! like Beorg:
+//! [`Sandbox::start`] runs an HTTP server (axum, on a free `127.0.0.1` port and a
+//! thread of its own; nothing is kept per request, so memory stays flat over any
+//! number of requests) that behaves like Beorg:
 //!
 //! * `POST /api/bescan/add_document` checks the token and project, validates the
 //!   base64 images and `process_info`, and creates a set `s-N` (numbered from
@@ -49,20 +49,18 @@
 
 mod documents;
 mod responder;
+mod server;
 mod state;
 
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer};
 
 use crate::client::Client;
 use crate::config::ClientBuilder;
 use crate::model::{DocumentType, SetId};
 use crate::retry::RetryPolicy;
 
-use responder::Responder;
 use state::{SetState, State};
 
 /// The sandbox's default token.
@@ -282,7 +280,7 @@ impl Shared {
 
 /// A running Beorg emulator. Dropping it stops the server.
 pub struct Sandbox {
-    server: MockServer,
+    server: server::Server,
     shared: Arc<Shared>,
 }
 
@@ -296,24 +294,31 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Starts a sandbox on a random loopback port.
+    /// Starts a sandbox on a random loopback port (`127.0.0.1`), its server running on a
+    /// thread of its own.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound or the server's thread cannot be started (a
+    /// broken environment); [`try_start`](Self::try_start) returns that as an error
+    /// instead.
+    #[allow(clippy::expect_used)] // documented above; `try_start` is the fallible form
     pub async fn start(config: SandboxConfig) -> Sandbox {
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
+        Self::try_start(config)
+            .await
+            .expect("the Beorg sandbox binds a loopback port and starts its server thread")
+    }
+
+    /// Like [`start`](Self::start), but returns the error when no loopback port can be
+    /// bound or the server's thread cannot be started.
+    pub async fn try_start(config: SandboxConfig) -> io::Result<Sandbox> {
         let shared = Arc::new(Shared {
             token: config.token.clone(),
             project_id: config.project_id.clone(),
             state: Mutex::new(State::new(config)),
         });
-        Mock::given(any())
-            .respond_with(Responder {
-                shared: Arc::clone(&shared),
-            })
-            .mount(&server)
-            .await;
-        Sandbox { server, shared }
+        let server = server::start(Arc::clone(&shared)).await?;
+        Ok(Sandbox { server, shared })
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.

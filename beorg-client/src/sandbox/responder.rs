@@ -1,10 +1,9 @@
-//! The HTTP side of the sandbox: routing, auth, faults.
+//! The sandbox's request handling: routing, auth, faults. Transport-agnostic: the axum
+//! server in `server.rs` feeds it plain requests and sends back its [`Reply`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::Shared;
 use super::documents::{default_documents, result_json};
@@ -12,8 +11,43 @@ use super::state::State;
 use crate::api::upload::decode_base64;
 use crate::model::DocumentType;
 
-pub(crate) struct Responder {
-    pub(crate) shared: Arc<Shared>,
+/// The content type of JSON answers (and of corrupted "JSON" ones).
+const JSON: &str = "application/json";
+
+/// One HTTP request, as the sandbox sees it.
+#[derive(Debug)]
+pub(crate) struct HttpIn<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    /// The raw (still percent-encoded) query string, if any.
+    pub(crate) query: Option<&'a str>,
+    pub(crate) body: &'a [u8],
+}
+
+/// One HTTP answer, to be sent after `delay`.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) delay: Duration,
+}
+
+impl Reply {
+    fn raw(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body,
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn json(status: u16, body: &Value) -> Self {
+        Self::raw(status, JSON, serde_json::to_vec(body).unwrap_or_default())
+    }
 }
 
 enum Fault {
@@ -24,16 +58,8 @@ enum Fault {
     Truncated,
 }
 
-fn error(status: u16, kind: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_json(json!({"errors": {"type": kind, "message": message}}))
-}
-
-fn ok_json(v: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(
-        serde_json::to_vec(v).unwrap_or_default(),
-        "application/json",
-    )
+fn error(status: u16, kind: &str, message: &str) -> Reply {
+    Reply::json(status, &err_body(kind, message))
 }
 
 /// Parameters from the query (GET) or the JSON body (POST).
@@ -43,17 +69,15 @@ struct Params {
 }
 
 impl Params {
-    fn of(req: &Request) -> Self {
+    fn of(req: &HttpIn<'_>) -> Self {
         Self {
-            query: req
-                .url
-                .query_pairs()
+            query: url::form_urlencoded::parse(req.query.unwrap_or_default().as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
             body: if req.body.is_empty() {
                 None
             } else {
-                serde_json::from_slice(&req.body).ok()
+                serde_json::from_slice(req.body).ok()
             },
         }
     }
@@ -73,55 +97,57 @@ impl Params {
     }
 }
 
-impl Respond for Responder {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let mut st = self.shared.lock();
-        st.counters.requests += 1;
-        let (fault, slow) = draw_fault(&mut st);
-        let delay = st.latency + slow;
-        let template = match fault {
-            Fault::Server(status) => {
-                st.counters.faults += 1;
-                if status == 502 {
-                    ResponseTemplate::new(502).set_body_raw(
-                        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
-                        "text/html",
-                    )
-                } else {
-                    error(status, "InternalError", "temporary failure, try again")
-                }
+/// Handles one request against the shared state: counts it, draws the faults, routes it.
+/// The state is locked only for the duration of this call.
+pub(crate) fn respond(shared: &Shared, req: &HttpIn<'_>) -> Reply {
+    let mut st = shared.lock();
+    st.counters.requests += 1;
+    let (fault, slow) = draw_fault(&mut st);
+    let delay = st.latency + slow;
+    let mut reply = match fault {
+        Fault::Server(status) => {
+            st.counters.faults += 1;
+            if status == 502 {
+                Reply::raw(
+                    502,
+                    "text/html",
+                    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>".to_vec(),
+                )
+            } else {
+                error(status, "InternalError", "temporary failure, try again")
             }
-            Fault::RateLimited => {
-                st.counters.faults += 1;
-                let secs = st.faults.retry_after.as_secs_f64().ceil() as u64;
-                error(429, "TooManyRequests", "slow down")
-                    .insert_header("Retry-After", secs.to_string().as_str())
-            }
-            Fault::None | Fault::Malformed | Fault::Truncated => {
-                let (status, body) = route(&self.shared, &mut st, req);
-                if status == 200 && !matches!(fault, Fault::None) {
-                    st.counters.faults += 1;
-                    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-                    let corrupted = match fault {
-                        Fault::Malformed => {
-                            b"<html><body>Service temporarily unavailable</body></html>".to_vec()
-                        }
-                        _ => bytes[..bytes.len() / 2].to_vec(),
-                    };
-                    ResponseTemplate::new(200).set_body_raw(corrupted, "application/json")
-                } else if status == 200 {
-                    ok_json(&body)
-                } else {
-                    ResponseTemplate::new(status).set_body_json(body)
-                }
-            }
-        };
-        if delay > Duration::ZERO {
-            template.set_delay(delay)
-        } else {
-            template
         }
-    }
+        Fault::RateLimited => {
+            st.counters.faults += 1;
+            let secs = st.faults.retry_after.as_secs_f64().ceil() as u64;
+            let mut r = error(429, "TooManyRequests", "slow down");
+            r.headers.push(("retry-after", secs.to_string()));
+            r
+        }
+        Fault::None | Fault::Malformed | Fault::Truncated => {
+            let (status, body) = route(shared, &mut st, req);
+            if status == 200 && !matches!(fault, Fault::None) {
+                st.counters.faults += 1;
+                let corrupted = match fault {
+                    Fault::Malformed => {
+                        b"<html><body>Service temporarily unavailable</body></html>".to_vec()
+                    }
+                    // The JSON document cut in half: a complete HTTP answer (its
+                    // content-length is the cut body's) whose body ends early.
+                    _ => {
+                        let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+                        bytes.truncate(bytes.len() / 2);
+                        bytes
+                    }
+                };
+                Reply::raw(200, JSON, corrupted)
+            } else {
+                Reply::json(status, &body)
+            }
+        }
+    };
+    reply.delay = delay;
+    reply
 }
 
 fn draw_fault(st: &mut State) -> (Fault, Duration) {
@@ -161,12 +187,12 @@ fn err_body(kind: &str, message: &str) -> Value {
 }
 
 /// Handles a request against the state; returns status and JSON body.
-fn route(shared: &Shared, st: &mut State, req: &Request) -> (u16, Value) {
-    let path = req.url.path().to_owned();
-    let method = req.method.as_str().to_owned();
+fn route(shared: &Shared, st: &mut State, req: &HttpIn<'_>) -> (u16, Value) {
+    let path = req.path;
+    let method = req.method;
     let params = Params::of(req);
     let token_ok = params.get("token").as_deref() == Some(shared.token.as_str());
-    match (method.as_str(), path.as_str()) {
+    match (method, path) {
         ("POST", "/api/bescan/add_document") => {
             if !token_ok {
                 return (401, err_body("Unauthorized", "invalid token"));
@@ -302,4 +328,68 @@ fn ready(st: &mut State, params: &Params) -> (u16, Value) {
         }
     }
     (200, json!({"ready": ready, "by_project": by_project}))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::sandbox::{Faults, SandboxConfig};
+
+    fn shared(config: SandboxConfig) -> Shared {
+        Shared {
+            token: config.token.clone(),
+            project_id: config.project_id.clone(),
+            state: Mutex::new(State::new(config)),
+        }
+    }
+
+    fn ready_request() -> HttpIn<'static> {
+        HttpIn {
+            method: "GET",
+            path: "/api/document/ready",
+            query: Some("token=sandbox-token&project_id=SANDBOX&start_id=1"),
+            body: b"",
+        }
+    }
+
+    #[test]
+    fn latency_and_slow_answers_add_up_in_the_reply_delay() {
+        let shared = shared(
+            SandboxConfig::default()
+                .latency(Duration::from_millis(20))
+                .faults(Faults::default().slow(1.0, Duration::from_millis(30))),
+        );
+        let reply = respond(&shared, &ready_request());
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.delay, Duration::from_millis(50));
+
+        shared.lock().faults = Faults::none();
+        shared.lock().latency = Duration::ZERO;
+        assert_eq!(respond(&shared, &ready_request()).delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn queries_are_form_decoded_and_the_body_wins_over_the_query() {
+        let shared = shared(SandboxConfig::default());
+        let reply = respond(
+            &shared,
+            &HttpIn {
+                query: Some("token=sandbox%2Dtoken&project_id=SANDBOX&start_id=s%2D1"),
+                ..ready_request()
+            },
+        );
+        assert_eq!(reply.status, 200);
+        let reply = respond(
+            &shared,
+            &HttpIn {
+                method: "POST",
+                body: br#"{"token": "wrong"}"#,
+                ..ready_request()
+            },
+        );
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.content_type, JSON);
+    }
 }

@@ -1,5 +1,5 @@
 //! The request dispatcher: routes, sessions, faults, and the JSON-RPC method table. It is
-//! transport-agnostic: the wiremock adapter in `server.rs` feeds it plain requests.
+//! transport-agnostic: the axum server in `server.rs` feeds it plain requests.
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -70,6 +70,7 @@ mod rpc;
 mod server;
 mod state;
 
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -95,13 +96,28 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts a sandbox on a free loopback port.
+    /// Starts a sandbox: an axum server on a free loopback port (`127.0.0.1`), running on a
+    /// thread of its own.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound or the server's thread cannot be started (a broken
+    /// environment); [`Sandbox::try_start`] returns that as an error instead.
+    #[allow(clippy::expect_used)] // documented above; `try_start` is the fallible form
     pub async fn start(config: SandboxConfig) -> Sandbox {
+        Self::try_start(config)
+            .await
+            .expect("the Saby sandbox binds a loopback port and starts its server thread")
+    }
+
+    /// Like [`Sandbox::start`], but returns the error when no loopback port can be bound or
+    /// the server's thread cannot be started.
+    pub async fn try_start(config: SandboxConfig) -> io::Result<Sandbox> {
         let state = Arc::new(Mutex::new(State::new(config)));
-        let server = server::start(state.clone()).await;
-        Sandbox {
+        let server = server::start(state.clone()).await?;
+        Ok(Sandbox {
             inner: Arc::new(Inner { server, state }),
-        }
+        })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -1,85 +1,148 @@
-//! The wiremock adapter: one catch-all mock whose responder feeds the engine.
+//! The HTTP server: axum on a loopback port, every request handed to the engine.
 //!
-//! Memory: wiremock 0.6 keeps a copy of every request a mock matched (its per-mock log, kept
-//! even with request recording disabled) until the server is dropped. The sandbox's own state
-//! stays bounded by the documents and events it holds, but each request also leaves its copy
-//! in wiremock (its body plus about 1 KB). Resetting the server to drop that log is not safe
-//! while clients are connected (a request arriving between the reset and the new mount gets an
-//! empty 404 — measured), so the sandbox does not do it.
+//! Nothing is kept per request, so memory stays flat however many requests are served (the
+//! sandbox's own state grows only with the documents and events it holds). The server runs on
+//! its own thread with a single-threaded tokio runtime, so it keeps serving whatever runtime
+//! (or none) its callers use, and the fixed latency and slow answers are timers on that
+//! runtime: a delayed answer never blocks the others. It stops when the [`Server`] is
+//! dropped: it stops accepting, closes idle connections and lets answers in flight finish.
 
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use axum::body::Body;
+use axum::extract::{Request, State as AxumState};
+use axum::http::{HeaderMap, Response, StatusCode};
+use axum::serve::ListenerExt;
+use tokio::sync::oneshot;
 
 use crate::sandbox::engine::{self, HttpIn};
 use crate::sandbox::state::State;
 
-/// The catch-all responder.
-#[derive(Debug, Clone)]
-pub(crate) struct Responder {
-    pub(crate) state: Arc<Mutex<State>>,
+/// Largest request body read (100 MiB); a larger one is answered 413.
+const MAX_BODY: usize = 100 * 1024 * 1024;
+
+/// The running HTTP server; it stops when dropped.
+#[derive(Debug)]
+pub(crate) struct Server {
+    uri: String,
+    /// Dropping it (with the server) tells the server thread to shut down.
+    _shutdown: oneshot::Sender<()>,
 }
 
-fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request
-        .headers
+impl Server {
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) fn uri(&self) -> String {
+        self.uri.clone()
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
 }
 
-impl Respond for Responder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let session =
-            header(request, "x-sbissessionid").or_else(|| header(request, "x-sbisaccesstoken"));
-        let reply = engine::handle(
-            &self.state,
-            &HttpIn {
-                method: request.method.as_str(),
-                path: request.url.path(),
-                content_type: header(request, "content-type"),
-                session,
-                body: &request.body,
-            },
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response
+}
+
+/// The one handler (the router's fallback): reads the body, runs the engine (under its lock,
+/// released before any wait), sleeps the reply's delay, answers.
+async fn serve(AxumState(state): AxumState<Arc<Mutex<State>>>, request: Request) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body larger than 100 MiB or cut off",
         );
-        let mut template =
-            ResponseTemplate::new(reply.status).set_body_raw(reply.body, &reply.content_type);
-        for (name, value) in reply.headers {
-            template = template.insert_header(name, value.as_str());
-        }
-        if !reply.delay.is_zero() {
-            template = template.set_delay(reply.delay);
-        }
-        template
+    };
+    let session = header(&parts.headers, "x-sbissessionid")
+        .or_else(|| header(&parts.headers, "x-sbisaccesstoken"));
+    let reply = engine::handle(
+        &state,
+        &HttpIn {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            content_type: header(&parts.headers, "content-type"),
+            session,
+            body: &bytes,
+        },
+    );
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
     }
+    let mut builder = Response::builder()
+        .status(reply.status)
+        .header("content-type", reply.content_type.as_str());
+    for (name, value) in &reply.headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    builder.body(Body::from(reply.body)).unwrap_or_else(|_| {
+        plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the sandbox built an invalid answer",
+        )
+    })
 }
 
-/// The running HTTP server; it stops when dropped.
-#[derive(Debug)]
-pub(crate) struct Server(MockServer);
+/// Binds a free loopback port and serves the engine on a thread of its own until the
+/// returned [`Server`] is dropped. Fails only when no port can be bound or the thread or its
+/// runtime cannot be started.
+pub(crate) async fn start(state: Arc<Mutex<State>>) -> io::Result<Server> {
+    let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+    listener.set_nonblocking(true)?;
+    let uri = format!("http://{}", listener.local_addr()?);
+    state.lock().unwrap_or_else(|e| e.into_inner()).base_uri = uri.clone();
 
-impl Server {
-    /// `http://127.0.0.1:<port>`.
-    pub(crate) fn uri(&self) -> String {
-        self.0.uri()
-    }
-}
-
-/// Starts a wiremock server (request recording off) answering everything with the engine.
-pub(crate) async fn start(state: Arc<Mutex<State>>) -> Server {
-    let server = MockServer::builder()
-        .disable_request_recording()
-        .start()
-        .await;
-    {
-        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
-        st.base_uri = server.uri();
-    }
-    Mock::given(wiremock::matchers::any())
-        .respond_with(Responder { state })
-        .named("saby sandbox")
-        .mount(&server)
-        .await;
-    Server(server)
+    let app = axum::Router::new().fallback(serve).with_state(state);
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = oneshot::channel::<io::Result<()>>();
+    std::thread::Builder::new()
+        .name("saby-sandbox".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                // Resolves when the sender is dropped with the `Server`.
+                let stopped = async {
+                    let _ = shutdown_rx.await;
+                };
+                // Never fails (axum retries failed accepts itself).
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+            });
+        })?;
+    ready_rx
+        .await
+        .map_err(|_| io::Error::other("the sandbox server thread stopped while starting"))??;
+    Ok(Server {
+        uri,
+        _shutdown: shutdown_tx,
+    })
 }

@@ -1,0 +1,110 @@
+//! The embedded state store: updates per second, and whether one update costs more when
+//! more sets are already stored.
+//!
+//! For each pre-fill size (`--prefill` 10,000 and `--prefill-large` 100,000 sets, recorded
+//! through `record_seen` in batches of 1,000, as the pipeline does after a Beorg poll), the
+//! store is opened fresh in a temporary directory and `--updates` `save` calls are timed,
+//! each advancing one set chosen at random among those stored (the pipeline's per-step
+//! write). Done for `synchronous=FULL` (the default: one fsync per step) and `NORMAL`.
+//! Target: time per update at 100k / at 10k ≤ 1.2.
+//!
+//! Usage: `bench-store [--updates 20000] [--prefill 10000] [--prefill-large 100000]`.
+
+use std::time::{Duration, Instant};
+
+use hr_docs_benches::Result;
+use hr_docs_benches::args::Args;
+use hr_docs_benches::report::{Row, Target};
+use pipeline::store::{SetRecord, SqliteStore, StateStore, Step, Synchronous};
+
+const PROJECT: &str = "U_RATE_2";
+
+/// Deterministic xorshift, enough to spread updates over the stored sets.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Seconds per update over `updates` saves in a store pre-filled with `stored` sets.
+fn time_updates(sync: Synchronous, stored: u64, updates: u64) -> Result<Duration> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open_with(dir.path().join("state.db"), sync)?;
+    store.init_project(PROJECT, 1)?;
+    let mut number = 1u64;
+    while number <= stored {
+        let batch: Vec<(String, u64)> = (number..(number + 1000).min(stored + 1))
+            .map(|n| (format!("s-{n}"), n))
+            .collect();
+        number += batch.len() as u64;
+        store.record_seen(PROJECT, &batch)?;
+    }
+    let steps = [
+        Step::Fetched,
+        Step::Written,
+        Step::Sent,
+        Step::Final,
+        Step::Archived,
+    ];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // Records as the pipeline holds them: read once, then saved at each step.
+    let records: Vec<SetRecord> = (0..updates.min(5000))
+        .map(|_| {
+            let n = rng.below(stored) + 1;
+            store
+                .get(PROJECT, &format!("s-{n}"))?
+                .ok_or_else(|| format!("set s-{n} missing").into())
+        })
+        .collect::<Result<_>>()?;
+    let started = Instant::now();
+    for i in 0..updates {
+        let mut record = records[(i % records.len() as u64) as usize].clone();
+        record.document_id = Some(format!("6f1c1b1e-0000-4000-8000-{:012x}", record.number));
+        record.file_names = vec!["Паспорт_Иванов.pdf".into(), "СНИЛС_Иванов.pdf".into()];
+        record.advance(steps[(i % steps.len() as u64) as usize]);
+        store.save(&record)?;
+    }
+    Ok(started.elapsed() / u32::try_from(updates)?)
+}
+
+fn main() -> Result<()> {
+    let args = Args::from_env()?;
+    let updates: u64 = args.get("updates", 20_000)?;
+    let small: u64 = args.get("prefill", 10_000)?;
+    let large: u64 = args.get("prefill-large", 100_000)?;
+    for (sync, name, n) in [
+        (Synchronous::Full, "FULL (default)", updates),
+        (Synchronous::Normal, "NORMAL", updates),
+    ] {
+        let at_small = time_updates(sync, small, n)?;
+        let at_large = time_updates(sync, large, n)?;
+        for (stored, per) in [(small, at_small), (large, at_large)] {
+            Row::info(
+                format!("state store, synchronous={name}, {stored} sets stored: updates/s"),
+                format!(
+                    "{:.0} updates/s ({:.1} µs each)",
+                    1.0 / per.as_secs_f64(),
+                    per.as_secs_f64() * 1e6
+                ),
+                format!("{n} updates"),
+            )
+            .print();
+        }
+        Row::new(
+            format!(
+                "state store, synchronous={name}: cost of one update, {large} vs {small} stored"
+            ),
+            format!("{:.1} µs", at_large.as_secs_f64() * 1e6),
+            format!("{:.1} µs", at_small.as_secs_f64() * 1e6),
+            at_large.as_secs_f64() / at_small.as_secs_f64(),
+            Target::AtMost(1.2),
+        )
+        .print();
+    }
+    Ok(())
+}

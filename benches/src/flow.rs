@@ -1,0 +1,114 @@
+//! The pipeline against both in-process sandboxes: set-up shared by `bench-pipeline` and
+//! `bench-memory`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use pipeline::sandbox::beorg::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig, SetSpec};
+use pipeline::sandbox::saby::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
+use pipeline::{DocumentTemplate, Pipeline, PipelineConfig};
+use saby_client::Party;
+
+/// Surnames of the seeded sets (Cyrillic, as Beorg returns them).
+pub const SURNAMES: [&str; 8] = [
+    "Иванов",
+    "Смирнова",
+    "Кузнецов",
+    "Попова",
+    "Соколов",
+    "Лебедева",
+    "Новиков",
+    "Морозова",
+];
+
+/// What each Saby document carries (same template as the pipeline's own tests).
+pub fn template() -> DocumentTemplate {
+    DocumentTemplate::new(
+        "ДокОтгрИсх",
+        Party::legal_entity("7605016030", "760501001", "ООО Ромашка"),
+        Party::legal_entity("7707083893", "773601001", "ПАО Контрагент"),
+    )
+}
+
+/// Both sandboxes, with `sets` ready sets seeded in Beorg.
+#[derive(Debug)]
+pub struct Sandboxes {
+    /// The Beorg sandbox.
+    pub beorg: BeorgSandbox,
+    /// The Saby sandbox.
+    pub saby: SabySandbox,
+}
+
+impl Sandboxes {
+    /// Starts both sandboxes with `latency` per request (zero: none) and seeds `sets` sets
+    /// that are ready at once.
+    pub async fn start(latency: Duration, sets: usize) -> Self {
+        let beorg =
+            BeorgSandbox::start(BeorgConfig::default().polls_until_ready(0).latency(latency)).await;
+        let saby = SabySandbox::start(SabyConfig::default().latency(latency)).await;
+        for i in 0..sets {
+            beorg.add_set(SetSpec::new().surname(SURNAMES[i % SURNAMES.len()]).ready());
+        }
+        Sandboxes { beorg, saby }
+    }
+
+    /// Requests both sandboxes have received so far (Beorg HTTP requests + Saby HTTP
+    /// requests: JSON-RPC calls, logins and file downloads).
+    pub fn requests(&self) -> u64 {
+        self.beorg.requests_served() + self.saby.request_count() as u64
+    }
+
+    /// A description of where the requests went, for the logs.
+    pub fn breakdown(&self) -> String {
+        format!(
+            "beorg: {} ready, {} result, {} total; saby: {} requests = {} calls ({} feed, {} write, {} read, {} logins) + {} downloads",
+            self.beorg.ready_requests(),
+            self.beorg.result_requests(),
+            self.beorg.requests_served(),
+            self.saby.request_count(),
+            self.saby.call_count(),
+            self.saby.feed_poll_count(),
+            self.saby.method_call_count("СБИС.ЗаписатьДокумент"),
+            self.saby.method_call_count("СБИС.ПрочитатьДокумент"),
+            self.saby.login_count(),
+            self.saby.download_count(),
+        )
+    }
+}
+
+/// Pipeline knobs the benchmarks vary.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowOptions {
+    /// `PipelineConfig::concurrency`: API steps at once.
+    pub concurrency: usize,
+    /// `PipelineConfig::max_in_flight`: sets tracked at once.
+    pub max_in_flight: usize,
+    /// `PipelineConfig::poll_interval` (Beorg polling, event feed, scheduling passes).
+    pub poll_interval: Duration,
+}
+
+/// Builds a pipeline over `beorg` and `saby` with its state and archive under `dir`.
+///
+/// The Saby client's own `max_in_flight` (default 5, Saby's advice per session) is raised to
+/// the pipeline's concurrency, otherwise it, not the pipeline, would bound Saby calls.
+///
+/// # Errors
+/// When the configuration is invalid or the state file cannot be opened.
+pub fn pipeline(
+    beorg: beorg_client::Client,
+    saby: saby_client::Client,
+    dir: &Path,
+    options: FlowOptions,
+) -> crate::Result<Pipeline> {
+    let config = PipelineConfig::builder(template())
+        .state_path(dir.join("state.db"))
+        .archive_dir(dir.join("archive"))
+        .concurrency(options.concurrency)
+        .max_in_flight(options.max_in_flight)
+        .poll_interval(options.poll_interval)
+        .recheck_interval(Duration::from_secs(5))
+        .final_state_deadline(Duration::from_secs(600))
+        .run_deadline(Duration::from_secs(900))
+        .build()?;
+    Ok(Pipeline::builder(config).beorg(beorg).saby(saby).build()?)
+}

@@ -5,6 +5,7 @@
 //! - [`flow`]: the pipeline against both sandboxes (set-up of the pipeline and memory benches).
 //! - [`server`]: a minimal axum loopback server that answers with those fixtures, optionally
 //!   after a fixed latency, and counts what it received.
+//! - [`overhead`]: the client-overhead fixture (server, typed clients, baselines) and its calls.
 //! - [`baseline`]: the hand-written `reqwest` + `serde_json::Value` calls the typed clients
 //!   are compared with.
 //! - [`rss`]: resident-memory readings from `/proc/self/status`.
@@ -16,6 +17,7 @@ pub mod args;
 pub mod baseline;
 pub mod fixtures;
 pub mod flow;
+pub mod overhead;
 pub mod report;
 pub mod rss;
 pub mod server;

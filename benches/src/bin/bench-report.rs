@@ -2,7 +2,11 @@
 //!
 //! Usage: `bench-report <criterion dir>` (the dir Criterion wrote to: `$CRITERION_HOME` or
 //! `<target>/criterion`). Prints one `ROW` line per comparison (see
-//! `hr_docs_benches::report`), and exits non-zero when an estimate is missing.
+//! `hr_docs_benches::report`), and exits non-zero when a decode estimate is missing.
+//!
+//! `scripts/bench` runs only the Criterion decode groups and takes the per-call rows from the
+//! interleaved `bench-overhead`. `bench-report <dir> --calls` also prints the call groups'
+//! rows (marked "Criterion, sequential") after a plain `cargo bench --bench client_overhead`.
 
 use std::path::{Path, PathBuf};
 
@@ -31,7 +35,7 @@ fn main() -> Result<()> {
     let dir = PathBuf::from(
         std::env::args()
             .nth(1)
-            .ok_or("usage: bench-report <criterion dir>")?,
+            .ok_or("usage: bench-report <criterion dir> [--calls]")?,
     );
     let calls = [
         ("beorg_ready", "Beorg ready"),
@@ -39,12 +43,13 @@ fn main() -> Result<()> {
         ("saby_write", "Saby ЗаписатьДокумент"),
         ("saby_changes", "Saby СписокИзменений (50 events)"),
     ];
-    for (group, label) in calls {
+    let with_calls = std::env::args().nth(2).as_deref() == Some("--calls");
+    for (group, label) in calls.into_iter().filter(|_| with_calls) {
         for n in [1u32, 32] {
             let ours = median_ns(&dir, group, &format!("typed/{n}"))? / f64::from(n);
             let base = median_ns(&dir, group, &format!("baseline/{n}"))? / f64::from(n);
             Row::new(
-                format!("{label}, c={n}: time per call"),
+                format!("{label}, c={n}: time per call (Criterion, sequential)"),
                 format_us(ours),
                 format!("{} (reqwest+Value)", format_us(base)),
                 ours / base,

@@ -1,0 +1,122 @@
+//! Client overhead, interleaved: the typed `beorg-client` / `saby-client` calls against the
+//! `reqwest` + `serde_json::Value` baselines, measured in alternating batches so that both
+//! sides see the same machine.
+//!
+//! Criterion (`benches/client_overhead.rs`) times a typed bench and its baseline one after the
+//! other; on a shared 2-core machine a build starting in between skews the pair (ratios moved by
+//! up to ±0.5 between two runs of the same code). Here each round runs one batch of typed calls
+//! and one batch of baseline calls back to back (order alternating between rounds: AB, BA, …),
+//! so slow drifts of the machine hit both sides alike. For each call and concurrency the row
+//! gives the median time per call of each side over all rounds and their ratio (target ≤ 1.05);
+//! the spread of the per-round ratios goes to stderr.
+//!
+//! Usage: `bench-overhead [--rounds 40] [--batch-ms 40] [--warmup-ms 300] [--concurrency 1,32]`.
+
+use std::time::{Duration, Instant};
+
+use hr_docs_benches::Result;
+use hr_docs_benches::args::Args;
+use hr_docs_benches::overhead::{Call, Fixture, Side};
+use hr_docs_benches::report::{Row, Target, median};
+
+fn format_us(secs: f64) -> String {
+    let us = secs * 1e6;
+    if us >= 100.0 {
+        format!("{us:.0} µs")
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+/// Seconds per call of `iters` iterations of `n` concurrent calls.
+async fn batch(f: &Fixture, call: Call, side: Side, n: usize, iters: u32) -> Result<f64> {
+    let started = Instant::now();
+    for _ in 0..iters {
+        f.run(call, side, n).await?;
+    }
+    Ok(started.elapsed().as_secs_f64() / (f64::from(iters) * n as f64))
+}
+
+/// Runs both sides for `warmup` and returns how many iterations fill `batch`.
+async fn calibrate(
+    f: &Fixture,
+    call: Call,
+    n: usize,
+    warmup: Duration,
+    batch: Duration,
+) -> Result<u32> {
+    let started = Instant::now();
+    let mut iters = 0u32;
+    while started.elapsed() < warmup {
+        f.run(call, Side::Typed, n).await?;
+        f.run(call, Side::Baseline, n).await?;
+        iters += 1;
+    }
+    let per_iteration = started.elapsed().as_secs_f64() / (2.0 * f64::from(iters.max(1)));
+    Ok(((batch.as_secs_f64() / per_iteration).round() as u32).max(1))
+}
+
+fn main() -> Result<()> {
+    let args = Args::from_env()?;
+    let rounds: usize = args.get("rounds", 40)?;
+    let batch_ms: u64 = args.get("batch-ms", 40)?;
+    let warmup_ms: u64 = args.get("warmup-ms", 300)?;
+    let levels: Vec<usize> = args.list("concurrency", &[1, 32])?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let f = Fixture::start().await?;
+        for call in Call::ALL {
+            for &n in &levels {
+                let iters = calibrate(
+                    &f,
+                    call,
+                    n,
+                    Duration::from_millis(warmup_ms),
+                    Duration::from_millis(batch_ms),
+                )
+                .await?;
+                let mut typed = Vec::with_capacity(rounds);
+                let mut base = Vec::with_capacity(rounds);
+                let mut paired = Vec::with_capacity(rounds);
+                for round in 0..rounds {
+                    let (t, b) = if round % 2 == 0 {
+                        let t = batch(&f, call, Side::Typed, n, iters).await?;
+                        (t, batch(&f, call, Side::Baseline, n, iters).await?)
+                    } else {
+                        let b = batch(&f, call, Side::Baseline, n, iters).await?;
+                        (batch(&f, call, Side::Typed, n, iters).await?, b)
+                    };
+                    typed.push(t);
+                    base.push(b);
+                    paired.push(t / b);
+                }
+                let (Some(t), Some(b)) = (median(&mut typed), median(&mut base)) else {
+                    return Err("--rounds must be at least 1".into());
+                };
+                // `median` sorted `paired` in place: quartiles for the spread.
+                let mid = median(&mut paired).unwrap_or(f64::NAN);
+                eprintln!(
+                    "{} c={n}: {rounds} rounds x {iters} iterations per side; per-round ratio \
+                     p10 {:.3}, median {mid:.3}, p90 {:.3}",
+                    call.label(),
+                    paired[paired.len() / 10],
+                    paired[paired.len() * 9 / 10],
+                );
+                Row::new(
+                    format!("{}, c={n}: time per call", call.label()),
+                    format_us(t),
+                    format!("{} (reqwest+Value)", format_us(b)),
+                    t / b,
+                    Target::AtMost(1.05),
+                )
+                .print();
+            }
+        }
+        let requests = f.server.stats().total_requests();
+        eprintln!("bench-overhead: {requests} requests served");
+        Ok(())
+    })
+}

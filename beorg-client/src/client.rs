@@ -35,6 +35,8 @@ pub struct Client {
 pub(crate) struct Config {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: Url,
+    /// The endpoints' URLs, joined once at build time rather than on every call.
+    pub(crate) endpoints: EndpointUrls,
     pub(crate) token: SecretString,
     pub(crate) project_id: String,
     pub(crate) machine_uid: Option<String>,
@@ -61,6 +63,30 @@ impl fmt::Debug for Client {
             .field("method", &c.method)
             .field("retry_uploads", &c.retry_uploads)
             .finish_non_exhaustive()
+    }
+}
+
+/// The endpoints' URLs relative to the base URL, parsed once per client.
+pub(crate) struct EndpointUrls {
+    /// `api/bescan/add_document`.
+    pub(crate) upload: Url,
+    /// `api/document/ready`.
+    pub(crate) ready: Url,
+    /// `api/document/result/` (the set id is pushed as the last segment).
+    pub(crate) result: Url,
+}
+
+impl EndpointUrls {
+    pub(crate) fn new(base: &Url) -> Result<Self> {
+        let join = |relative: &str| {
+            base.join(relative)
+                .map_err(|e| Error::Config(format!("cannot build the URL for {relative}: {e}")))
+        };
+        Ok(Self {
+            upload: join("api/bescan/add_document")?,
+            ready: join("api/document/ready")?,
+            result: join("api/document/result/")?,
+        })
     }
 }
 
@@ -130,11 +156,9 @@ impl Client {
         self.inner.token.expose_secret()
     }
 
-    pub(crate) fn url(&self, relative: &str) -> Result<Url> {
-        self.inner
-            .base_url
-            .join(relative)
-            .map_err(|e| Error::Config(format!("cannot build the URL for {relative}: {e}")))
+    /// The URLs of the endpoints (without query; never carry the token).
+    pub(crate) fn endpoints(&self) -> &EndpointUrls {
+        &self.inner.endpoints
     }
 
     pub(crate) fn reqwest_method(&self) -> reqwest::Method {
@@ -267,7 +291,26 @@ impl Client {
     }
 
     /// Decodes a JSON body, naming the path of the first bad field.
+    ///
+    /// Fast path first: a plain `serde_json` decode, which costs no more than decoding
+    /// into a `serde_json::Value`. Path tracking (`serde_path_to_error` allocates a
+    /// `String` for every map key it passes) only runs when that fails: decoding is
+    /// deterministic, so the second pass fails at the same place with the same error,
+    /// and now knows its path.
     pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        raw: &RawResponse,
+    ) -> Result<T> {
+        match serde_json::from_slice(&raw.body) {
+            Ok(value) => Ok(value),
+            Err(_) => self.decode_tracked(endpoint, raw),
+        }
+    }
+
+    /// The slow path of [`decode`](Self::decode): the same decode with path tracking.
+    #[cold]
+    fn decode_tracked<T: DeserializeOwned>(
         &self,
         endpoint: Endpoint,
         raw: &RawResponse,

@@ -283,9 +283,11 @@ impl ClientBuilder {
                     ))
                 })?,
         };
+        let endpoints = crate::client::EndpointUrls::new(&base_url)?;
         Ok(Client::from_parts(crate::client::Config {
             http,
             base_url,
+            endpoints,
             token,
             project_id,
             machine_uid: self.machine_uid.filter(|m| !m.is_empty()),

@@ -302,6 +302,46 @@ async fn truncated_body_is_retried_for_reads() {
 }
 
 #[tokio::test]
+async fn wrong_types_deep_inside_name_the_full_path() {
+    // Four levels down, after unknown fields and escaped keys at every level: the
+    // fast decode fails, and the tracked re-decode must still name the exact path.
+    let cases = [
+        (
+            r#"{"document_id": "s-1", "x\u0041": 1, "documents": [
+                {"key": "P", "type": "PASSPORT", "FileName": "Паспорт_Иванов", "data": {},
+                 "metadata": {"extra_meta": true, "verifications": {"status": 0, "new": [1],
+                   "bad_fields": ["Series", 7]}}}]}"#,
+            "documents[0].metadata.verifications.bad_fields[1]",
+        ),
+        (
+            r#"{"documents": [{"key": "P", "type": "PASSPORT", "data": {}},
+                {"key": "S", "type": "SNILS", "data": {"Number": "1"},
+                 "metadata": {"metadata_check": {"status": "", "more": {}, "checks": 5}}}]}"#,
+            "documents[1].metadata.metadata_check.checks",
+        ),
+        (
+            r#"{"documents": [{"key": "P", "type": 7}]}"#,
+            "documents[0].type",
+        ),
+    ];
+    for (body, want) in cases {
+        let server = server().await;
+        Mock::given(path("/api/document/result/s-1"))
+            .respond_with(json(200, body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = result_err(&server).await;
+        match &err {
+            Error::Decode { path, .. } => assert_eq!(path, want, "{body}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.to_string().contains(want), "{err}");
+        assert!(!err.is_retryable(), "{err:?}");
+    }
+}
+
+#[tokio::test]
 async fn wrong_types_name_the_json_path() {
     let server = server().await;
     Mock::given(path("/api/document/result/s-1"))

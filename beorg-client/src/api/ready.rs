@@ -15,7 +15,7 @@ impl Client {
     /// [`ready_stream`](Client::ready_stream), which does the bookkeeping).
     /// Retried on connect errors, timeouts, 429 and 5xx.
     pub async fn ready(&self, start_id: u64) -> Result<ReadySets> {
-        let mut url = self.url("api/document/ready")?;
+        let mut url = self.endpoints().ready.clone();
         let method = self.reqwest_method();
         let body = match self.method() {
             HttpMethod::Get => {

@@ -31,7 +31,7 @@ impl Client {
         if set_id.as_str().is_empty() {
             return Err(Error::InvalidInput("the set id is empty".into()));
         }
-        let mut url = self.url("api/document/result/")?;
+        let mut url = self.endpoints().result.clone();
         url.path_segments_mut()
             .map_err(|()| Error::Config("the base URL cannot have path segments".into()))?
             .pop_if_empty()

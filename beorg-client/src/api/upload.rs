@@ -315,7 +315,7 @@ impl Client {
         let call = Call {
             endpoint: Endpoint::Upload,
             method: reqwest::Method::POST,
-            url: self.url("api/bescan/add_document")?,
+            url: self.endpoints().upload.clone(),
             body: Some(body),
             set_id: None,
             idempotent: self.inner.retry_uploads,

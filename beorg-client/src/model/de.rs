@@ -4,6 +4,8 @@
 //! [`deserialize_with_extra!`]) instead of `#[serde(flatten)]`, so that
 //! `serde_path_to_error` can report the exact JSON path of a bad field.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer};
@@ -36,12 +38,12 @@ macro_rules! deserialize_with_extra {
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
                         let mut out = <$ty>::default();
-                        while let Some(key) = map.next_key::<String>()? {
-                            match key.as_str() {
+                        while let Some($crate::model::de::Key(key)) = map.next_key()? {
+                            match &*key {
                                 $($key => out.$field = map.next_value::<$crate::model::de::deserialize_with_extra!(@wrap $($w)?)>()?.0,)*
                                 _ => {
                                     let v: serde_json::Value = map.next_value()?;
-                                    out.extra.insert(key, v);
+                                    out.extra.insert(key.into_owned(), v);
                                 }
                             }
                         }
@@ -54,6 +56,32 @@ macro_rules! deserialize_with_extra {
     };
 }
 pub(crate) use deserialize_with_extra;
+
+/// A map key, borrowed from the input when it can be (no escapes in it), so known
+/// keys cost no allocation; only keys kept in `extra` are copied.
+pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 /// A lenient optional boolean: `true`/`false`, `1`/`0`, `"1"`/`"0"`, `"true"`/`"false"`;
 /// `null`, `""` and anything else → `None`.

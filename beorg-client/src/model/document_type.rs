@@ -138,8 +138,9 @@ impl Serialize for DocumentType {
 
 impl<'de> Deserialize<'de> for DocumentType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(DocumentType::from(s.as_str()))
+        // Borrowed when the input allows: known types then cost no allocation.
+        let s = super::de::Key::deserialize(d)?.0;
+        Ok(DocumentType::from(&*s))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The answer of the ready endpoint.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -58,7 +59,7 @@ impl ReadySets {
             Value::Object(o) => o,
             Value::Array(items) => {
                 return Ok(Self {
-                    ready: ids_from_list(&items, "ready")?,
+                    ready: ids_from_list(&items).map_err(|f| under(f, format_args!("ready")))?,
                     ..Self::default()
                 });
             }
@@ -81,7 +82,7 @@ impl ReadySets {
                 }
                 None => return Err(("ready".into(), "missing field `ready`".into())),
             },
-            Some(v) => ids_from(&v, "ready")?,
+            Some(v) => ids_from(&v).map_err(|f| under(f, format_args!("ready")))?,
         };
         Ok(Self {
             ready,
@@ -134,11 +135,23 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn id_from(v: &Value, path: &str) -> Result<SetId, (String, String)> {
+// The helpers below return errors with a path *relative* to the value they were
+// given (`""`, `"[2]"`, `".id"`, ...); callers prefix it on the way out. So a path
+// string is only built when parsing fails, never per id.
+
+/// An unusable field: its path (relative while it bubbles up) and the reason.
+type Fail = (String, String);
+
+/// Prefixes the relative path of a failure with `prefix`.
+fn under((rel, reason): Fail, prefix: fmt::Arguments<'_>) -> Fail {
+    (format!("{prefix}{rel}"), reason)
+}
+
+fn id_from(v: &Value) -> Result<SetId, Fail> {
     match v {
         Value::Number(n) => n.as_u64().map(SetId::from_number).ok_or_else(|| {
             (
-                path.to_owned(),
+                String::new(),
                 format!("set id {n} is not a non-negative integer"),
             )
         }),
@@ -146,94 +159,96 @@ fn id_from(v: &Value, path: &str) -> Result<SetId, (String, String)> {
         Value::Object(o) => {
             for key in ["id", "document_id", "set_id"] {
                 if let Some(inner) = o.get(key) {
-                    return id_from(inner, &format!("{path}.{key}"));
+                    return id_from(inner).map_err(|f| under(f, format_args!(".{key}")));
                 }
             }
             Err((
-                path.to_owned(),
+                String::new(),
                 "object without `id`, `document_id` or `set_id`".into(),
             ))
         }
         other => Err((
-            path.to_owned(),
+            String::new(),
             format!("expected a set id, found {}", kind(other)),
         )),
     }
 }
 
-fn ids_from_list(items: &[Value], path: &str) -> Result<Vec<SetId>, (String, String)> {
+fn ids_from_list(items: &[Value]) -> Result<Vec<SetId>, Fail> {
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| id_from(v, &format!("{path}[{i}]")))
+        .map(|(i, v)| id_from(v).map_err(|f| under(f, format_args!("[{i}]"))))
         .collect()
 }
 
-fn ids_from(v: &Value, path: &str) -> Result<Vec<SetId>, (String, String)> {
+fn ids_from(v: &Value) -> Result<Vec<SetId>, Fail> {
     match v {
-        Value::Array(items) => ids_from_list(items, path),
+        Value::Array(items) => ids_from_list(items),
         Value::Null => Ok(Vec::new()),
         Value::Object(o) => {
             if let Some((key, inner)) = IDS_KEYS.iter().find_map(|k| o.get(*k).map(|v| (*k, v))) {
-                ids_from(inner, &format!("{path}.{key}"))
+                ids_from(inner).map_err(|f| under(f, format_args!(".{key}")))
             } else {
-                id_from(v, path).map(|id| vec![id])
+                id_from(v).map(|id| vec![id])
             }
         }
-        single => id_from(single, path).map(|id| vec![id]),
+        single => id_from(single).map(|id| vec![id]),
     }
 }
 
-fn project_name(v: &Value, path: &str) -> Result<String, (String, String)> {
+fn project_name(v: &Value) -> Result<String, Fail> {
     match v {
         Value::String(s) if !s.is_empty() => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         other => Err((
-            path.to_owned(),
+            String::new(),
             format!("expected a project id, found {}", kind(other)),
         )),
     }
 }
 
-fn by_project(v: Value) -> Result<BTreeMap<String, Vec<SetId>>, (String, String)> {
+fn by_project(v: Value) -> Result<BTreeMap<String, Vec<SetId>>, Fail> {
     let mut out: BTreeMap<String, Vec<SetId>> = BTreeMap::new();
     match v {
         Value::Object(map) => {
             for (project, ids) in map {
-                let path = format!("by_project.{project}");
-                let ids = ids_from(&ids, &path)?;
+                let ids =
+                    ids_from(&ids).map_err(|f| under(f, format_args!("by_project.{project}")))?;
                 out.entry(project).or_default().extend(ids);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let path = format!("by_project[{i}]");
+                let path = || format!("by_project[{i}]");
                 let Value::Object(o) = item else {
-                    return Err((path, format!("expected an object, found {}", kind(item))));
+                    return Err((path(), format!("expected an object, found {}", kind(item))));
                 };
                 let (pkey, pval) = PROJECT_KEYS
                     .iter()
                     .find_map(|k| o.get(*k).map(|v| (*k, v)))
                     .ok_or_else(|| {
                         (
-                            format!("{path}.project_id"),
+                            format!("{}.project_id", path()),
                             format!(
                                 "missing the contour's name (one of {})",
                                 PROJECT_KEYS.join(", ")
                             ),
                         )
                     })?;
-                let project = project_name(pval, &format!("{path}.{pkey}"))?;
+                let project =
+                    project_name(pval).map_err(|f| under(f, format_args!("{}.{pkey}", path())))?;
                 let (ikey, ival) = IDS_KEYS
                     .iter()
                     .find_map(|k| o.get(*k).map(|v| (*k, v)))
                     .ok_or_else(|| {
                         (
-                            format!("{path}.ready"),
+                            format!("{}.ready", path()),
                             format!("missing the contour's ids (one of {})", IDS_KEYS.join(", ")),
                         )
                     })?;
-                let ids = ids_from(ival, &format!("{path}.{ikey}"))?;
+                let ids =
+                    ids_from(ival).map_err(|f| under(f, format_args!("{}.{ikey}", path())))?;
                 out.entry(project).or_default().extend(ids);
             }
         }

@@ -490,3 +490,109 @@ fn check_from(group: &str, v: &Value) -> Check {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Unknown keys at every level land in that level's `extra` (escaped keys too,
+    /// which cannot be borrowed from the input), known keys still reach their fields
+    /// even when escaped, and serializing puts everything back.
+    #[test]
+    fn unknown_fields_are_kept_at_every_level() {
+        let text = r#"{
+            "document_id": "s-7", "project_id": "U_RATE_2", "sp\u0065cial": "é",
+            "documents": [{
+                "k\u0065y": "PASSPORT", "type": "PASSPORT", "FileName": "Паспорт_Иванов",
+                "pages": [1, 2], "data": {"LastName": "Иванов"},
+                "metadata": {
+                    "processing_ms": 1834,
+                    "confidences": {"LastName": "0.97"},
+                    "verifications": {"status": "1", "status_text": 0, "checks": {},
+                                      "bad_fields": "Series", "engine": "v2"},
+                    "metadata_check": {"status": null, "checks": {"source_check": 1},
+                                       "source": {"kind": "scan"}}
+                },
+                "broken": "1", "broken_reasons": null, "broken_reasons_ru": "нечитаемо"
+            }]
+        }"#;
+        let r: RecognitionResult = serde_json::from_str(text).unwrap();
+        assert_eq!(r.document_id.as_str(), "s-7");
+        assert_eq!(r.extra["project_id"], "U_RATE_2");
+        assert_eq!(r.extra["special"], "é");
+        assert_eq!(r.extra.len(), 2);
+
+        let d = &r.documents[0];
+        assert_eq!(d.key, "PASSPORT");
+        assert_eq!(d.doc_type, DocumentType::Passport);
+        assert_eq!(d.file_name(), Some("Паспорт_Иванов"));
+        assert_eq!(d.extra["pages"], json!([1, 2]));
+        assert_eq!(d.extra.len(), 2);
+        assert_eq!(d.broken, Some(true));
+        assert!(d.broken_reasons.is_empty());
+        assert_eq!(d.broken_reasons_ru, vec![json!("нечитаемо")]);
+
+        let m = &d.metadata;
+        assert_eq!(m.extra["processing_ms"], 1834);
+        assert_eq!(m.extra.len(), 1);
+        assert_eq!(m.confidences.get("LastName"), Some(0.97));
+
+        let v = &m.verifications;
+        assert_eq!(v.status, Some(CheckStatus::Failed));
+        assert_eq!(v.status_text.as_deref(), Some("0"));
+        assert_eq!(v.bad_fields, vec!["Series".to_owned()]);
+        assert_eq!(v.extra["engine"], "v2");
+        assert_eq!(v.extra.len(), 1);
+
+        let mc = &m.metadata_check;
+        assert_eq!(mc.status, None);
+        assert_eq!(mc.checks["source_check"], 1);
+        assert_eq!(mc.extra["source"], json!({"kind": "scan"}));
+        assert_eq!(mc.extra.len(), 1);
+
+        // Round trip: nothing lost, the flattened extras come back at their level.
+        let back = serde_json::to_value(&r).unwrap();
+        assert_eq!(back["special"], "é");
+        assert_eq!(back["documents"][0]["FileName"], "Паспорт_Иванов");
+        assert_eq!(back["documents"][0]["metadata"]["processing_ms"], 1834);
+        assert_eq!(
+            back["documents"][0]["metadata"]["verifications"]["engine"],
+            "v2"
+        );
+        assert_eq!(
+            back["documents"][0]["metadata"]["metadata_check"]["source"]["kind"],
+            "scan"
+        );
+        let again: RecognitionResult = serde_json::from_value(back).unwrap();
+        assert_eq!(again, r);
+    }
+
+    #[test]
+    fn missing_sections_and_nulls_take_defaults() {
+        let r: RecognitionResult = serde_json::from_str(
+            r#"{"document_id": null, "documents": [{"type": "NEW_TYPE", "data": null,
+                "metadata": {"verifications": {}, "metadata_check": {}}, "broken": null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.document_id.as_str(), "");
+        let d = &r.documents[0];
+        assert_eq!(d.doc_type, DocumentType::Unknown("NEW_TYPE".into()));
+        assert!(d.data.is_empty());
+        assert_eq!(d.broken, None);
+        assert_eq!(d.metadata, Metadata::default());
+        assert!(d.extra.is_empty());
+    }
+
+    #[test]
+    fn non_object_levels_are_rejected() {
+        let e = serde_json::from_str::<RecognitionResult>(r#"{"documents": [1]}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("a recognized document object"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<RecognitionResult>(r#"{"documents": [{"metadata": []}]}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("a metadata object"), "{e}");
+    }
+}

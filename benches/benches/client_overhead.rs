@@ -1,7 +1,8 @@
 //! Client overhead: the typed `beorg-client` / `saby-client` calls against hand-written
 //! `reqwest` + `serde_json::Value` baselines, on the same loopback server and the same
-//! `reqwest::Client` settings, at concurrency 1 and 32; and decoding a `RecognitionResult`
-//! against decoding the same bytes into a `serde_json::Value`.
+//! `reqwest::Client` settings, at concurrency 1 and 32; and decoding a `RecognitionResult`,
+//! a Saby `Документ` and a 50-event `СписокИзменений` page against decoding the same bytes
+//! into a `serde_json::Value`.
 //!
 //! Run: `cargo bench -p hr-docs-benches --bench client_overhead`; `scripts/bench` turns the
 //! medians into the ratio table (`bench-report`).
@@ -248,6 +249,34 @@ fn client_overhead(c: &mut Criterion) {
     group.finish();
 }
 
+/// `typed`: `$ty` decoded from `$bytes` the way saby-client decodes a `result` that is
+/// valid: one pass without path tracking (the client decodes again under
+/// `serde_path_to_error` only when that pass fails, to name the JSON path); `typed_tracked`:
+/// the same under `serde_path_to_error` (what a failing decode costs, and what the client
+/// did before); `value`: the same bytes into a `serde_json::Value`. A macro: the bench crate
+/// has no `serde` dependency to write the bound with.
+macro_rules! decode_pair {
+    ($c:expr, $ty:ty, $group:literal, $bytes:expr) => {{
+        let bytes: &[u8] = $bytes;
+        let mut group = $c.benchmark_group($group);
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function("typed", |b| {
+            b.iter(|| black_box(serde_json::from_slice::<$ty>(black_box(bytes)).ok()))
+        });
+        group.bench_function("typed_tracked", |b| {
+            b.iter(|| {
+                let mut de = serde_json::Deserializer::from_slice(black_box(bytes));
+                let result: Result<$ty, _> = serde_path_to_error::deserialize(&mut de);
+                black_box((result.ok(), de.end().is_ok()))
+            });
+        });
+        group.bench_function("value", |b| {
+            b.iter(|| black_box(serde_json::from_slice::<Value>(black_box(bytes)).ok()))
+        });
+        group.finish();
+    }};
+}
+
 fn decode(c: &mut Criterion) {
     let bytes = fixtures::BEORG_RESULT.as_bytes();
     let mut group = c.benchmark_group("decode_result");
@@ -265,6 +294,24 @@ fn decode(c: &mut Criterion) {
         b.iter(|| black_box(serde_json::from_slice::<Value>(black_box(bytes)).ok()))
     });
     group.finish();
+
+    // Saby: the `Документ` of `СБИС.ЗаписатьДокумент` and the `result` of a 50-event
+    // `СБИС.СписокИзменений` page, compact as the loopback server sends them.
+    let document = or_exit(
+        "saby document fixture",
+        serde_json::from_str::<Value>(fixtures::SABY_DOCUMENT).and_then(|v| serde_json::to_vec(&v)),
+    );
+    let changes = or_exit(
+        "saby changes fixture",
+        fixtures::saby_changes().and_then(|v| serde_json::to_vec(&v)),
+    );
+    decode_pair!(c, saby_client::Document, "decode_saby_document", &document);
+    decode_pair!(
+        c,
+        saby_client::DocumentPage,
+        "decode_saby_changes",
+        &changes
+    );
 }
 
 criterion_group! {

@@ -262,6 +262,11 @@ pub(crate) fn parse_rpc_response(
 }
 
 /// Decodes a raw JSON value into `T`, naming the JSON path on failure (prefixed by `prefix`).
+///
+/// The first pass runs without path tracking (`serde_path_to_error` allocates a `String` for
+/// every key it passes, which on a 50-document page costs more than the rest of the
+/// decoding's allocations together); only when it fails is the same text decoded again
+/// under `serde_path_to_error`, which fails at the same place and names the path.
 pub(crate) fn decode<T: DeserializeOwned>(
     method: &str,
     status: u16,
@@ -269,6 +274,9 @@ pub(crate) fn decode<T: DeserializeOwned>(
     raw: &str,
     secret: bool,
 ) -> Result<T> {
+    if let Ok(value) = decode_fast(raw) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.path().to_string();
@@ -295,15 +303,137 @@ struct MaybeWrapped<'a> {
     id: Option<IgnoredAny>,
 }
 
+/// What the first key of a JSON object says about a `Документ` result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstKey {
+    /// The first key is `Идентификатор`: a bare document (a wrapper has no id of its own).
+    Id,
+    /// The first key is `Документ` and its value is an object: most likely wrapped.
+    Document,
+    /// Anything else (another key, escapes in the key, not an object...): probe fully.
+    Other,
+}
+
+/// Looks at the first key of the object in `text` without parsing the rest.
+fn first_key(text: &str) -> FirstKey {
+    fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        i
+    }
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return FirstKey::Other;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) != Some(&b'"') {
+        return FirstKey::Other;
+    }
+    let start = i + 1;
+    // A key with an escape is rare enough to leave to the full probe.
+    let Some(len) = b[start..].iter().position(|&c| c == b'"' || c == b'\\') else {
+        return FirstKey::Other;
+    };
+    let end = start + len;
+    if b[end] != b'"' {
+        return FirstKey::Other;
+    }
+    match &text[start..end] {
+        "Идентификатор" => FirstKey::Id,
+        "Документ" => {
+            let colon = skip_ws(b, end + 1);
+            if b.get(colon) != Some(&b':') {
+                return FirstKey::Other;
+            }
+            if b.get(skip_ws(b, colon + 1)) == Some(&b'{') {
+                FirstKey::Document
+            } else {
+                FirstKey::Other
+            }
+        }
+        _ => FirstKey::Other,
+    }
+}
+
+/// `{"Документ": T, ...}` read in one pass; `None` when the object turns out to be a bare
+/// document after all (an `Идентификатор` key, or `Документ` twice).
+struct Wrapped<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Wrapped<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Wrapped<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut doc = None;
+                let mut bare = false;
+                while let Some(key) = map.next_key::<crate::model::WireKey<'de>>()? {
+                    match &*key.0 {
+                        "Документ" if doc.is_none() && !bare => {
+                            doc = Some(map.next_value::<T>()?)
+                        }
+                        "Документ" | "Идентификатор" => {
+                            bare = true;
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Wrapped(if bare { None } else { doc }))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// Decodes a `Документ` result, accepting it bare or wrapped as `{"Документ": {...}}`.
+///
+/// Wrapped means: a `Документ` key holding an object, and no `Идентификатор` key. The
+/// usual shapes are decided by the first key alone, so the body is parsed once: a bare
+/// document starts with `Идентификатор`; a wrapper starting with `Документ` is decoded in one
+/// pass (the inner document straight into `T`). Anything else, and any error on the
+/// wrapped pass (to report it exactly as before), goes through the full probe.
 pub(crate) fn decode_document<T: DeserializeOwned>(method: &str, raw: &RawValue) -> Result<T> {
-    if let Ok(w) = serde_json::from_str::<MaybeWrapped<'_>>(raw.get())
+    let text = raw.get();
+    match first_key(text) {
+        FirstKey::Id => return decode(method, 200, "result", text, false),
+        FirstKey::Document => {
+            if let Ok(Wrapped(doc)) = decode_fast::<Wrapped<T>>(text) {
+                return match doc {
+                    Some(doc) => Ok(doc),
+                    None => decode(method, 200, "result", text, false),
+                };
+            }
+        }
+        FirstKey::Other => {}
+    }
+    decode_document_probed(method, text)
+}
+
+/// The exact rule, with a full probe parse first.
+fn decode_document_probed<T: DeserializeOwned>(method: &str, text: &str) -> Result<T> {
+    if let Ok(w) = serde_json::from_str::<MaybeWrapped<'_>>(text)
         && let (Some(doc), None) = (w.document, w.id)
         && doc.get().trim_start().starts_with('{')
     {
         return decode(method, 200, "result.Документ", doc.get(), false);
     }
-    decode(method, 200, "result", raw.get(), false)
+    decode(method, 200, "result", text, false)
+}
+
+/// Decodes `text` without path tracking (the caller redoes the work with it on error).
+fn decode_fast<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    serde_json::from_str(text)
 }
 
 /// Decodes a JSON value into `T`, naming the JSON path (under `prefix`) on failure.
@@ -469,5 +599,65 @@ mod tests {
         let b: crate::model::Document = decode_document("m", &bare).unwrap();
         assert_eq!(a.id.as_deref(), Some("a"));
         assert_eq!(b.id.as_deref(), Some("b"));
+    }
+
+    fn doc(json: &str) -> Result<crate::model::Document> {
+        decode_document("m", &RawValue::from_string(json.to_owned()).unwrap())
+    }
+
+    #[test]
+    fn first_key_scan() {
+        assert_eq!(first_key(r#" { "Идентификатор" : 1}"#), FirstKey::Id);
+        assert_eq!(first_key("{\n\"Документ\" :\t{}}"), FirstKey::Document);
+        assert_eq!(first_key(r#"{"Документ":null}"#), FirstKey::Other);
+        assert_eq!(first_key(r#"{"Документ":[{}]}"#), FirstKey::Other);
+        assert_eq!(first_key(r#"{"\u0414окумент":{}}"#), FirstKey::Other);
+        assert_eq!(first_key(r#"{"Тип":"x"}"#), FirstKey::Other);
+        assert_eq!(first_key("{}"), FirstKey::Other);
+        assert_eq!(first_key("[]"), FirstKey::Other);
+        assert_eq!(first_key(r#"{"Докум"#), FirstKey::Other);
+        assert_eq!(first_key(""), FirstKey::Other);
+    }
+
+    #[test]
+    fn wrapped_or_bare_whatever_the_key_order() {
+        // Wrapped, other keys around it.
+        let d = doc(r#"{"Документ":{"Идентификатор":"in"},"Навигация":{}}"#).unwrap();
+        assert_eq!(d.id.as_deref(), Some("in"));
+        let d = doc(r#"{"Навигация":{},"Документ":{"Идентификатор":"in"}}"#).unwrap();
+        assert_eq!(d.id.as_deref(), Some("in"));
+        // `Документ` first, but an id later: a bare document with an unknown `Документ`.
+        let d = doc(r#"{"Документ":{"Идентификатор":"in"},"Идентификатор":"out"}"#).unwrap();
+        assert_eq!(d.id.as_deref(), Some("out"));
+        assert_eq!(d.extra["Документ"]["Идентификатор"], "in");
+        // `Документ` twice: not a wrapper (the probe rejects it), so bare.
+        let d =
+            doc(r#"{"Документ":{"Идентификатор":"a"},"Документ":{"Идентификатор":"b"}}"#).unwrap();
+        assert_eq!(d.id, None);
+        assert_eq!(d.extra["Документ"]["Идентификатор"], "b");
+        // `Документ` not an object: bare.
+        let d = doc(r#"{"Документ":"текст","Тип":"т"}"#).unwrap();
+        assert_eq!(d.doc_type.as_deref(), Some("т"));
+        assert_eq!(d.extra["Документ"], "текст");
+    }
+
+    #[test]
+    fn wrapped_errors_name_the_inner_path() {
+        for json in [
+            r#"{"Документ":{"Вложение":[{"Файл":{"Имя":[1]}}]}}"#,
+            r#"{"Навигация":{},"Документ":{"Вложение":[{"Файл":{"Имя":[1]}}]}}"#,
+        ] {
+            match doc(json).unwrap_err() {
+                Error::Decode { path, .. } => {
+                    assert_eq!(path, "result.Документ.Вложение[0].Файл.Имя", "{json}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        match doc(r#"{"Идентификатор":"x","Этап":{"Действие":[{},{"Название":{}}]}}"#).unwrap_err()
+        {
+            Error::Decode { path, .. } => assert_eq!(path, "result.Этап.Действие[1].Название"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -58,15 +58,25 @@ fn main() -> Result<()> {
             .print();
         }
     }
-    let ours = median_ns(&dir, "decode_result", "typed")?;
-    let base = median_ns(&dir, "decode_result", "value")?;
-    Row::new(
-        "decode RecognitionResult (23 KB)",
-        format_us(ours),
-        format!("{} (serde_json::Value)", format_us(base)),
-        ours / base,
-        Target::AtMost(1.0),
-    )
-    .print();
+    let decodes = [
+        ("decode_result", "decode RecognitionResult (23 KB)"),
+        ("decode_saby_document", "decode Saby Документ (5.8 KB)"),
+        (
+            "decode_saby_changes",
+            "decode Saby СписокИзменений (50 events)",
+        ),
+    ];
+    for (group, label) in decodes {
+        let ours = median_ns(&dir, group, "typed")?;
+        let base = median_ns(&dir, group, "value")?;
+        Row::new(
+            label,
+            format_us(ours),
+            format!("{} (serde_json::Value)", format_us(base)),
+            ours / base,
+            Target::AtMost(1.0),
+        )
+        .print();
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! drops every event whose id it already yielded from the previous page, so no event is
 //! yielded twice, even across a persisted and resumed [`EventCursor`].
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -165,20 +165,40 @@ fn event_key(doc: &Document, ev: &Event) -> String {
 
 /// Flattens a feed page into events (sorted by time when every time parses) and drops the
 /// ones already seen.
+///
+/// A document with one event (the usual case) is moved into it; only a document with
+/// several events is cloned, once per extra event. Duplicates are found with a `HashSet`.
 fn page_events(page: DocumentPage, seen: &[String]) -> Vec<(String, ChangeEvent)> {
-    let mut out = Vec::new();
+    let seen: HashSet<&str> = seen.iter().map(String::as_str).collect();
+    let mut keys: HashSet<String> = HashSet::new();
+    let mut out: Vec<(String, ChangeEvent)> = Vec::new();
     for mut doc in page.documents {
         let events = std::mem::take(&mut doc.events);
+        let mut fresh: Vec<(String, Event)> = Vec::with_capacity(events.len());
         for ev in events {
             let key = event_key(&doc, &ev);
-            if seen.contains(&key) || out.iter().any(|(k, _): &(String, ChangeEvent)| *k == key) {
+            if seen.contains(key.as_str()) || !keys.insert(key.clone()) {
                 continue;
             }
+            fresh.push((key, ev));
+        }
+        let mut fresh = fresh.into_iter();
+        let last = fresh.next_back();
+        for (key, event) in fresh {
             out.push((
                 key,
                 ChangeEvent {
                     document: doc.clone(),
-                    event: ev,
+                    event,
+                },
+            ));
+        }
+        if let Some((key, event)) = last {
+            out.push((
+                key,
+                ChangeEvent {
+                    document: doc,
+                    event,
                 },
             ));
         }

@@ -8,11 +8,13 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::de::deserialize_with_extra;
+
 use super::state::State;
 use super::wire::{Base64Data, SabyDate, SabyDateTime, one_or_many, string_or_number, yes_no};
 
 /// `Документ`: a document with its attachments, stages, state and events.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Document {
     /// `Идентификатор`: a GUID; the client may choose it (that makes writes idempotent).
@@ -187,6 +189,38 @@ pub struct Document {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Document, "struct Document" {
+        id: Option<String> = "Идентификатор", with string_or_number::deserialize;
+        doc_type: Option<String> = "Тип";
+        subtype: Option<String> = "Подтип";
+        date: Option<SabyDate> = "Дата";
+        number: Option<String> = "Номер", with string_or_number::deserialize;
+        title: Option<String> = "Название";
+        direction: Option<Direction> = "Направление";
+        note: Option<String> = "Примечание";
+        sum: Option<String> = "Сумма", with string_or_number::deserialize;
+        due: Option<SabyDate> = "Срок";
+        deleted: Option<bool> = "Удален", with yes_no::deserialize;
+        regulation: Option<Regulation> = "Регламент";
+        our_organization: Option<Party> = "НашаОрганизация";
+        counterparty: Option<Party> = "Контрагент";
+        responsible: Option<Person> = "Ответственный";
+        author: Option<Person> = "Автор";
+        department: Option<Value> = "Подразделение";
+        editions: Vec<Edition> = "Редакция", with one_or_many::deserialize;
+        attachments: Vec<Attachment> = "Вложение", with one_or_many::deserialize;
+        stages: Vec<Stage> = "Этап", with one_or_many::deserialize;
+        state: Option<State> = "Состояние";
+        events: Vec<Event> = "Событие", with one_or_many::deserialize;
+        based_on: Vec<DocumentLink> = "ДокументОснование", with one_or_many::deserialize;
+        consequences: Vec<DocumentLink> = "ДокументСледствие", with one_or_many::deserialize;
+        pdf_url: Option<String> = "СсылкаНаPDF";
+        archive_url: Option<String> = "СсылкаНаАрхив";
+        counterparty_url: Option<String> = "СсылкаДляКонтрагент";
+    }
+}
+
 impl Document {
     /// A document with our own identifier (a GUID in the format of your system).
     pub fn new(id: impl Into<String>) -> Self {
@@ -344,7 +378,7 @@ impl<'de> Deserialize<'de> for Direction {
 }
 
 /// `Регламент`: the exchange rules.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Regulation {
     /// `Идентификатор`.
@@ -361,6 +395,13 @@ pub struct Regulation {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    Regulation, "struct Regulation" {
+        id: Option<String> = "Идентификатор", with string_or_number::deserialize;
+        name: Option<String> = "Название";
+    }
 }
 
 impl Regulation {
@@ -382,7 +423,7 @@ impl Regulation {
 
 /// `НашаОрганизация` / `Контрагент` / `Участник`: a legal entity (`СвЮЛ`) or an individual
 /// (`СвФЛ`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Party {
     /// `СвЮЛ`.
@@ -413,6 +454,16 @@ pub struct Party {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    Party, "struct Party" {
+        legal_entity: Option<LegalEntity> = "СвЮЛ";
+        individual: Option<Individual> = "СвФЛ";
+        system_id: Option<String> = "ИдентификаторИС", with string_or_number::deserialize;
+        email: Option<String> = "Email";
+        phone: Option<String> = "Телефон", with string_or_number::deserialize;
+    }
 }
 
 impl Party {
@@ -472,7 +523,7 @@ impl Party {
 }
 
 /// `СвЮЛ`: a legal entity.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct LegalEntity {
     /// `ИНН`.
@@ -507,8 +558,17 @@ pub struct LegalEntity {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    LegalEntity, "struct LegalEntity" {
+        inn: Option<String> = "ИНН", with string_or_number::deserialize;
+        kpp: Option<String> = "КПП", with string_or_number::deserialize;
+        name: Option<String> = "Название";
+        branch_code: Option<String> = "КодФилиала", with string_or_number::deserialize;
+    }
+}
+
 /// `СвФЛ`: an individual.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Individual {
     /// `ИНН`.
@@ -541,8 +601,18 @@ pub struct Individual {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Individual, "struct Individual" {
+        inn: Option<String> = "ИНН", with string_or_number::deserialize;
+        last_name: Option<String> = "Фамилия";
+        first_name: Option<String> = "Имя";
+        middle_name: Option<String> = "Отчество";
+        snils: Option<String> = "СНИЛС", with string_or_number::deserialize;
+    }
+}
+
 /// A person (`Ответственный`, `Автор`): `{Фамилия, Имя, Отчество}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Person {
     /// `Фамилия`.
@@ -557,6 +627,14 @@ pub struct Person {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    Person, "struct Person" {
+        last_name: Option<String> = "Фамилия";
+        first_name: Option<String> = "Имя";
+        middle_name: Option<String> = "Отчество";
+    }
 }
 
 impl Person {
@@ -577,7 +655,7 @@ impl Person {
 }
 
 /// `Редакция`: a document edition.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Edition {
     /// `Идентификатор`.
@@ -604,6 +682,14 @@ pub struct Edition {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Edition, "struct Edition" {
+        id: Option<String> = "Идентификатор", with string_or_number::deserialize;
+        current: Option<bool> = "Актуален", with yes_no::deserialize;
+        datetime: Option<SabyDateTime> = "ДатаВремя";
+    }
+}
+
 impl Edition {
     /// An edition reference by identifier.
     pub fn by_id(id: impl Into<String>) -> Self {
@@ -615,7 +701,7 @@ impl Edition {
 }
 
 /// `ДокументОснование` / `ДокументСледствие`: a link between documents.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct DocumentLink {
     /// `Документ`: the linked document (often just `{Идентификатор}`).
@@ -627,6 +713,13 @@ pub struct DocumentLink {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    DocumentLink, "struct DocumentLink" {
+        document: Option<Box<Document>> = "Документ";
+        kind: Option<String> = "ВидСвязи";
+    }
 }
 
 impl DocumentLink {
@@ -641,7 +734,7 @@ impl DocumentLink {
 }
 
 /// `Вложение`: an attachment (a file of the document).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Attachment {
     /// `Идентификатор` (your own id makes attachment writes idempotent).
@@ -715,6 +808,22 @@ pub struct Attachment {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Attachment, "struct Attachment" {
+        id: Option<String> = "Идентификатор", with string_or_number::deserialize;
+        name: Option<String> = "Название";
+        attachment_type: Option<String> = "Тип";
+        subtype: Option<String> = "Подтип";
+        format_version: Option<String> = "ВерсияФормата", with string_or_number::deserialize;
+        service: Option<bool> = "Служебный", with yes_no::deserialize;
+        deleted: Option<bool> = "Удален", with yes_no::deserialize;
+        file: Option<FileRef> = "Файл";
+        signatures: Vec<Signature> = "Подпись", with one_or_many::deserialize;
+        pdf_url: Option<String> = "СсылкаНаPDF";
+        html_url: Option<String> = "СсылкаНаHTML";
+    }
+}
+
 impl Attachment {
     /// An attachment to upload: our own id, the file name and its bytes (sent as base64).
     pub fn from_bytes(
@@ -756,7 +865,7 @@ impl Attachment {
 }
 
 /// `Файл`: file contents in (`ДвоичныеДанные`) or a link out (`Ссылка`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FileRef {
     /// `Имя`.
@@ -780,6 +889,15 @@ pub struct FileRef {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    FileRef, "struct FileRef" {
+        name: Option<String> = "Имя";
+        url: Option<String> = "Ссылка";
+        data: Option<Base64Data> = "ДвоичныеДанные";
+        hash: Option<String> = "Хеш";
+    }
+}
+
 impl FileRef {
     /// A file with contents.
     pub fn from_bytes(name: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
@@ -792,7 +910,7 @@ impl FileRef {
 }
 
 /// `Подпись`: a signature of an attachment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Signature {
     /// `Тип`, e.g. `Отсоединенная` (detached).
@@ -813,6 +931,14 @@ pub struct Signature {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Signature, "struct Signature" {
+        signature_type: Option<String> = "Тип";
+        file: Option<FileRef> = "Файл";
+        certificate: Option<Certificate> = "Сертификат";
+    }
+}
+
 impl Signature {
     /// A detached CMS signature (`Тип: "Отсоединенная"`) stored as `<file_name>`.
     pub fn detached(file_name: impl Into<String>, cms: impl Into<Bytes>) -> Self {
@@ -825,7 +951,7 @@ impl Signature {
 }
 
 /// `Этап`: a stage of the document's workflow, with the actions possible on it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Stage {
     /// `Идентификатор`.
@@ -868,6 +994,16 @@ pub struct Stage {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Stage, "struct Stage" {
+        id: Option<String> = "Идентификатор", with string_or_number::deserialize;
+        name: Option<String> = "Название";
+        service: Option<bool> = "Служебный", with yes_no::deserialize;
+        actions: Vec<Action> = "Действие", with one_or_many::deserialize;
+        attachments: Vec<Attachment> = "Вложение", with one_or_many::deserialize;
+    }
+}
+
 impl Stage {
     /// Finds an action by name (case-insensitive).
     pub fn action(&self, name: &str) -> Option<&Action> {
@@ -878,7 +1014,7 @@ impl Stage {
 }
 
 /// `Действие`: an action possible on a stage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Action {
     /// `Название`, e.g. `Отправить`, `Утвердить`.
@@ -920,6 +1056,16 @@ pub struct Action {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Action, "struct Action" {
+        name: Option<String> = "Название";
+        comment: Option<String> = "Комментарий";
+        requires_signature: Option<bool> = "ТребуетПодписания", with yes_no::deserialize;
+        requires_comment: Option<bool> = "ТребуетКомментария", with yes_no::deserialize;
+        certificates: Vec<Certificate> = "Сертификат", with one_or_many::deserialize;
+    }
+}
+
 impl Action {
     /// An action reference by name.
     pub fn named(name: impl Into<String>) -> Self {
@@ -937,7 +1083,7 @@ impl Action {
 }
 
 /// `Сертификат`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Certificate {
     /// `Отпечаток` (thumbprint).
@@ -991,6 +1137,19 @@ pub struct Certificate {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Certificate, "struct Certificate" {
+        thumbprint: Option<String> = "Отпечаток";
+        full_name: Option<String> = "ФИО";
+        inn: Option<String> = "ИНН", with string_or_number::deserialize;
+        serial_number: Option<String> = "СерийныйНомер", with string_or_number::deserialize;
+        valid_from: Option<SabyDateTime> = "ДействителенС";
+        valid_to: Option<SabyDateTime> = "ДействителенПо";
+        data: Option<Base64Data> = "ДвоичныеДанные";
+        key: Option<Key> = "Ключ";
+    }
+}
+
 impl Certificate {
     /// A certificate reference by thumbprint.
     pub fn by_thumbprint(thumbprint: impl Into<String>) -> Self {
@@ -1002,7 +1161,7 @@ impl Certificate {
 }
 
 /// `Ключ`: the private key of a certificate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Key {
     /// `Тип`: where signing happens.
@@ -1019,6 +1178,13 @@ pub struct Key {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    Key, "struct Key" {
+        key_type: Option<KeyType> = "Тип";
+        activated: Option<bool> = "Активирован", with yes_no::deserialize;
+    }
 }
 
 /// `Ключ.Тип`: where the signature is made.
@@ -1081,7 +1247,7 @@ impl<'de> Deserialize<'de> for KeyType {
 }
 
 /// `Событие`: something that happened to a document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Event {
     /// `Идентификатор`.
@@ -1119,4 +1285,15 @@ pub struct Event {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    Event, "struct Event" {
+        id: Option<String> = "Идентификатор", with string_or_number::deserialize;
+        name: Option<String> = "Название";
+        datetime: Option<SabyDateTime> = "ДатаВремя";
+        comment: Option<String> = "Комментарий";
+        action: Option<Value> = "Действие";
+        attachments: Vec<Attachment> = "Вложение", with one_or_many::deserialize;
+    }
 }

@@ -1,13 +1,15 @@
 //! Filters, pages and the small records of the account / misc methods.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
+
+use super::de::deserialize_with_extra;
 
 use super::document::{Document, Party};
 use super::wire::{SabyDate, one_or_many, string_or_number, yes_no};
 
 /// `Навигация{РазмерСтраницы, Страница, ЕстьЕще}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Navigation {
     /// `РазмерСтраницы` (sent as text, read from text or number).
@@ -39,6 +41,14 @@ pub struct Navigation {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Navigation, "struct Navigation" {
+        page_size: Option<String> = "РазмерСтраницы", with string_or_number::deserialize;
+        page: Option<String> = "Страница", with string_or_number::deserialize;
+        has_more: Option<bool> = "ЕстьЕще", with yes_no::deserialize;
+    }
+}
+
 impl Navigation {
     /// Page `page` (0-based) of `page_size` items.
     pub fn new(page_size: u32, page: u32) -> Self {
@@ -52,7 +62,7 @@ impl Navigation {
 
 /// `Фильтр` of `СБИС.СписокДокументов`. Build with [`DocumentFilter::new`] and the setters;
 /// [`crate::Client::list_documents`] handles `Навигация`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct DocumentFilter {
     /// `Тип`.
@@ -97,6 +107,20 @@ pub struct DocumentFilter {
     /// Other filter fields, sent as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    DocumentFilter, "struct DocumentFilter" {
+        doc_type: Option<String> = "Тип";
+        direction: Option<String> = "Направление";
+        date_from: Option<SabyDate> = "ДатаС";
+        date_to: Option<SabyDate> = "ДатаПо";
+        state: Option<String> = "Состояние";
+        mask: Option<String> = "Маска";
+        our_organization: Option<Party> = "НашаОрганизация";
+        counterparty: Option<Party> = "Контрагент";
+        navigation: Option<Navigation> = "Навигация";
+    }
 }
 
 impl DocumentFilter {
@@ -162,7 +186,7 @@ impl DocumentFilter {
 }
 
 /// `Фильтр` of `СБИС.СписокСлужебныхЭтапов`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ServiceStageFilter {
     /// `ИдентификаторДокумента`: only this document.
@@ -185,6 +209,14 @@ pub struct ServiceStageFilter {
     /// Other filter fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    ServiceStageFilter, "struct ServiceStageFilter" {
+        document_id: Option<String> = "ИдентификаторДокумента";
+        our_organization: Option<Party> = "НашаОрганизация";
+        navigation: Option<Navigation> = "Навигация";
+    }
 }
 
 impl ServiceStageFilter {
@@ -210,7 +242,7 @@ impl ServiceStageFilter {
 }
 
 /// One page of documents: `{Документ[], Навигация{ЕстьЕще}}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct DocumentPage {
     /// `Документ[]`.
@@ -228,6 +260,13 @@ pub struct DocumentPage {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    DocumentPage, "struct DocumentPage" {
+        documents: Vec<Document> = "Документ", with one_or_many::deserialize;
+        navigation: Option<Navigation> = "Навигация";
+    }
+}
+
 impl DocumentPage {
     /// `Навигация.ЕстьЕще`, `false` when absent.
     pub fn has_more(&self) -> bool {
@@ -240,7 +279,7 @@ impl DocumentPage {
 
 /// An account of `СБИС.СписокАккаунтов` (shape not publicly documented: the known fields
 /// are typed, the rest kept in `extra`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Account {
     /// `НомерАккаунта`.
@@ -259,8 +298,15 @@ pub struct Account {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    Account, "struct Account" {
+        number: Option<String> = "НомерАккаунта", with string_or_number::deserialize;
+        name: Option<String> = "Название";
+    }
+}
+
 /// `СБИС.ИнформацияОТекущемПользователе` (known fields typed, the rest in `extra`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CurrentUser {
     /// `Идентификатор`.
@@ -288,8 +334,18 @@ pub struct CurrentUser {
     pub extra: Map<String, Value>,
 }
 
+deserialize_with_extra! {
+    CurrentUser, "struct CurrentUser" {
+        id: Option<String> = "Идентификатор", with string_or_number::deserialize;
+        last_name: Option<String> = "Фамилия";
+        first_name: Option<String> = "Имя";
+        middle_name: Option<String> = "Отчество";
+        login: Option<String> = "Логин";
+    }
+}
+
 /// `СБИС.ИнформацияОВерсии` (known fields typed, the rest in `extra`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct VersionInfo {
     /// `ВнешнийИнтерфейс`: the API version.
@@ -311,4 +367,11 @@ pub struct VersionInfo {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    VersionInfo, "struct VersionInfo" {
+        api_version: Option<String> = "ВнешнийИнтерфейс", with string_or_number::deserialize;
+        version: Option<String> = "Версия", with string_or_number::deserialize;
+    }
 }

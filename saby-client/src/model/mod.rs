@@ -1,10 +1,12 @@
 //! Typed models of what Saby sends and receives.
 
+mod de;
 mod document;
 mod lists;
 mod state;
 pub(crate) mod wire;
 
+pub(crate) use de::WireKey;
 pub(crate) use document::names_match;
 pub use document::{
     Action, Attachment, Certificate, Direction, Document, DocumentLink, Edition, Event, FileRef,

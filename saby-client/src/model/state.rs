@@ -6,8 +6,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::de::deserialize_with_extra;
+
 /// `Состояние{Код, Название, Описание, Примечание}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct State {
     /// `Код` (sent as a number or a string).
@@ -29,6 +31,15 @@ pub struct State {
     /// Unknown fields.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+deserialize_with_extra! {
+    State, "struct State" {
+        code: StateCode = "Код" (required);
+        name: Option<String> = "Название";
+        description: Option<String> = "Описание";
+        note: Option<String> = "Примечание";
+    }
 }
 
 impl State {

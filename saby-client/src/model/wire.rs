@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use time::{Date, PrimitiveDateTime, Time};
 
@@ -67,6 +67,12 @@ pub(crate) mod yes_no {
     }
 
     pub(crate) fn parse_yes_no(v: &str) -> Option<Option<bool>> {
+        // Exact wire spellings first: no allocation on the common path.
+        match v {
+            "Да" => return Some(Some(true)),
+            "Нет" => return Some(Some(false)),
+            _ => {}
+        }
         let t = v.trim();
         if t.is_empty() {
             return Some(None);
@@ -123,30 +129,85 @@ pub(crate) mod string_or_number {
 }
 
 /// `Vec<T>` that accepts `null`, a single object or an array.
+///
+/// Read in one pass with a visitor (no intermediate `serde_json::Value`): an array gives
+/// its elements, an object gives one element, `null` and `""` give none; any other scalar is
+/// handed to `T` (which reports its own type error). Element errors keep their JSON path
+/// (`Вложение[1].Файл.Имя`) under `serde_path_to_error`.
 pub(crate) mod one_or_many {
+    use std::marker::PhantomData;
+
+    use serde::de::IntoDeserializer as _;
+    use serde::de::value::{
+        BorrowedStrDeserializer, MapAccessDeserializer, StrDeserializer, StringDeserializer,
+    };
+
     use super::*;
 
     pub(crate) fn deserialize<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
     where
         D: Deserializer<'de>,
-        T: DeserializeOwned,
+        T: Deserialize<'de>,
     {
-        // Decode through a Value so the element error (with its path) is reported for the
-        // real shape instead of serde's opaque "did not match any variant".
-        let v = Option::<serde_json::Value>::deserialize(d)?;
-        match v {
-            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-            Some(serde_json::Value::Array(items)) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    T::deserialize(item).map_err(|e| de::Error::custom(format_args!("[{i}]: {e}")))
-                })
-                .collect(),
-            Some(serde_json::Value::String(s)) if s.is_empty() => Ok(Vec::new()),
-            Some(other) => T::deserialize(other)
-                .map(|one| vec![one])
-                .map_err(de::Error::custom),
+        d.deserialize_any(OneOrMany(PhantomData))
+    }
+
+    struct OneOrMany<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array, an object or null")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            // Cap the hint: it comes from the input.
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(|one| vec![one])
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(Vec::new());
+            }
+            T::deserialize(BorrowedStrDeserializer::new(v)).map(|one| vec![one])
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(Vec::new());
+            }
+            T::deserialize(StrDeserializer::new(v)).map(|one| vec![one])
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(Vec::new());
+            }
+            T::deserialize(StringDeserializer::new(v)).map(|one| vec![one])
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(|one| vec![one])
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(|one| vec![one])
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(|one| vec![one])
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            T::deserialize(v.into_deserializer()).map(|one| vec![one])
         }
     }
 }
@@ -350,11 +411,26 @@ impl Serialize for Base64Data {
 
 impl<'de> Deserialize<'de> for Base64Data {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        STANDARD
-            .decode(cleaned.as_bytes())
-            .map(|v| Self(Bytes::from(v)))
-            .map_err(|e| de::Error::custom(format_args!("invalid base64: {e}")))
+        struct B64Visitor;
+        impl Visitor<'_> for B64Visitor {
+            type Value = Base64Data;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Data, E> {
+                // Decoded straight from the input text; a copy only when it holds line breaks
+                // or spaces (ASCII whitespace never occurs inside a multi-byte character).
+                let decoded = if v.bytes().any(|b| b.is_ascii_whitespace()) {
+                    let cleaned: Vec<u8> = v.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+                    STANDARD.decode(cleaned)
+                } else {
+                    STANDARD.decode(v.as_bytes())
+                };
+                decoded
+                    .map(|v| Base64Data(Bytes::from(v)))
+                    .map_err(|e| de::Error::custom(format_args!("invalid base64: {e}")))
+            }
+        }
+        d.deserialize_str(B64Visitor)
     }
 }

@@ -37,6 +37,16 @@ impl Call {
         Call::SabyChanges,
     ];
 
+    /// Criterion group name of the call in `benches/client_overhead.rs`.
+    pub fn group(self) -> &'static str {
+        match self {
+            Call::BeorgReady => "beorg_ready",
+            Call::BeorgResult => "beorg_result",
+            Call::SabyWrite => "saby_write",
+            Call::SabyChanges => "saby_changes",
+        }
+    }
+
     /// Label used in the results table.
     pub fn label(self) -> &'static str {
         match self {

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::Env;
-use pipeline::store::{SetStatus, StateStore};
+use pipeline::store::SetStatus;
 use pipeline::{Progress, StopReason};
 
 const READ: &str = "СБИС.ПрочитатьДокумент";

@@ -130,6 +130,8 @@ pub struct PipelineConfig {
     pub concurrency: usize,
     /// Sets tracked at once, including those only waiting for a final state
     /// (default 256). Bounds memory: nothing else grows with the number of sets.
+    /// Also the back-pressure threshold: while the store holds this many
+    /// pending sets, Beorg is not polled.
     pub max_in_flight: usize,
     /// Pause between passes: Beorg polling, retries of pending sets, event
     /// feed polling (default 30 s).

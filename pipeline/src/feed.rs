@@ -50,7 +50,9 @@ pub(crate) async fn follow(inner: Arc<Inner>, stop: CancellationToken) -> Result
                         let waiters = inner.waiters();
                         if let Some(tx) = waiters.get(event.document_id()) {
                             delivered += 1;
-                            tx.send_replace(event.document.state.clone());
+                            // The whole document: its state, and the links the
+                            // archive step can reuse instead of reading it again.
+                            tx.send_replace(Some(Arc::new(event.document)));
                         }
                     }
                     Some(Err(e)) => {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use beorg_client::SetId;
-use saby_client::{ServerSigner, Signer, State};
+use saby_client::{Document, ServerSigner, Signer};
 use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -62,8 +62,9 @@ pub(crate) struct Inner {
     callback: Option<Callback>,
     /// Bounds the sets doing API work at once.
     pub(crate) api_permits: Arc<Semaphore>,
-    /// Sets waiting for a final state, by Saby document id (in-flight only).
-    pub(crate) waiters: Mutex<HashMap<String, watch::Sender<Option<State>>>>,
+    /// Sets waiting for a final state, by Saby document id (in-flight only):
+    /// the feed hands each the document of its latest event.
+    pub(crate) waiters: Mutex<HashMap<String, watch::Sender<Option<Arc<Document>>>>>,
     /// One run at a time per pipeline.
     pub(crate) run_lock: tokio::sync::Mutex<()>,
 }
@@ -79,7 +80,7 @@ impl Inner {
 
     pub(crate) fn waiters(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Option<State>>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Option<Arc<Document>>>>> {
         self.waiters.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

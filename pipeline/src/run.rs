@@ -141,6 +141,27 @@ impl Driver<'_> {
         Ok(true)
     }
 
+    /// Whether the store already holds at least
+    /// [`max_in_flight`](crate::PipelineConfig::max_in_flight) pending sets:
+    /// then polling Beorg is skipped (back-pressure). Those sets keep every
+    /// slot busy until they settle, and each poll would only materialize the
+    /// whole ready backlog (every ready id from `start_id`) again to record
+    /// nothing new; sets Beorg holds meanwhile are picked up by the first poll
+    /// after the backlog shrinks, as the watermark has not passed them.
+    async fn backlogged(&self) -> Result<bool> {
+        let inner = self.inner;
+        let limit = u64::try_from(inner.config.max_in_flight).unwrap_or(u64::MAX);
+        let mut pending = 0u64;
+        for project in &inner.projects {
+            let p = project.clone();
+            pending += inner.store.call(move |s| s.pending_count(&p)).await?;
+            if pending >= limit {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Starts a task for every pending set not in flight (up to the limit).
     /// Returns whether any pending set exists.
     async fn schedule(&mut self) -> Result<bool> {
@@ -288,7 +309,8 @@ pub(crate) async fn drive(
     };
     let outcome: Result<StopReason> = async {
         let mut last_poll: Option<Instant> = None;
-        // `run_once` only drains after Beorg actually answered.
+        // `run_once` only drains after Beorg actually answered, and never
+        // while a poll skipped for back-pressure is still owed.
         let mut polled = false;
         loop {
             if stop.is_cancelled() {
@@ -300,9 +322,16 @@ pub(crate) async fn drive(
             // Resume first: the store's pending sets start before the poll.
             let mut any_pending = driver.schedule().await?;
             if last_poll.is_none_or(|t| t.elapsed() >= inner.config.poll_interval) {
-                polled = driver.poll_ready().await?;
-                last_poll = Some(Instant::now());
-                any_pending = driver.schedule().await? || any_pending;
+                if driver.backlogged().await? {
+                    // Owed: polled again as soon as the backlog shrinks (the
+                    // poll stays due, so the next pass asks).
+                    tracing::debug!("enough pending sets stored; Beorg poll skipped");
+                    polled = false;
+                } else {
+                    polled = driver.poll_ready().await?;
+                    last_poll = Some(Instant::now());
+                    any_pending = driver.schedule().await? || any_pending;
+                }
             }
             if once && polled && !any_pending && driver.tasks.is_empty() {
                 return Ok(StopReason::Drained);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use beorg_client::{ResultStatus, SetId};
-use saby_client::{Document, State, StateCode, sanitize_file_name};
+use saby_client::{Document, FileRef, State, StateCode, sanitize_file_name};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -116,6 +116,37 @@ pub(crate) fn already_sent(doc: &Document) -> bool {
     }
 }
 
+/// Whether `doc` (the document in its final state, as an event or a read
+/// delivered it) holds everything the archive step needs, so the step can use
+/// it instead of reading the document again: it is this document, it links its
+/// zip, and every live attachment and each of its signatures links (or
+/// carries) its file — including every file the set put into the document.
+/// Anything missing → `false` (the archive step reads the document).
+pub(crate) fn archive_links_present(
+    doc: &Document,
+    document_id: &str,
+    file_names: &[String],
+) -> bool {
+    fn linked(file: Option<&FileRef>) -> bool {
+        file.is_some_and(|f| f.url.is_some() || f.data.is_some())
+    }
+    if doc.id.as_deref() != Some(document_id) || doc.archive_url.is_none() {
+        return false;
+    }
+    let mut live = doc.attachments.iter().filter(|a| a.deleted != Some(true));
+    let mut any = false;
+    let all_linked = live.all(|a| {
+        any = true;
+        linked(a.file.as_ref()) && a.signatures.iter().all(|s| linked(s.file.as_ref()))
+    });
+    any && all_linked
+        && file_names.iter().all(|name| {
+            doc.attachments
+                .iter()
+                .any(|a| a.deleted != Some(true) && a.file_name() == Some(name.as_str()))
+        })
+}
+
 fn final_state(state: &State) -> FinalState {
     FinalState::new(state.code.code(), state.name.clone())
 }
@@ -134,7 +165,9 @@ pub(crate) async fn process(
         stop,
         stats,
         document: None,
-        latest_state: None,
+        latest: None,
+        latest_complete: false,
+        final_document: None,
     }
     .run()
     .instrument(span)
@@ -148,8 +181,14 @@ struct Worker<'a> {
     stats: Arc<Stats>,
     /// The mapped document, between fetch and write (never persisted).
     document: Option<Document>,
-    /// The last state Saby reported for the document in this task.
-    latest_state: Option<State>,
+    /// The document as Saby last returned it in this task (its state is the
+    /// latest known).
+    latest: Option<Arc<Document>>,
+    /// Whether `latest` is a whole document (a read), not an action's answer.
+    latest_complete: bool,
+    /// The document in its final state (from the feed or a read), for the
+    /// archive step.
+    final_document: Option<Arc<Document>>,
 }
 
 impl Worker<'_> {
@@ -315,7 +354,8 @@ impl Worker<'_> {
             self.inner.saby.write_document(&doc).await?
         };
         drop(doc);
-        self.latest_state = written.state;
+        // The send step reads the document anyway: nothing to keep.
+        drop(written);
         self.rec.document_id = Some(document_id.to_owned());
         self.rec.advance(Step::Written);
         self.inner.store.save(&self.rec).await?;
@@ -335,15 +375,21 @@ impl Worker<'_> {
             // leaves the set at "written"; Saby's state tells the truth.
             let current = self.inner.saby.read_document(document_id).await?;
             if already_sent(&current) {
-                self.latest_state = current.state;
+                self.latest = Some(Arc::new(current));
+                self.latest_complete = true;
                 true
             } else {
+                // The stage and action come from the document just read: no
+                // second read inside the client.
                 let sent = self
                     .inner
                     .saby
-                    .send(document_id, self.inner.signer.as_ref())
+                    .send_document(&current, self.inner.signer.as_ref())
                     .await?;
-                self.latest_state = sent.state;
+                // Execute's answer: its state, but not necessarily every
+                // file link the archive needs.
+                self.latest = Some(Arc::new(sent));
+                self.latest_complete = false;
                 false
             }
         };
@@ -366,19 +412,20 @@ impl Worker<'_> {
         Ok(())
     }
 
-    async fn read_state(&self, document_id: &str) -> Result<Option<State>, StepError> {
+    async fn read(&self, document_id: &str) -> Result<Arc<Document>, StepError> {
         let _permit = self.api_permit().await?;
-        Ok(self.inner.saby.read_document(document_id).await?.state)
+        Ok(Arc::new(self.inner.saby.read_document(document_id).await?))
     }
 
-    fn is_final(&self, state: Option<&State>) -> bool {
-        state.is_some_and(|s| self.inner.config.is_final(&s.code))
+    fn is_final(&self, doc: Option<&Arc<Document>>) -> bool {
+        doc.and_then(|d| d.state.as_ref())
+            .is_some_and(|s| self.inner.config.is_final(&s.code))
     }
 
     async fn await_final(
         &mut self,
         document_id: &str,
-        rx: &mut watch::Receiver<Option<State>>,
+        rx: &mut watch::Receiver<Option<Arc<Document>>>,
     ) -> Result<(), StepError> {
         let config = &self.inner.config;
         let sent_at = self.rec.sent_at.unwrap_or_else(|| {
@@ -388,12 +435,18 @@ impl Worker<'_> {
         });
         // Resumed (nothing known in this task) → read the document once: its
         // event may have passed while we were down.
-        let mut state = match self.latest_state.take() {
-            Some(s) => Some(s),
-            None => self.read_state(document_id).await?,
+        // Whether `current` may stand in for a read in the archive step: a read
+        // or an event's document, not an action's answer.
+        let mut complete = true;
+        let mut current = match self.latest.take().filter(|d| d.state.is_some()) {
+            Some(d) => {
+                complete = self.latest_complete;
+                d
+            }
+            None => self.read(document_id).await?,
         };
         loop {
-            if self.is_final(state.as_ref()) {
+            if self.is_final(Some(&current)) {
                 break;
             }
             let elapsed = (OffsetDateTime::now_utc() - sent_at).max(time::Duration::ZERO);
@@ -403,9 +456,10 @@ impl Worker<'_> {
                 .unwrap_or(Duration::ZERO);
             if left.is_zero() {
                 // One last direct look before giving up.
-                let last = self.read_state(document_id).await?;
-                if self.is_final(last.as_ref()) {
-                    state = last;
+                let last = self.read(document_id).await?;
+                if self.is_final(Some(&last)) {
+                    current = last;
+                    complete = true;
                     break;
                 }
                 return Err(StepError::TimedOut);
@@ -417,23 +471,26 @@ impl Worker<'_> {
                         return Err(StepError::Stopped);
                     }
                     let from_feed = rx.borrow_and_update().clone();
-                    state = match from_feed {
-                        Some(s) => Some(s),
+                    current = match from_feed {
+                        Some(d) if d.state.is_some() => d,
                         // The event carried no state: ask for it.
-                        None => self.read_state(document_id).await?,
+                        _ => self.read(document_id).await?,
                     };
+                    complete = true;
                 }
                 () = tokio::time::sleep(wait) => {
                     tracing::debug!("no final event yet; reading the document");
-                    state = self.read_state(document_id).await?;
+                    current = self.read(document_id).await?;
+                    complete = true;
                 }
                 () = self.stop.cancelled() => return Err(StepError::Stopped),
             }
         }
-        let Some(state) = state else {
+        let Some(state) = current.state.as_ref() else {
             return Err(StepError::Stopped);
         };
-        let fin = final_state(&state);
+        let fin = final_state(state);
+        self.final_document = complete.then(|| Arc::clone(&current));
         tracing::info!(state = %fin, "final state reached");
         self.rec.final_state = Some(fin.clone());
         self.rec.advance(Step::Final);
@@ -456,10 +513,23 @@ impl Worker<'_> {
 
     async fn archive(&mut self, document_id: &str) -> Result<(), StepError> {
         let dir = self.archive_dir();
-        let report = {
+        // The final document as the feed (or a read) delivered it, when it links
+        // every file; otherwise (resumed, or links missing) read it.
+        let known = self
+            .final_document
+            .take()
+            .filter(|d| archive_links_present(d, document_id, &self.rec.file_names));
+        // Network under the permit, disk after releasing it.
+        let files = {
             let _permit = self.api_permit().await?;
-            self.inner.saby.archive(document_id, &dir).await?
+            let doc = match known {
+                Some(doc) => doc,
+                None => Arc::new(self.inner.saby.read_document(document_id).await?),
+            };
+            self.inner.saby.archive_files(&doc).await?
         };
+        let report = saby_client::write_archive(&dir, &files).await?;
+        drop(files);
         let files = report.written.len() + report.unchanged.len();
         self.rec.advance(Step::Archived);
         self.inner.store.save(&self.rec).await?;
@@ -479,7 +549,7 @@ impl Worker<'_> {
 mod tests {
     use saby_client::{Document, State, StateCode};
 
-    use super::already_sent;
+    use super::{already_sent, archive_links_present};
 
     fn with_state(code: StateCode) -> Document {
         let mut d = Document::new("x");
@@ -513,5 +583,72 @@ mod tests {
         assert!(already_sent(&d));
         d.stages = serde_json::from_value(serde_json::json!([{"Название": "Отправка"}])).unwrap();
         assert!(!already_sent(&d));
+    }
+
+    fn archivable() -> Document {
+        serde_json::from_value(serde_json::json!({
+            "Идентификатор": "doc-1",
+            "СсылкаНаАрхив": "https://x/doc-1.zip",
+            "Вложение": [
+                {"Идентификатор": "a1", "Файл": {"Имя": "Паспорт.json", "Ссылка": "https://x/a1"},
+                 "Подпись": [{"Файл": {"Имя": "a1.p7s", "Ссылка": "https://x/a1.p7s"}}]},
+                {"Идентификатор": "a2", "Файл": {"Имя": "СНИЛС.json", "ДвоичныеДанные": "eA=="}},
+                {"Идентификатор": "a3", "Удален": "Да", "Файл": {"Имя": "old.json"}}
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn ours() -> Vec<String> {
+        vec!["Паспорт.json".to_owned(), "СНИЛС.json".to_owned()]
+    }
+
+    #[test]
+    fn a_document_linking_every_file_can_be_archived_as_is() {
+        assert!(archive_links_present(&archivable(), "doc-1", &ours()));
+        // A deleted attachment needs no link.
+        assert!(archive_links_present(&archivable(), "doc-1", &[]));
+    }
+
+    #[test]
+    fn anything_missing_means_reading_the_document() {
+        let doc = archivable();
+        assert!(
+            !archive_links_present(&doc, "doc-2", &ours()),
+            "another document"
+        );
+        let mut d = doc.clone();
+        d.archive_url = None;
+        assert!(!archive_links_present(&d, "doc-1", &ours()), "no zip link");
+        let mut d = doc.clone();
+        d.attachments[0].file.as_mut().unwrap().url = None;
+        assert!(
+            !archive_links_present(&d, "doc-1", &ours()),
+            "attachment without link"
+        );
+        let mut d = doc.clone();
+        d.attachments[0].signatures[0].file.as_mut().unwrap().url = None;
+        assert!(
+            !archive_links_present(&d, "doc-1", &ours()),
+            "signature without link"
+        );
+        let mut d = doc.clone();
+        d.attachments[0].signatures[0].file = None;
+        assert!(
+            !archive_links_present(&d, "doc-1", &ours()),
+            "signature without file"
+        );
+        let mut d = doc.clone();
+        d.attachments.clear();
+        assert!(
+            !archive_links_present(&d, "doc-1", &[]),
+            "no attachments at all"
+        );
+        let mut names = ours();
+        names.push("old.json".to_owned());
+        assert!(
+            !archive_links_present(&doc, "doc-1", &names),
+            "one of ours missing"
+        );
     }
 }

@@ -208,3 +208,67 @@ async fn killed_mid_run_at_various_moments() {
         restart_and_finish(&env).await;
     }
 }
+
+/// Every archived file (temporary files excluded) with its contents and
+/// modification time.
+fn archive_snapshot(env: &Env) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let Ok(sets) = std::fs::read_dir(env.archive_dir()) else {
+        return out;
+    };
+    for set in sets {
+        for file in std::fs::read_dir(set.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            out.push((path.clone(), std::fs::read(&path).unwrap(), modified));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_written_before_a_crash_is_left_untouched_on_restart() {
+    let env = Env::start().await;
+    env.add_sets(SETS);
+    {
+        // The files are written (after the API permit is released), then the
+        // process dies before "archived" is recorded.
+        let store = CrashAfter {
+            inner: SqliteStore::open(env.state_path()).unwrap(),
+            step: Step::Archived,
+            crashed: AtomicBool::new(false),
+        };
+        let pipeline = env
+            .builder(env.config().build().unwrap())
+            .store(Arc::new(store))
+            .build()
+            .unwrap();
+        let err = pipeline.run_once().await.unwrap_err();
+        assert!(err.to_string().contains("simulated crash"), "{err}");
+    }
+    let before = archive_snapshot(&env);
+    assert!(!before.is_empty(), "the crashed set's files were written");
+
+    let summary = restart_and_finish(&env).await;
+    assert!(summary.archived >= 1, "{summary}");
+    // Archived again on restart: identical bytes, so nothing was rewritten.
+    for (path, bytes, modified) in &before {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+        assert_eq!(
+            &std::fs::metadata(path).unwrap().modified().unwrap(),
+            modified,
+            "{} rewritten",
+            path.display()
+        );
+    }
+    // No temporary file left anywhere.
+    for set in std::fs::read_dir(env.archive_dir()).unwrap() {
+        for file in std::fs::read_dir(set.unwrap().path()).unwrap() {
+            let name = file.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with('.'), "left behind: {name}");
+        }
+    }
+}

@@ -39,7 +39,8 @@
 //!   [`Client::read_document`], [`Client::list_documents`], [`Client::delete_document`],
 //!   [`Client::link_documents`], [`Client::repeat_stage`], [`Client::render_html`],
 //!   [`Client::download`].
-//! - Actions and signing: [`Client::perform`], [`Client::send`], [`Client::approve`],
+//! - Actions and signing: [`Client::perform`], [`Client::send`] (and
+//!   [`Client::send_document`] for a document already read), [`Client::approve`],
 //!   [`Client::reject`], [`Client::coordinate`], [`Client::annul`], [`Client::reassign`],
 //!   [`Client::prepare_action`], [`Client::execute_action`], [`Signer`], [`ServerSigner`].
 //!   Annulment and reassignment have no public method shape in Saby: they are modelled as
@@ -47,7 +48,8 @@
 //! - The event feed: [`Client::events`], [`Client::events_follow`], [`EventFeed`],
 //!   [`EventCursor`].
 //! - Service stages: [`Client::service_stages`], [`Client::process_service_stages`].
-//! - The local archive: [`Client::archive`], [`ArchiveReport`].
+//! - The local archive: [`Client::archive`], [`ArchiveReport`]; in two halves,
+//!   [`Client::archive_files`] (download only) and [`write_archive`] (disk only).
 //! - Errors and retries: [`Error`], [`retry`].
 //! - Lookups: [`Client::counterparty_info`], [`Client::our_organizations`],
 //!   [`Client::certificates`], [`Client::version_info`].
@@ -73,7 +75,9 @@ mod signer;
 mod transport;
 
 pub use api::actions::Execution;
-pub use api::archive::{ArchiveReport, sanitize_file_name};
+pub use api::archive::{
+    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
+};
 pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
 pub use api::service_stages::PROCESS_SERVICE_ACTION;
 pub use client::{CallOptions, Client};

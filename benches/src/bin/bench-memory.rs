@@ -12,7 +12,8 @@
 //! Usage: `bench-memory [--small N] [--large N] [--attachment-mib N] [--concurrency 8] [--dir DIR]`
 //! (`--dir`: where the child's state file and archive go; default the system temp dir). Internally the binary
 //! re-executes itself as `bench-memory child <kind> ...`; each child prints one
-//! `MEM <baseline rss KiB> <peak KiB> <cpu ms>` line.
+//! `MEM <baseline rss KiB> <peak KiB> <cpu ms>` line. `BENCH_CHILD_WRAPPER=heaptrack` runs
+//! each child under that command (a heap profile of the pipeline alone).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -256,7 +257,18 @@ fn child(args: &Args) -> Result<()> {
 
 /// Runs `bench-memory child <args>` and reads its `MEM` line.
 fn run_child(args: &[String], envs: &[(String, String)]) -> Result<Measured> {
-    let output = Command::new(std::env::current_exe()?)
+    // BENCH_CHILD_WRAPPER=heaptrack (or any command taking a program and its arguments):
+    // runs the child under it, e.g. to profile the heap of the run_once child.
+    let exe = std::env::current_exe()?;
+    let mut command = match std::env::var("BENCH_CHILD_WRAPPER") {
+        Ok(wrapper) if !wrapper.is_empty() => {
+            let mut c = Command::new(wrapper);
+            c.arg(exe);
+            c
+        }
+        _ => Command::new(exe),
+    };
+    let output = command
         .arg("child")
         .args(args)
         .envs(envs.iter().map(|(k, v)| (k, v)))

@@ -331,10 +331,17 @@ pub trait StateStore: Send + Sync + fmt::Debug {
         self.record_seen_at(project, sets, OffsetDateTime::now_utc())
     }
 
-    /// Inserts or replaces a record (keeping the stored `first_seen` of a
-    /// known set) and, when it settles, moves the watermark forward past
+    /// Inserts or replaces a record (keeping the stored `number` and
+    /// `first_seen` of a known set: both are fixed when it is recorded) and, when it settles, moves the watermark forward past
     /// settled sets — not past gaps — atomically.
     fn save(&self, record: &SetRecord) -> Result<(), StoreError>;
+
+    /// How many sets of `project` are pending (neither done nor failed). The
+    /// pipeline asks before each Beorg poll (back-pressure), so it should be
+    /// cheap; the default counts through [`counts`](StateStore::counts).
+    fn pending_count(&self, project: &str) -> Result<u64, StoreError> {
+        Ok(self.counts(project)?.pending)
+    }
 
     /// One record.
     fn get(&self, project: &str, set_id: &str) -> Result<Option<SetRecord>, StoreError>;

@@ -64,6 +64,24 @@ CREATE INDEX IF NOT EXISTS sets_by_number ON sets (project, number, set_id);
 const COLUMNS: &str = "project, set_id, number, step, status, attempts, last_error, failed_step, \
      reason, document_id, file_names, sent_at, final_code, final_name, updated_at, first_seen_ms";
 
+/// `save` for a known set whose status is unchanged (`?3`, checked by the caller's
+/// `AND status = ?3`): only the columns that move at each step, none of them indexed.
+const UPDATE_PROGRESS: &str = "UPDATE sets SET step = ?4, attempts = ?5, last_error = ?6,
+       failed_step = ?7, reason = ?8, document_id = ?9, file_names = ?10, sent_at = ?11,
+       final_code = ?12, final_name = ?13, updated_at = ?14
+     WHERE project = ?1 AND set_id = ?2";
+
+/// `save` for a known set whose status changed: the same plus `status`.
+const UPDATE_WITH_STATUS: &str = "UPDATE sets SET status = ?3, step = ?4, attempts = ?5,
+       last_error = ?6, failed_step = ?7, reason = ?8, document_id = ?9, file_names = ?10,
+       sent_at = ?11, final_code = ?12, final_name = ?13, updated_at = ?14
+     WHERE project = ?1 AND set_id = ?2";
+
+/// Page cache of the state file's connection, in KiB (`PRAGMA cache_size` takes a negative
+/// number for KiB): SQLite's default of 2 MiB no longer holds the indexes' hot pages once
+/// about 100,000 sets are stored. The cache grows only as pages are used.
+const CACHE_KIB: i64 = 16_000;
+
 /// SQLite's `synchronous` setting for the state file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -175,7 +193,7 @@ impl SqliteStore {
             Synchronous::Normal => "NORMAL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-{CACHE_KIB};"
         ))
         .map_err(StoreError::sqlite("setting pragmas"))?;
         migrate(&mut conn)?;
@@ -396,6 +414,8 @@ impl RawRow {
 /// The lowest unsettled set at or above `start_id` (`?2`).
 const LOWEST_PENDING: &str = "SELECT MIN(number) FROM sets
      WHERE project = ?1 AND status = 'pending' AND number >= ?2 AND number > 0";
+/// The pending sets of a project (back-pressure before a Beorg poll).
+const PENDING_COUNT: &str = "SELECT COUNT(*) FROM sets WHERE project = ?1 AND status = 'pending'";
 /// The highest seen set.
 const HIGHEST: &str = "SELECT MAX(number) FROM sets WHERE project = ?1";
 /// The highest set above gap `?2` first seen at or before `?3`.
@@ -608,43 +628,79 @@ impl StateStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::sqlite("starting a transaction"))?;
-        tx.prepare_cached(&format!(
-            "INSERT INTO sets ({COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (project, set_id) DO UPDATE SET
-               number = excluded.number, step = excluded.step, status = excluded.status,
-               attempts = excluded.attempts, last_error = excluded.last_error,
-               failed_step = excluded.failed_step, reason = excluded.reason,
-               document_id = excluded.document_id, file_names = excluded.file_names,
-               sent_at = excluded.sent_at, final_code = excluded.final_code,
-               final_name = excluded.final_name, updated_at = excluded.updated_at"
-        ))
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                r.project,
-                r.set_id,
-                to_i64(r.number),
-                r.step.as_str(),
-                r.status.as_str(),
-                i64::from(r.attempts),
-                r.last_error,
-                r.failure.as_ref().map(|f| f.step.as_str()),
-                r.failure.as_ref().map(|f| f.reason.as_str()),
-                r.document_id,
-                file_names,
-                r.sent_at.map(ts),
-                r.final_state.as_ref().map(|f| f.code.as_str()),
-                r.final_state.as_ref().and_then(|f| f.name.as_deref()),
-                ts(r.updated_at),
-                ms(r.first_seen),
-            ])
-        })
-        .map_err(StoreError::sqlite("saving a set"))?;
+        // A set's identity, `number` and first-seen time never change after it is
+        // recorded, and its status changes once or twice in its life: most steps touch
+        // neither index (`sets_by_number`, `sets_by_status`), only the row.
+        let progress = params![
+            r.project,
+            r.set_id,
+            r.status.as_str(),
+            r.step.as_str(),
+            i64::from(r.attempts),
+            r.last_error,
+            r.failure.as_ref().map(|f| f.step.as_str()),
+            r.failure.as_ref().map(|f| f.reason.as_str()),
+            r.document_id,
+            file_names,
+            r.sent_at.map(ts),
+            r.final_state.as_ref().map(|f| f.code.as_str()),
+            r.final_state.as_ref().and_then(|f| f.name.as_deref()),
+            ts(r.updated_at),
+        ];
+        let mut updated = tx
+            .prepare_cached(&format!("{UPDATE_PROGRESS} AND status = ?3"))
+            .and_then(|mut stmt| stmt.execute(progress))
+            .map_err(StoreError::sqlite("saving a set"))?;
+        if updated == 0 {
+            // The status changed (or the set is new): one more statement, touching
+            // `sets_by_status` only.
+            updated = tx
+                .prepare_cached(UPDATE_WITH_STATUS)
+                .and_then(|mut stmt| stmt.execute(progress))
+                .map_err(StoreError::sqlite("saving a set"))?;
+        }
+        if updated == 0 {
+            tx.prepare_cached(&format!(
+                "INSERT INTO sets ({COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    r.project,
+                    r.set_id,
+                    to_i64(r.number),
+                    r.step.as_str(),
+                    r.status.as_str(),
+                    i64::from(r.attempts),
+                    r.last_error,
+                    r.failure.as_ref().map(|f| f.step.as_str()),
+                    r.failure.as_ref().map(|f| f.reason.as_str()),
+                    r.document_id,
+                    file_names,
+                    r.sent_at.map(ts),
+                    r.final_state.as_ref().map(|f| f.code.as_str()),
+                    r.final_state.as_ref().and_then(|f| f.name.as_deref()),
+                    ts(r.updated_at),
+                    ms(r.first_seen),
+                ])
+            })
+            .map_err(StoreError::sqlite("saving a set"))?;
+        }
         if r.status.is_settled() {
             // No clock here: gaps are held; `advance_start_id` releases them.
             advance_watermark(&tx, &r.project, None)?;
         }
         tx.commit().map_err(StoreError::sqlite("committing a set"))
+    }
+
+    fn pending_count(&self, project: &str) -> Result<u64, StoreError> {
+        // One range of `sets_by_status`: the pending sets only, however many are settled.
+        let n: i64 = self
+            .conn()
+            .prepare_cached(PENDING_COUNT)
+            .and_then(|mut stmt| stmt.query_row(params![project], |r| r.get(0)))
+            .map_err(StoreError::sqlite("counting pending sets"))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn get(&self, project: &str, set_id: &str) -> Result<Option<SetRecord>, StoreError> {
@@ -835,7 +891,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("state.db")).unwrap();
         let conn = store.conn();
-        for (sql, args) in [(LOWEST_PENDING, 2), (HIGHEST, 1), (DATE_GAP, 3), (WALK, 3)] {
+        for (sql, args) in [
+            (LOWEST_PENDING, 2),
+            (HIGHEST, 1),
+            (DATE_GAP, 3),
+            (WALK, 3),
+            (PENDING_COUNT, 1),
+        ] {
             use rusqlite::types::Value;
             let values: Vec<Value> = std::iter::once(Value::Text("PROJ".into()))
                 .chain((1..args).map(Value::Integer))

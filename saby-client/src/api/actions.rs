@@ -492,7 +492,19 @@ impl Client {
         signer: &dyn Signer,
     ) -> Result<Document> {
         let doc = self.read_document(document_id).await?;
-        let (stage, action) = resolve(&doc, intent).ok_or_else(|| Error::ActionNotFound {
+        self.perform_intent_on(document_id, &doc, intent, comment, signer)
+            .await
+    }
+
+    async fn perform_intent_on(
+        &self,
+        document_id: &str,
+        doc: &Document,
+        intent: &Intent,
+        comment: Option<&str>,
+        signer: &dyn Signer,
+    ) -> Result<Document> {
+        let (stage, action) = resolve(doc, intent).ok_or_else(|| Error::ActionNotFound {
             document_id: document_id.to_owned(),
             wanted: format!(
                 "{} (stage {} / action {})",
@@ -502,13 +514,37 @@ impl Client {
             ),
             available: doc.available_actions(),
         })?;
-        self.perform_found(&doc, stage, action, comment, signer)
+        self.perform_found(doc, stage, action, comment, signer)
             .await
     }
 
     /// Sends a draft: stage `Отправка`, action `Отправить` (read from the document).
     pub async fn send(&self, document_id: &str, signer: &dyn Signer) -> Result<Document> {
         self.perform_intent(document_id, &SEND, None, signer).await
+    }
+
+    /// [`Client::send`] for a document already read with [`Client::read_document`]: the
+    /// stage and action are resolved from `document`'s own `Этап[]` without reading it
+    /// again (one request fewer: Prepare + Execute only). `document` must be the current
+    /// read: an older copy may offer a stage Saby no longer has, and Saby then refuses the
+    /// action. Like every action it is never retried once it may have reached the server.
+    pub async fn send_document(
+        &self,
+        document: &Document,
+        signer: &dyn Signer,
+    ) -> Result<Document> {
+        self.perform_intent_on(document.id_str(), document, &SEND, None, signer)
+            .await
+    }
+
+    /// [`Client::approve`] for a document already read (see [`Client::send_document`]).
+    pub async fn approve_document(
+        &self,
+        document: &Document,
+        signer: &dyn Signer,
+    ) -> Result<Document> {
+        self.perform_intent_on(document.id_str(), document, &APPROVE, None, signer)
+            .await
     }
 
     /// Approves an incoming document: `Утверждение` / `Утвердить`.

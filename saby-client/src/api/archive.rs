@@ -2,10 +2,10 @@
 //! stable names and atomic writes.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use tokio::io::AsyncWriteExt;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -117,14 +117,39 @@ fn plan(doc: &Document) -> Vec<Planned> {
     out
 }
 
-/// Writes `bytes` to `path` unless it already holds exactly them. Atomic: a temporary file
-/// in the same directory, flushed, then renamed over the target. Returns whether it wrote.
-pub(crate) async fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+/// One file of a document's archive, downloaded (or taken inline) but not written yet: what
+/// [`Client::archive_files`] returns and [`write_archive`] saves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ArchiveFile {
+    /// The file name inside the archive directory, already sanitized and unique within the
+    /// document (see [`Client::archive`] for the naming scheme).
+    pub name: String,
+    /// The contents.
+    pub bytes: Bytes,
+}
+
+impl ArchiveFile {
+    /// A file named `name` holding `bytes`. The name is sanitized with
+    /// [`sanitize_file_name`], so it can never leave the directory it is written to.
+    pub fn new(name: impl AsRef<str>, bytes: impl Into<Bytes>) -> Self {
+        Self {
+            name: sanitize_file_name(name.as_ref()),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` unless it already holds exactly them (blocking). Atomic: a
+/// temporary file in the same directory, its data synced, then renamed over the target.
+/// Returns whether it wrote. The directory entry itself is synced by the caller, once for
+/// all the files of a directory.
+fn write_if_changed_blocking(path: &Path, bytes: &[u8]) -> Result<bool> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
-    match tokio::fs::read(path).await {
+    match std::fs::read(path) {
         Ok(existing) if existing == bytes => return Ok(false),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -133,19 +158,109 @@ pub(crate) async fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> 
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{file_name}.{:016x}.tmp", fastrand::u64(..)));
-    let result = async {
-        let mut f = tokio::fs::File::create(&tmp).await?;
-        f.write_all(bytes).await?;
-        f.sync_all().await?;
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        // The data must be on disk before the rename makes it visible under the final
+        // name: otherwise a power loss can leave a renamed but empty file.
+        f.sync_data()?;
         drop(f);
-        tokio::fs::rename(&tmp, path).await
-    }
-    .await;
+        std::fs::rename(&tmp, path)
+    })();
     if let Err(e) = result {
-        let _ = tokio::fs::remove_file(&tmp).await;
+        let _ = std::fs::remove_file(&tmp);
         return Err(io(e));
     }
     Ok(true)
+}
+
+/// One normal path component, not hidden, no separators or control characters: a name that
+/// stays inside the directory it is joined to and cannot clash with our temporary files.
+fn is_plain_file_name(name: &str) -> bool {
+    let mut components = Path::new(name).components();
+    matches!(components.next(), Some(std::path::Component::Normal(_)))
+        && components.next().is_none()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+}
+
+/// Makes the directory's entries (the renames) durable: one `fsync` of the directory for
+/// all its files. Not possible on every platform (Windows cannot open a directory as a
+/// file); there the renames are as durable as the file system makes them.
+fn sync_dir(dir: &Path) -> Result<()> {
+    match std::fs::File::open(dir) {
+        Ok(d) => d.sync_all().or_else(|e| match e.kind() {
+            // Some file systems refuse fsync on a directory; the data is synced anyway.
+            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported => Ok(()),
+            _ => Err(Error::Io {
+                path: dir.to_owned(),
+                source: e,
+            }),
+        }),
+        Err(_) if cfg!(windows) => Ok(()),
+        Err(source) => Err(Error::Io {
+            path: dir.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Saves `files` into `dir` (created if missing), blocking the calling thread: use it from
+/// a blocking context (`tokio::task::spawn_blocking`), or call [`write_archive`].
+///
+/// The guarantees of [`Client::archive`]: each file is written atomically (a temporary file
+/// in the same directory, its data synced, then renamed over the target), a file that
+/// already holds identical bytes is not touched (reported in [`ArchiveReport::unchanged`]),
+/// and when any file was written the directory is synced once at the end, so every rename
+/// is durable when this returns.
+pub fn write_archive_blocking(dir: &Path, files: &[ArchiveFile]) -> Result<ArchiveReport> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut report = ArchiveReport {
+        dir: dir.to_owned(),
+        ..ArchiveReport::default()
+    };
+    for file in files {
+        // Never trust a name to stay inside `dir` (the fields are public).
+        if !is_plain_file_name(&file.name) {
+            return Err(Error::InvalidInput(format!(
+                "archive file name {:?} is not a plain file name",
+                file.name
+            )));
+        }
+        let path = dir.join(&file.name);
+        if write_if_changed_blocking(&path, &file.bytes)? {
+            report.written.push(path);
+        } else {
+            report.unchanged.push(path);
+        }
+    }
+    if !report.written.is_empty() {
+        sync_dir(dir)?;
+    }
+    tracing::info!(
+        written = report.written.len(),
+        unchanged = report.unchanged.len(),
+        "archived document"
+    );
+    Ok(report)
+}
+
+/// [`write_archive_blocking`] on tokio's blocking pool: saves `files` into `dir` without
+/// blocking the async runtime. Cheap to call with the files [`Client::archive_files`]
+/// returned (their contents are reference-counted, not copied).
+pub async fn write_archive(dir: &Path, files: &[ArchiveFile]) -> Result<ArchiveReport> {
+    let dir_owned = dir.to_owned();
+    let files = files.to_vec();
+    tokio::task::spawn_blocking(move || write_archive_blocking(&dir_owned, &files))
+        .await
+        .map_err(|e| Error::Io {
+            path: dir.to_owned(),
+            source: std::io::Error::other(format!("the archive writer task failed: {e}")),
+        })?
 }
 
 impl Client {
@@ -157,6 +272,10 @@ impl Client {
     /// Each write is atomic (temporary file in the same directory + rename), and a file that
     /// already holds identical bytes is left alone: running it twice writes nothing the
     /// second time (see [`ArchiveReport::unchanged`]).
+    ///
+    /// Built on two halves that can be used on their own: [`Client::archive_files`]
+    /// (network only) and [`write_archive`] (disk only) — for example to download under a
+    /// concurrency permit and write after releasing it.
     pub async fn archive(&self, document_id: &str, dir: &Path) -> Result<ArchiveReport> {
         let doc = self.read_document(document_id).await?;
         self.archive_document(&doc, dir).await
@@ -164,34 +283,33 @@ impl Client {
 
     /// [`Client::archive`] for a document already read.
     pub async fn archive_document(&self, document: &Document, dir: &Path) -> Result<ArchiveReport> {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|source| Error::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
-        let mut report = ArchiveReport {
-            dir: dir.to_owned(),
-            ..ArchiveReport::default()
-        };
-        for item in plan(document) {
+        let files = self.archive_files(document).await?;
+        write_archive(dir, &files).await
+    }
+
+    /// Downloads what [`Client::archive`] would save for `document`, without writing
+    /// anything: every attachment that is not deleted, each of its signatures and the
+    /// document's zip (`СсылкаНаАрхив`), in that order, named as [`Client::archive`] names
+    /// them. Inline contents (`ДвоичныеДанные`) are taken as they are; everything else is
+    /// downloaded from its `Ссылка` (one request per file). Save the result with
+    /// [`write_archive`].
+    ///
+    /// The whole archive is held in memory until written; for very large documents prefer
+    /// [`Client::download`] file by file.
+    pub async fn archive_files(&self, document: &Document) -> Result<Vec<ArchiveFile>> {
+        let planned = plan(document);
+        let mut files = Vec::with_capacity(planned.len());
+        for item in planned {
             let bytes = match item.source {
                 Source::Inline(b) => b,
                 Source::Link(url) => self.download(&url).await?,
             };
-            let path = dir.join(&item.name);
-            if write_if_changed(&path, &bytes).await? {
-                report.written.push(path);
-            } else {
-                report.unchanged.push(path);
-            }
+            files.push(ArchiveFile {
+                name: item.name,
+                bytes,
+            });
         }
-        tracing::info!(
-            written = report.written.len(),
-            unchanged = report.unchanged.len(),
-            "archived document"
-        );
-        Ok(report)
+        Ok(files)
     }
 }
 

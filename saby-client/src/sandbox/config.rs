@@ -184,7 +184,9 @@ impl SandboxConfig {
         self
     }
 
-    /// A fixed delay added to every answer (default none); for benchmarks.
+    /// A fixed latency on every answer (default none), for benchmarks and timeout tests: each
+    /// answer leaves this long after its request arrived (the sandbox's own work included),
+    /// to within about 0.1 ms.
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self

@@ -10,7 +10,8 @@
 //! gives the median time per call of each side over all rounds and their ratio (target ≤ 1.05);
 //! the spread of the per-round ratios goes to stderr.
 //!
-//! Usage: `bench-overhead [--rounds 40] [--batch-ms 40] [--warmup-ms 300] [--concurrency 1,32]`.
+//! Usage: `bench-overhead [--rounds 40] [--batch-ms 40] [--warmup-ms 300] [--concurrency 1,32]
+//! [--calls beorg_ready,beorg_result,saby_write,saby_changes]`.
 
 use std::time::{Duration, Instant};
 
@@ -62,13 +63,21 @@ fn main() -> Result<()> {
     let batch_ms: u64 = args.get("batch-ms", 40)?;
     let warmup_ms: u64 = args.get("warmup-ms", 300)?;
     let levels: Vec<usize> = args.list("concurrency", &[1, 32])?;
+    let all: Vec<String> = Call::ALL.iter().map(|c| c.group().to_owned()).collect();
+    let wanted: Vec<String> = args.list("calls", &all)?;
+    if let Some(unknown) = wanted.iter().find(|w| !all.contains(w)) {
+        return Err(format!("--calls: unknown call {unknown} (known: {})", all.join(",")).into());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async {
         let f = Fixture::start().await?;
-        for call in Call::ALL {
+        for call in Call::ALL
+            .into_iter()
+            .filter(|c| wanted.iter().any(|w| w == c.group()))
+        {
             for &n in &levels {
                 let iters = calibrate(
                     &f,

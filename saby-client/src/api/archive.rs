@@ -259,7 +259,8 @@ pub async fn write_archive(dir: &Path, files: &[ArchiveFile]) -> Result<ArchiveR
         .await
         .map_err(|e| Error::Io {
             path: dir.to_owned(),
-            source: std::io::Error::other(format!("the archive writer task failed: {e}")),
+            // The join error (a panic or a cancelled task) stays the source, not a string.
+            source: std::io::Error::other(e),
         })?
 }
 

@@ -1,0 +1,272 @@
+//! Crash safety: a crash after any step (the API call made, its record not
+//! written) or a run dropped mid-flight, then a new pipeline on the same
+//! SQLite file, yields exactly one Saby document and one send per set.
+
+// Test helpers may unwrap and panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::common::Env;
+use pipeline::StoreError;
+use pipeline::store::{SetRecord, SetStatus, SqliteStore, StateStore, StatusCounts, Step};
+use time::OffsetDateTime;
+
+/// A store that "crashes" the first time it is asked to record `step`: the
+/// write is not persisted and an error stops the run, as if the process died
+/// right after the API call of that step.
+#[derive(Debug)]
+struct CrashAfter {
+    inner: SqliteStore,
+    step: Step,
+    crashed: AtomicBool,
+}
+
+impl CrashAfter {
+    fn crash(&self) -> Result<(), StoreError> {
+        if self.crashed.swap(true, Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(StoreError::other(format!(
+                "simulated crash after step {}",
+                self.step
+            )))
+        }
+    }
+}
+
+impl StateStore for CrashAfter {
+    fn init_project(&self, project: &str, initial: u64) -> Result<u64, StoreError> {
+        self.inner.init_project(project, initial)
+    }
+    fn start_id(&self, project: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.start_id(project)
+    }
+    fn advance_start_id(
+        &self,
+        project: &str,
+        now: OffsetDateTime,
+        gap_grace: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        self.inner.advance_start_id(project, now, gap_grace)
+    }
+    fn record_seen_at(
+        &self,
+        project: &str,
+        sets: &[(String, u64)],
+        seen_at: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError> {
+        if self.step == Step::Seen {
+            self.crash()?;
+        }
+        self.inner.record_seen_at(project, sets, seen_at)
+    }
+    fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
+        if record.step == self.step && record.status != SetStatus::Failed {
+            self.crash()?;
+        }
+        self.inner.save(record)
+    }
+    fn get(&self, project: &str, set_id: &str) -> Result<Option<SetRecord>, StoreError> {
+        self.inner.get(project, set_id)
+    }
+    fn list(
+        &self,
+        project: &str,
+        status: Option<SetStatus>,
+        after: Option<(u64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<SetRecord>, StoreError> {
+        self.inner.list(project, status, after, limit)
+    }
+    fn counts(&self, project: &str) -> Result<StatusCounts, StoreError> {
+        self.inner.counts(project)
+    }
+    fn replay_failed(
+        &self,
+        project: &str,
+        set_ids: Option<&[String]>,
+    ) -> Result<Vec<SetRecord>, StoreError> {
+        self.inner.replay_failed(project, set_ids)
+    }
+    fn event_cursor(&self) -> Result<Option<String>, StoreError> {
+        self.inner.event_cursor()
+    }
+    fn set_event_cursor(&self, cursor: &str) -> Result<(), StoreError> {
+        self.inner.set_event_cursor(cursor)
+    }
+}
+
+const SETS: usize = 3;
+
+async fn restart_and_finish(env: &Env) -> pipeline::Summary {
+    let store = env.open_store().await;
+    let pipeline = env
+        .builder(env.config().build().unwrap())
+        .store(store)
+        .build()
+        .unwrap();
+    let summary = pipeline.run_once().await.unwrap();
+    assert!(summary.all_final(), "{summary}");
+    assert_eq!(summary.totals.done, SETS as u64, "{summary}");
+    assert_eq!(env.saby.document_count(), SETS, "one Saby document per set");
+    assert_eq!(env.send_count(), SETS, "one send per set");
+    for record in env.records(pipeline.store().as_ref()) {
+        let doc = env
+            .saby
+            .document(record.document_id.as_deref().unwrap())
+            .unwrap();
+        // Ours are the .json files (Saby adds service files such as receipts).
+        let ours: Vec<&str> = doc
+            .attachments
+            .iter()
+            .filter_map(|a| a.file_name())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        assert_eq!(
+            ours.len(),
+            3,
+            "attachments replaced, not duplicated: {ours:?}"
+        );
+    }
+    summary
+}
+
+async fn crash_after(step: Step) {
+    let env = Env::start().await;
+    env.add_sets(SETS);
+    {
+        let store = CrashAfter {
+            inner: SqliteStore::open(env.state_path()).unwrap(),
+            step,
+            crashed: AtomicBool::new(false),
+        };
+        let pipeline = env
+            .builder(env.config().build().unwrap())
+            .store(Arc::new(store))
+            .build()
+            .unwrap();
+        let err = pipeline.run_once().await.unwrap_err();
+        assert!(err.to_string().contains("simulated crash"), "{err}");
+    }
+    let summary = restart_and_finish(&env).await;
+    match step {
+        // Nothing was recorded: every set is seen again on restart.
+        Step::Seen => assert_eq!(summary.seen, SETS as u64, "{summary}"),
+        // The set whose "sent" was lost is found sent and not sent again.
+        Step::Sent => assert!(summary.already_sent >= 1, "{summary}"),
+        // The set whose "written" was lost is written again (same document).
+        Step::Written => assert!(summary.written >= 1, "{summary}"),
+        _ => assert!(summary.archived >= 1, "{summary}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_seen() {
+    crash_after(Step::Seen).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_fetched() {
+    crash_after(Step::Fetched).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_written() {
+    crash_after(Step::Written).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_sent() {
+    crash_after(Step::Sent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_final() {
+    crash_after(Step::Final).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_archived() {
+    crash_after(Step::Archived).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_run_at_various_moments() {
+    for cut_ms in [5u64, 40, 120] {
+        let env = Env::start().await;
+        env.add_sets(SETS);
+        {
+            let pipeline = env.pipeline();
+            // Dropping the future is what killing the process does to it.
+            let _ = tokio::time::timeout(Duration::from_millis(cut_ms), pipeline.run_once()).await;
+        }
+        restart_and_finish(&env).await;
+    }
+}
+
+/// Every archived file (temporary files excluded) with its contents and
+/// modification time.
+fn archive_snapshot(env: &Env) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let Ok(sets) = std::fs::read_dir(env.archive_dir()) else {
+        return out;
+    };
+    for set in sets {
+        for file in std::fs::read_dir(set.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            out.push((path.clone(), std::fs::read(&path).unwrap(), modified));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_written_before_a_crash_is_left_untouched_on_restart() {
+    let env = Env::start().await;
+    env.add_sets(SETS);
+    {
+        // The files are written (after the API permit is released), then the
+        // process dies before "archived" is recorded.
+        let store = CrashAfter {
+            inner: SqliteStore::open(env.state_path()).unwrap(),
+            step: Step::Archived,
+            crashed: AtomicBool::new(false),
+        };
+        let pipeline = env
+            .builder(env.config().build().unwrap())
+            .store(Arc::new(store))
+            .build()
+            .unwrap();
+        let err = pipeline.run_once().await.unwrap_err();
+        assert!(err.to_string().contains("simulated crash"), "{err}");
+    }
+    let before = archive_snapshot(&env);
+    assert!(!before.is_empty(), "the crashed set's files were written");
+
+    let summary = restart_and_finish(&env).await;
+    assert!(summary.archived >= 1, "{summary}");
+    // Archived again on restart: identical bytes, so nothing was rewritten.
+    for (path, bytes, modified) in &before {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+        assert_eq!(
+            &std::fs::metadata(path).unwrap().modified().unwrap(),
+            modified,
+            "{} rewritten",
+            path.display()
+        );
+    }
+    // No temporary file left anywhere.
+    for set in std::fs::read_dir(env.archive_dir()).unwrap() {
+        for file in std::fs::read_dir(set.unwrap().path()).unwrap() {
+            let name = file.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with('.'), "left behind: {name}");
+        }
+    }
+}

@@ -248,7 +248,9 @@ pub enum StopReason {
 }
 
 /// Parses a `Retry-After` value: delay-seconds (`"120"`, also `"1.5"`) or an
-/// HTTP date (`"Sun, 06 Nov 1994 08:49:37 GMT"`), relative to `now`.
+/// HTTP date in any of the three forms RFC 9110 asks recipients to accept
+/// (`"Sun, 06 Nov 1994 08:49:37 GMT"`, `"Sunday, 06-Nov-94 08:49:37 GMT"`,
+/// `"Sun Nov  6 08:49:37 1994"`), relative to `now`.
 /// A date in the past gives zero; garbage gives `None`.
 pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
     let value = value.trim();
@@ -258,12 +260,7 @@ pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
     if let Ok(secs) = value.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
     }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let at = time::PrimitiveDateTime::parse(value, &format)
-        .ok()?
-        .assume_utc();
+    let at = OffsetDateTime::from(httpdate::parse_http_date(value).ok()?);
     let diff = at - now;
     Some(if diff.is_negative() {
         Duration::ZERO
@@ -456,6 +453,19 @@ mod tests {
         assert_eq!(
             parse_retry_after("Mon, 23 Nov 2026 11:00:00 GMT", now),
             Some(Duration::ZERO)
+        );
+        // The obsolete forms RFC 9110 still asks recipients to accept.
+        assert_eq!(
+            parse_retry_after("Monday, 23-Nov-26 12:01:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Mon Nov 23 12:00:05 2026", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 32 Nov 2026 12:00:30 GMT", now),
+            None
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-3", now), None);

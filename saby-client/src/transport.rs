@@ -121,16 +121,22 @@ struct ErrorOnly {
     error: Option<WireError>,
 }
 
-/// Parses `Retry-After` given in seconds.
+/// Parses `Retry-After`: delay-seconds, or an HTTP date (any of the three forms
+/// RFC 9110 asks recipients to accept) taken relative to the system clock; a
+/// date in the past gives zero.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    retry_after_at(value, std::time::SystemTime::now())
+}
+
+/// [`retry_after`] for one header value, relative to `now`.
+fn retry_after_at(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn error_message(body: &[u8]) -> Option<String> {
@@ -501,6 +507,38 @@ mod tests {
             &reqwest::header::HeaderMap::new(),
             body.as_bytes(),
         )
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_every_http_date_form() {
+        // Mon, 23 Nov 2026 12:00:00 GMT
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_795_435_200);
+        assert_eq!(retry_after_at(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after_at("Mon, 23 Nov 2026 12:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after_at("Monday, 23-Nov-26 12:01:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_after_at("Mon Nov 23 12:00:05 2026", now),
+            Some(Duration::from_secs(5))
+        );
+        // A date already past means "now", not "never".
+        assert_eq!(
+            retry_after_at("Mon, 23 Nov 2026 11:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after_at("soon", now), None);
+        assert_eq!(retry_after_at("-3", now), None);
+        assert_eq!(retry_after_at("", now), None);
+
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, "12".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(12)));
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
             .field("projects", &self.inner.projects)
-            .field("store", &self.inner.store.0)
+            .field("store", &self.inner.store.store)
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +116,7 @@ impl Pipeline {
 
     /// The state store (to list sets for a report, for example).
     pub fn store(&self) -> &Arc<dyn StateStore> {
-        &self.inner.store.0
+        &self.inner.store.store
     }
 
     /// Processes what is ready: resumes unfinished sets from the store, polls
@@ -286,7 +286,7 @@ impl PipelineBuilder {
                 mapper: self
                     .mapper
                     .unwrap_or_else(|| Arc::new(DefaultMapper::new())),
-                store: AsyncStore(store),
+                store: AsyncStore::new(store),
                 progress,
                 callback: self.callback,
                 waiters: Mutex::new(HashMap::new()),

@@ -374,27 +374,145 @@ pub trait StateStore: Send + Sync + fmt::Debug {
 
     /// Persists the Saby event-feed cursor.
     fn set_event_cursor(&self, cursor: &str) -> Result<(), StoreError>;
+
+    /// How many calls the pipeline may run on this store at once, each on a
+    /// thread of tokio's blocking pool (default 4; at least 1 is used). A store
+    /// that serializes its calls anyway should say 1: more would only park
+    /// threads waiting for its lock. [`SqliteStore`] says 1.
+    fn max_concurrent_calls(&self) -> usize {
+        4
+    }
 }
 
 /// The pipeline's handle on a [`StateStore`]: every call runs on tokio's
-/// blocking pool so SQLite never blocks the async runtime.
+/// blocking pool so the store never blocks the async runtime, and at most
+/// [`StateStore::max_concurrent_calls`] run at once.
+///
+/// Without that bound, every task waiting for the store (behind SQLite's one
+/// connection, say, while a commit syncs) held a blocking-pool thread of its
+/// own: the pool grew with the length of the run, and each thread's stack and
+/// allocator arena raised the process's peak memory with it.
 #[derive(Debug, Clone)]
-pub(crate) struct AsyncStore(pub(crate) std::sync::Arc<dyn StateStore>);
+pub(crate) struct AsyncStore {
+    pub(crate) store: std::sync::Arc<dyn StateStore>,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
 
 impl AsyncStore {
+    pub(crate) fn new(store: std::sync::Arc<dyn StateStore>) -> Self {
+        let permits = store.max_concurrent_calls();
+        Self::with_permits(store, permits)
+    }
+
+    /// At most `permits` (at least 1) calls at once.
+    pub(crate) fn with_permits(store: std::sync::Arc<dyn StateStore>, permits: usize) -> Self {
+        Self {
+            store,
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits.max(1))),
+        }
+    }
+
     pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn StateStore) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = std::sync::Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
+        // The semaphore is never closed; the error arm is unreachable in practice.
+        let permit = std::sync::Arc::clone(&self.permits)
+            .acquire_owned()
             .await
-            .map_err(|e| StoreError::other(format!("state store task failed: {e}")))?
+            .map_err(|e| StoreError::Other {
+                message: "state store closed".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+        let store = std::sync::Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(store.as_ref())
+        })
+        .await
+        .map_err(|e| StoreError::Other {
+            message: "state store task failed".to_owned(),
+            source: Some(Box::new(e)),
+        })?
     }
 
     pub(crate) async fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
         let record = record.clone();
         self.call(move |s| s.save(&record)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::time::Duration;
+
+    use super::{AsyncStore, SqliteStore, StateStore};
+
+    fn sqlite() -> (tempfile::TempDir, Arc<dyn StateStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("state.db")).unwrap();
+        (dir, Arc::new(store))
+    }
+
+    #[test]
+    fn sqlite_store_takes_one_call_at_a_time() {
+        let (_dir, store) = sqlite();
+        assert_eq!(store.max_concurrent_calls(), 1);
+        assert_eq!(AsyncStore::new(store).permits.available_permits(), 1);
+    }
+
+    /// Ten calls, at most two at once: each call waits at a two-party barrier,
+    /// so they pass in pairs (the bound is reached, or the test hangs and its
+    /// timeout fails it) and a third call never runs beside them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_run_at_most_the_stores_bound_at_once() {
+        let (_dir, store) = sqlite();
+        let store = AsyncStore::with_permits(store, 2);
+        let barrier = Arc::new(Barrier::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..10 {
+            let (store, barrier, running, most) = (
+                store.clone(),
+                Arc::clone(&barrier),
+                Arc::clone(&running),
+                Arc::clone(&most),
+            );
+            calls.spawn(async move {
+                store
+                    .call(move |_| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        barrier.wait();
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+            });
+        }
+        let all = async {
+            while let Some(joined) = calls.join_next().await {
+                joined.unwrap().unwrap();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), all)
+            .await
+            .expect("the calls did not pair up: fewer than 2 ran at once");
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_call_is_an_error_with_the_join_error_as_source() {
+        let (_dir, store) = sqlite();
+        let store = AsyncStore::new(store);
+        let err = store.call::<(), _>(|_| panic!("boom")).await.unwrap_err();
+        let source = std::error::Error::source(&err).expect("the join error is kept");
+        assert!(source.to_string().contains("panic"), "{source}");
+        // The permit came back: the next call runs.
+        assert_eq!(store.call(|s| s.start_id("p")).await.unwrap(), None);
     }
 }

@@ -878,6 +878,12 @@ impl StateStore for SqliteStore {
             .map(|_| ())
             .map_err(StoreError::sqlite("saving the event cursor"))
     }
+
+    /// 1: every call takes the one connection's lock, so a second thread
+    /// could only wait for it.
+    fn max_concurrent_calls(&self) -> usize {
+        1
+    }
 }
 
 #[cfg(test)]

@@ -442,15 +442,34 @@ impl Client {
     }
 
     /// Downloads any `Ссылка` (PDF, HTML, archive, attachment, signature) with the session
-    /// header. Relative links are joined to the base URL. The session header is sent only to
-    /// the base URL's host and to `*.sbis.ru` / `*.saby.ru`.
+    /// header, into memory. Relative links are joined to the base URL. The session header is
+    /// sent only to the base URL's host and to `*.sbis.ru` / `*.saby.ru`.
     ///
     /// A "file not ready yet" answer (`classid {00000000-0000-0000-0000-1aa0000f1002}`) is
     /// asked again after [`ClientBuilder::file_not_ready_delay`], up to
     /// [`ClientBuilder::file_not_ready_attempts`] times, within the deadline.
+    ///
+    /// The whole body is held in memory. For large files (scans, Saby's zip of a whole
+    /// document) use [`Client::download_to_file`], which streams the body to disk with the
+    /// same retries and keeps memory bounded by one network chunk.
     pub async fn download(&self, link: &str) -> Result<Bytes> {
         let url = self.resolve_link(link)?;
-        let with_session = self.is_saby_host(&url);
+        let url = &url;
+        self.download_loop(url, move |auth| self.get_attempt(url, auth))
+            .await
+    }
+
+    /// The download loop shared by [`Client::download`] and [`Client::download_to_file`]: the
+    /// `saby.download` span, the session (Saby hosts only), retries and renewal through
+    /// [`Client::run`], the "file not ready yet" waits and the overall deadline.
+    ///
+    /// `attempt_fn` makes one attempt; it is called again from scratch for every retry.
+    pub(crate) async fn download_loop<T, F, Fut>(&self, url: &Url, mut attempt_fn: F) -> Result<T>
+    where
+        F: FnMut(Option<AuthToken>) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let with_session = self.is_saby_host(url);
         let deadline = self.inner.config.deadline;
         let span = tracing::info_span!(
             "saby.download",
@@ -462,13 +481,12 @@ impl Client {
         let work = async {
             let mut not_ready = 0u32;
             loop {
-                let url = &url;
                 let res = self
                     .run(
                         with_session,
                         Idempotency::Idempotent,
                         deadline,
-                        move |auth| self.get_attempt(url, auth),
+                        &mut attempt_fn,
                     )
                     .await;
                 match res {
@@ -490,38 +508,81 @@ impl Client {
         }
     }
 
-    async fn get_attempt(&self, url: &Url, auth: Option<AuthToken>) -> Result<Bytes> {
+    fn download_request(
+        &self,
+        url: &Url,
+        auth: Option<&AuthToken>,
+    ) -> Result<reqwest::RequestBuilder> {
         let mut req = self
             .inner
             .http
             .get(url.clone())
             .timeout(self.inner.config.timeout);
-        if let Some(auth) = &auth {
+        if let Some(auth) = auth {
             let (name, value) = auth.header()?;
             req = req.header(name, value);
         }
-        let (status, headers, body) = self.send_http(req).await?;
-        if let Some(e) = status_error(status, &headers, &body, false) {
-            return Err(e);
-        }
-        let looks_json = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.contains("json"))
-            || body.first() == Some(&b'{');
-        if looks_json && let Some(err) = download_error(status, &body) {
-            return Err(err);
-        }
-        if !(200..300).contains(&status) {
-            return Err(Error::Http {
-                status,
-                excerpt: excerpt(&body),
-            });
-        }
-        Ok(body)
+        Ok(req)
     }
 
-    fn resolve_link(&self, link: &str) -> Result<Url> {
+    async fn get_attempt(&self, url: &Url, auth: Option<AuthToken>) -> Result<Bytes> {
+        let req = self.download_request(url, auth.as_ref())?;
+        let (status, headers, body) = self.send_http(req).await?;
+        match download_failure(status, &headers, &body) {
+            Some(err) => Err(err),
+            None => Ok(body),
+        }
+    }
+
+    /// One streaming download attempt, up to the body: sends the GET under the in-flight
+    /// limit and returns the response (and the permit, held while its body is read) when the
+    /// status is 2xx. Any other status is turned into its error here, reading at most
+    /// [`ERROR_BODY_LIMIT`] bytes of the body.
+    pub(crate) async fn open_download(
+        &self,
+        url: &Url,
+        auth: Option<AuthToken>,
+    ) -> Result<OpenDownload<'_>> {
+        let req = self.download_request(url, auth.as_ref())?;
+        let permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Config("the client's request limiter was closed".to_owned()))?;
+        let mut response = req.send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        record_on_call_span("status", u64::from(status));
+        if !(200..300).contains(&status) {
+            let headers = response.headers().clone();
+            let mut body = Vec::new();
+            while body.len() < ERROR_BODY_LIMIT {
+                match response
+                    .chunk()
+                    .await
+                    .map_err(|e| self.transport_error(e))?
+                {
+                    Some(chunk) => body.extend_from_slice(&chunk),
+                    None => break,
+                }
+            }
+            tracing::debug!(status, bytes = body.len(), "saby answer");
+            return Err(
+                download_failure(status, &headers, &body).unwrap_or_else(|| Error::Http {
+                    status,
+                    excerpt: excerpt(&body),
+                }),
+            );
+        }
+        Ok(OpenDownload {
+            _permit: permit,
+            status,
+            headers: response.headers().clone(),
+            response,
+        })
+    }
+
+    pub(crate) fn resolve_link(&self, link: &str) -> Result<Url> {
         let link = link.trim();
         match Url::parse(link) {
             Ok(u) => Ok(u),
@@ -544,6 +605,51 @@ impl Client {
             .any(|d| host == *d || host.ends_with(&format!(".{d}")))
             && url.scheme() == "https"
     }
+}
+
+/// How many bytes of a download's body are kept to recognise an error answer: the whole
+/// body of a non-2xx answer up to this size, and the start of a 2xx body that looks like
+/// JSON (a JSON-RPC error answer is a few hundred bytes; a larger JSON body is a file).
+pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A streaming download whose status was 2xx, with its in-flight permit (see
+/// [`Client::open_download`]).
+pub(crate) struct OpenDownload<'a> {
+    _permit: tokio::sync::SemaphorePermit<'a>,
+    /// The HTTP status (2xx).
+    pub(crate) status: u16,
+    /// The answer's headers.
+    pub(crate) headers: reqwest::header::HeaderMap,
+    /// The answer, its body not read yet.
+    pub(crate) response: reqwest::Response,
+}
+
+/// The error a download's answer carries, if any: an HTTP status error (401, 403, 423, 429,
+/// 502, 503, 504), a JSON-RPC `error` body (for any status, when the body looks like JSON),
+/// or any other non-2xx status. `None`: `body` is the file.
+pub(crate) fn download_failure(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Option<Error> {
+    if let Some(e) = status_error(status, headers, body, false) {
+        return Some(e);
+    }
+    let looks_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"))
+        || body.first() == Some(&b'{');
+    if looks_json && let Some(err) = download_error(status, body) {
+        return Some(err);
+    }
+    if !(200..300).contains(&status) {
+        return Some(Error::Http {
+            status,
+            excerpt: excerpt(body),
+        });
+    }
+    None
 }
 
 /// An error answer to a download (a JSON-RPC `error` body instead of the file).

@@ -38,7 +38,7 @@
 //! - Documents: [`Client::write_document`], [`Client::write_attachments`],
 //!   [`Client::read_document`], [`Client::list_documents`], [`Client::delete_document`],
 //!   [`Client::link_documents`], [`Client::repeat_stage`], [`Client::render_html`],
-//!   [`Client::download`].
+//!   [`Client::download`] (into memory), [`Client::download_to_file`] (streamed to disk).
 //! - Actions and signing: [`Client::perform`], [`Client::send`] (and
 //!   [`Client::send_document`] for a document already read), [`Client::approve`],
 //!   [`Client::reject`], [`Client::coordinate`], [`Client::annul`], [`Client::reassign`],
@@ -48,8 +48,9 @@
 //! - The event feed: [`Client::events`], [`Client::events_follow`], [`EventFeed`],
 //!   [`EventCursor`].
 //! - Service stages: [`Client::service_stages`], [`Client::process_service_stages`].
-//! - The local archive: [`Client::archive`], [`ArchiveReport`]; in two halves,
-//!   [`Client::archive_files`] (download only) and [`write_archive`] (disk only).
+//! - The local archive: [`Client::archive`], [`ArchiveReport`] (linked files streamed to
+//!   disk); in two halves held in memory, [`Client::archive_files`] (download only) and
+//!   [`write_archive`] (disk only).
 //! - Errors and retries: [`Error`], [`retry`].
 //! - Lookups: [`Client::counterparty_info`], [`Client::our_organizations`],
 //!   [`Client::certificates`], [`Client::version_info`].

@@ -8,6 +8,11 @@
 //!   server (which streams bodies away). Target: peak − baseline RSS ≤ 3 × the attachment.
 //!   The same Saby write through the reqwest + `serde_json::Value` baseline is shown for
 //!   reference.
+//! - `Client::archive_document` of one Saby document whose `--attachment-mib` MiB attachment
+//!   is behind a link (a loopback file server in the child that generates the body 64 KiB at
+//!   a time): the file is streamed to disk, so the peak above baseline should not grow with
+//!   the attachment (target: ≤ 3 × the attachment, like the rows above). The in-memory pair
+//!   `archive_files` + `write_archive` is shown for reference.
 //!
 //! Usage: `bench-memory [--small N] [--large N] [--attachment-mib N] [--concurrency 8] [--dir DIR]`
 //! (`--dir`: where the child's state file and archive go; default the system temp dir). Internally the binary
@@ -158,6 +163,68 @@ async fn beorg_upload(bytes: usize) -> Result<Measured> {
     finish_measuring(before)
 }
 
+/// A loopback server for `GET /file/{bytes}`: that many bytes, generated 64 KiB at a time
+/// (it never holds more than one chunk). Returns its URI; it stops with the runtime.
+async fn file_server() -> Result<String> {
+    use axum::body::{Body, Bytes};
+    use axum::extract::Path;
+    const CHUNK: usize = 64 << 10;
+    let app = axum::Router::new().route(
+        "/file/{bytes}",
+        axum::routing::get(|Path(bytes): Path<usize>| async move {
+            let chunk = Bytes::from(vec![0x5a_u8; CHUNK]);
+            let pieces = (0..bytes).step_by(CHUNK).map(move |offset| {
+                Ok::<_, std::convert::Infallible>(chunk.slice(..(bytes - offset).min(CHUNK)))
+            });
+            Body::from_stream(futures::stream::iter(pieces))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let uri = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(uri)
+}
+
+/// `archive_document` of a document with one linked attachment of `bytes` bytes, streamed
+/// to disk (`in_memory`: through `archive_files` + `write_archive` instead).
+async fn saby_archive(bytes: usize, in_memory: bool) -> Result<Measured> {
+    let uri = file_server().await?;
+    let saby = saby_client::Client::builder()
+        .base_url(&uri)
+        .credentials(saby_client::Credentials::session("bench-session"))
+        .http_client(http_client()?)
+        .build()?;
+    let document = |bytes: usize| -> Result<saby_client::Document> {
+        Ok(serde_json::from_value(json!({
+            "Идентификатор": "6f1c1b1e-0000-4000-8000-000000000003",
+            "Вложение": [{"Идентификатор": "a1", "Файл": {"Имя": "Скан_Иванов.pdf", "Ссылка": format!("/file/{bytes}")}}]
+        }))?)
+    };
+    let dir = match std::env::var(ENV_WORK_DIR) {
+        Ok(parent) if !parent.is_empty() => tempfile::tempdir_in(parent)?,
+        _ => tempfile::tempdir()?,
+    };
+    let archive = |doc: saby_client::Document| {
+        let (saby, dir) = (&saby, dir.path());
+        async move {
+            if in_memory {
+                let files = saby.archive_files(&doc).await?;
+                saby_client::write_archive(dir, &files).await
+            } else {
+                saby.archive_document(&doc, dir).await
+            }
+        }
+    };
+    // Warm up: open the connection, touch the code paths.
+    archive(document(64 << 10)?).await?;
+    let before = start_measuring()?;
+    let report = archive(document(bytes)?).await?;
+    if report.written.len() != 1 {
+        return Err(format!("expected one file written: {report:?}").into());
+    }
+    finish_measuring(before)
+}
+
 /// Environment variables through which the parent hands the sandboxes to a `run-once` child.
 const ENV_BEORG_URI: &str = "BENCH_BEORG_URI";
 const ENV_BEORG_TOKEN: &str = "BENCH_BEORG_TOKEN";
@@ -243,6 +310,8 @@ fn child(args: &Args) -> Result<()> {
         "saby-attachment" => rt.block_on(saby_attachment(bytes))?,
         "saby-attachment-raw" => rt.block_on(saby_attachment_raw(bytes))?,
         "beorg-upload" => rt.block_on(beorg_upload(bytes))?,
+        "saby-archive" => rt.block_on(saby_archive(bytes, false))?,
+        "saby-archive-in-memory" => rt.block_on(saby_archive(bytes, true))?,
         "run-once" => rt.block_on(run_once(args.get("concurrency", 8usize)?))?,
         other => return Err(format!("unknown child kind {other}").into()),
     };
@@ -297,7 +366,7 @@ fn run_child(args: &[String], envs: &[(String, String)]) -> Result<Measured> {
     }
 }
 
-fn attachment_rows(mib: usize) -> Result<()> {
+fn attachment_rows(mib: usize, work_dir: &str) -> Result<()> {
     let limit = 3.0 * mib as f64;
     let cases = [
         (
@@ -315,9 +384,21 @@ fn attachment_rows(mib: usize) -> Result<()> {
             "(reference) same Saby write with reqwest+Value: peak RSS above baseline".to_owned(),
             false,
         ),
+        (
+            "saby-archive",
+            format!("Saby archive_document, {mib} MiB linked attachment: peak RSS above baseline"),
+            true,
+        ),
+        (
+            "saby-archive-in-memory",
+            "(reference) same archive via archive_files + write_archive: peak RSS above baseline"
+                .to_owned(),
+            false,
+        ),
     ];
+    let envs = [(ENV_WORK_DIR.to_owned(), work_dir.to_owned())];
     for (kind, label, has_target) in cases {
-        let m = run_child(&[kind.to_owned(), "--mib".into(), mib.to_string()], &[])?;
+        let m = run_child(&[kind.to_owned(), "--mib".into(), mib.to_string()], &envs)?;
         let above = m.above_baseline_mib();
         let ours = format!("{above:.1} MiB ({:.1}× the file)", above / mib as f64);
         if has_target {
@@ -399,6 +480,6 @@ fn main() -> Result<()> {
         )
         .print();
     }
-    attachment_rows(args.get("attachment-mib", 20usize)?)?;
+    attachment_rows(args.get("attachment-mib", 20usize)?, &work_dir)?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The local archive: a document's attachments, their signatures and Saby's zip, saved with
-//! stable names and atomic writes.
+//! stable names and atomic writes; linked files are streamed to disk, not held in memory.
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
+use crate::api::download::{TempPath, run_blocking, same_contents_blocking, temp_path_beside};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::model::Document;
@@ -155,9 +156,7 @@ fn write_if_changed_blocking(path: &Path, bytes: &[u8]) -> Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{file_name}.{:016x}.tmp", fastrand::u64(..)));
+    let tmp = temp_path_beside(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -188,7 +187,7 @@ fn is_plain_file_name(name: &str) -> bool {
 /// Makes the directory's entries (the renames) durable: one `fsync` of the directory for
 /// all its files. Not possible on every platform (Windows cannot open a directory as a
 /// file); there the renames are as durable as the file system makes them.
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     match std::fs::File::open(dir) {
         Ok(d) => d.sync_all().or_else(|e| match e.kind() {
             // Some file systems refuse fsync on a directory; the data is synced anyway.
@@ -255,13 +254,8 @@ pub fn write_archive_blocking(dir: &Path, files: &[ArchiveFile]) -> Result<Archi
 pub async fn write_archive(dir: &Path, files: &[ArchiveFile]) -> Result<ArchiveReport> {
     let dir_owned = dir.to_owned();
     let files = files.to_vec();
-    tokio::task::spawn_blocking(move || write_archive_blocking(&dir_owned, &files))
-        .await
-        .map_err(|e| Error::Io {
-            path: dir.to_owned(),
-            // The join error (a panic or a cancelled task) stays the source, not a string.
-            source: std::io::Error::other(e),
-        })?
+    // A join error (a panic or a cancelled task) stays the source, not a string.
+    run_blocking(dir, move || write_archive_blocking(&dir_owned, &files)).await
 }
 
 impl Client {
@@ -270,13 +264,27 @@ impl Client {
     /// `<id>_<file name>.<n>.p7s`) and the zip of the whole document from `СсылкаНаАрхив`
     /// (`<document id>.zip`). Names are sanitized ([`sanitize_file_name`]) and stable.
     ///
-    /// Each write is atomic (temporary file in the same directory + rename), and a file that
-    /// already holds identical bytes is left alone: running it twice writes nothing the
-    /// second time (see [`ArchiveReport::unchanged`]).
+    /// Files behind a link are streamed to disk ([`Client::download_to_file`]'s way), one
+    /// after another: memory stays bounded by a network chunk, not by the size of the
+    /// attachments or of the zip. Inline contents (`ДвоичныеДанные`) are written from
+    /// memory.
     ///
-    /// Built on two halves that can be used on their own: [`Client::archive_files`]
-    /// (network only) and [`write_archive`] (disk only) — for example to download under a
-    /// concurrency permit and write after releasing it.
+    /// Each write is atomic (a hidden temporary file in the same directory, its data synced,
+    /// then renamed over the target), and a file that already holds identical bytes is left
+    /// alone — compared chunk by chunk with the freshly downloaded copy, which is then
+    /// deleted: running it twice writes nothing the second time (see
+    /// [`ArchiveReport::unchanged`]). When any file was written the directory is synced
+    /// once at the end, so every rename is durable when this returns.
+    ///
+    /// Files are saved one by one: if one fails (after the retries of
+    /// [`Client::download`]), the files before it stay saved (each complete), the failing
+    /// one is left as it was and no temporary file remains; running it again completes the
+    /// archive and reports the files already saved as unchanged.
+    ///
+    /// The same work is available in two halves, [`Client::archive_files`] (network only,
+    /// into memory) and [`write_archive`] (disk only) — for example to download under a
+    /// concurrency permit and write after releasing it — at the cost of holding the whole
+    /// archive in memory in between.
     pub async fn archive(&self, document_id: &str, dir: &Path) -> Result<ArchiveReport> {
         let doc = self.read_document(document_id).await?;
         self.archive_document(&doc, dir).await
@@ -284,8 +292,97 @@ impl Client {
 
     /// [`Client::archive`] for a document already read.
     pub async fn archive_document(&self, document: &Document, dir: &Path) -> Result<ArchiveReport> {
-        let files = self.archive_files(document).await?;
-        write_archive(dir, &files).await
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        let mut report = ArchiveReport {
+            dir: dir.to_owned(),
+            ..ArchiveReport::default()
+        };
+        let saved = self.archive_into(document, dir, &mut report).await;
+        if !report.written.is_empty() {
+            let dir_owned = dir.to_owned();
+            let synced = run_blocking(dir, move || sync_dir(&dir_owned)).await;
+            // The first error wins; the renames already done are made durable either way.
+            saved?;
+            synced?;
+        } else {
+            saved?;
+        }
+        tracing::info!(
+            written = report.written.len(),
+            unchanged = report.unchanged.len(),
+            "archived document"
+        );
+        Ok(report)
+    }
+
+    async fn archive_into(
+        &self,
+        document: &Document,
+        dir: &Path,
+        report: &mut ArchiveReport,
+    ) -> Result<()> {
+        for item in plan(document) {
+            // Never trust a name to stay inside `dir`.
+            if !is_plain_file_name(&item.name) {
+                return Err(Error::InvalidInput(format!(
+                    "archive file name {:?} is not a plain file name",
+                    item.name
+                )));
+            }
+            let path = dir.join(&item.name);
+            let written = match item.source {
+                Source::Inline(bytes) => {
+                    let target = path.clone();
+                    run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await?
+                }
+                Source::Link(link) => self.archive_link(&link, &path).await?,
+            };
+            if written {
+                report.written.push(path);
+            } else {
+                report.unchanged.push(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams `link` into a temporary file beside `path`, then keeps it (renamed over
+    /// `path`) unless `path` already holds the same bytes. Returns whether it wrote.
+    async fn archive_link(&self, link: &str, path: &Path) -> Result<bool> {
+        let (tmp, downloaded) = self.download_to_temp(link, TempPath::beside(path)?).await?;
+        let (new, existing) = (tmp.path().to_owned(), path.to_owned());
+        let same = run_blocking(path, move || same_contents_blocking(&new, &existing)).await;
+        let file = downloaded.file;
+        match same {
+            Ok(false) => {}
+            Ok(true) => {
+                drop(file);
+                tmp.remove().await;
+                return Ok(false);
+            }
+            Err(e) => {
+                drop(file);
+                tmp.remove().await;
+                return Err(e);
+            }
+        }
+        // The data must be on disk before the rename makes it visible under the final name.
+        if let Err(source) = file.sync_data().await {
+            drop(file);
+            tmp.remove().await;
+            return Err(Error::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
+        drop(file);
+        tmp.persist(path).await?;
+        Ok(true)
     }
 
     /// Downloads what [`Client::archive`] would save for `document`, without writing
@@ -295,8 +392,9 @@ impl Client {
     /// downloaded from its `Ссылка` (one request per file). Save the result with
     /// [`write_archive`].
     ///
-    /// The whole archive is held in memory until written; for very large documents prefer
-    /// [`Client::download`] file by file.
+    /// The whole archive is held in memory until written. For documents with large files
+    /// use [`Client::archive`] / [`Client::archive_document`], which stream every linked
+    /// file to disk, or [`Client::download_to_file`] file by file.
     pub async fn archive_files(&self, document: &Document) -> Result<Vec<ArchiveFile>> {
         let planned = plan(document);
         let mut files = Vec::with_capacity(planned.len());

@@ -121,3 +121,129 @@ async fn hostile_names_are_sanitized_and_inline_data_is_saved() {
         b"root"
     );
 }
+
+/// Hidden (temporary) entries of `dir`.
+fn hidden_entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// A document whose attachment and zip are behind links.
+fn linked_document() -> saby_client::Document {
+    serde_json::from_value(serde_json::json!({
+        "Идентификатор": "big-doc",
+        "Вложение": [
+            {"Идентификатор": "a1", "Файл": {"Имя": "scan.pdf", "Ссылка": "/disk/big-scan"}}
+        ],
+        "СсылкаНаАрхив": "/archive/big-doc.zip"
+    }))
+    .unwrap()
+}
+
+/// `len` bytes that differ from one position to the next.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+async fn mount_big(server: &wiremock::MockServer, scan: &[u8], zip: &[u8]) {
+    for (p, body) in [("/disk/big-scan", scan), ("/archive/big-doc.zip", zip)] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .and(wiremock::matchers::header("X-SBISSessionID", SID))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body.to_vec()))
+            .mount(server)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn streamed_files_are_compared_on_disk_and_identical_ones_never_rewritten() {
+    use std::os::unix::fs::MetadataExt as _;
+
+    let server = server_with_login(Some(1)).await;
+    let scan = pattern(3 << 20, 5);
+    let mut zip = pattern(2 << 20, 6);
+    mount_big(&server, &scan, &zip).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&server);
+    let doc = linked_document();
+    let (scan_path, zip_path) = (
+        dir.path().join("a1_scan.pdf"),
+        dir.path().join("big-doc.zip"),
+    );
+
+    let first = client.archive_document(&doc, dir.path()).await.unwrap();
+    assert_eq!(first.written, vec![scan_path.clone(), zip_path.clone()]);
+    assert!(first.unchanged.is_empty());
+    assert!(std::fs::read(&scan_path).unwrap() == scan, "scan differs");
+    assert!(std::fs::read(&zip_path).unwrap() == zip, "zip differs");
+    let before = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.ino(), m.modified().unwrap())
+    };
+    let (scan_meta, zip_meta) = (before(&scan_path), before(&zip_path));
+
+    // Second run: downloaded again, found identical, the existing files left alone (same
+    // inode: not replaced by a rename; same mtime: not written to).
+    let second = client.archive_document(&doc, dir.path()).await.unwrap();
+    assert!(second.written.is_empty(), "{second:?}");
+    assert_eq!(second.unchanged, vec![scan_path.clone(), zip_path.clone()]);
+    assert_eq!(before(&scan_path), scan_meta);
+    assert_eq!(before(&zip_path), zip_meta);
+    assert!(hidden_entries(dir.path()).is_empty());
+
+    // The zip changes in its very last byte only (same length, past the first compared
+    // chunk): it is replaced, the scan stays.
+    *zip.last_mut().unwrap() ^= 0xff;
+    server.reset().await;
+    catch_all(&server).await;
+    mount_big(&server, &scan, &zip).await;
+    let third = client.archive_document(&doc, dir.path()).await.unwrap();
+    assert_eq!(third.written, vec![zip_path.clone()]);
+    assert_eq!(third.unchanged, vec![scan_path.clone()]);
+    assert!(std::fs::read(&zip_path).unwrap() == zip, "zip not replaced");
+    assert_ne!(before(&zip_path).0, zip_meta.0, "replaced by a rename");
+    assert_eq!(before(&scan_path), scan_meta);
+    assert!(hidden_entries(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_download_leaves_no_temporary_file_and_earlier_files_saved() {
+    let server = server_with_login(Some(1)).await;
+    Mock::given(method("GET"))
+        .and(path("/disk/big-scan"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"scan".to_vec()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The zip keeps failing with a retryable status until the attempts run out.
+    Mock::given(method("GET"))
+        .and(path("/archive/big-doc.zip"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big-doc.zip"), b"old zip").unwrap();
+
+    let err = client(&server)
+        .archive_document(&linked_document(), dir.path())
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.status(), Some(502), "{err:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("a1_scan.pdf")).unwrap(),
+        b"scan"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("big-doc.zip")).unwrap(),
+        b"old zip"
+    );
+    assert!(hidden_entries(dir.path()).is_empty());
+}

@@ -11,6 +11,7 @@ mod actions;
 mod archive;
 mod auth;
 mod documents;
+mod download_to_file;
 mod events;
 mod in_flight;
 mod model;

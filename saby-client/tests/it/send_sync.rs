@@ -25,6 +25,7 @@ async fn futures_and_streams_are_send() {
     assert_send(&client.send("x", &ServerSigner));
     assert_send(&client.archive("x", Path::new("/tmp")));
     assert_send(&client.download("/x"));
+    assert_send(&client.download_to_file("/x", Path::new("/tmp/x")));
     assert_send(&client.list_documents(DocumentFilter::new()));
     assert_send(&client.events(EventCursor::default()));
     assert_send(&client.events_follow(EventCursor::default(), Duration::from_secs(1)));

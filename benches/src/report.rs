@@ -124,9 +124,84 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     })
 }
 
+/// A duration in seconds as microseconds: `"232 µs"`, `"35.4 µs"`.
+pub fn format_us(secs: f64) -> String {
+    let us = secs * 1e6;
+    if us >= 100.0 {
+        format!("{us:.0} µs")
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+/// The rounds of an interleaved comparison (a batch of ours and a batch of the baseline per
+/// round, back to back): seconds per operation of each side, round by round.
+#[derive(Debug, Default)]
+pub struct Interleaved {
+    ours: Vec<f64>,
+    baseline: Vec<f64>,
+}
+
+/// What [`Interleaved::summary`] gives: the median seconds per operation of each side and the
+/// 10th / 50th / 90th percentiles of the per-round ratios ours / baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Median seconds per operation, ours.
+    pub ours: f64,
+    /// Median seconds per operation, baseline.
+    pub baseline: f64,
+    /// 10th percentile of the per-round ratios.
+    pub p10: f64,
+    /// Median of the per-round ratios.
+    pub p50: f64,
+    /// 90th percentile of the per-round ratios.
+    pub p90: f64,
+}
+
+impl Interleaved {
+    /// Records one round.
+    pub fn push(&mut self, ours: f64, baseline: f64) {
+        self.ours.push(ours);
+        self.baseline.push(baseline);
+    }
+
+    /// The summary over all rounds; `None` before the first round.
+    pub fn summary(&self) -> Option<Summary> {
+        let mut paired: Vec<f64> = self
+            .ours
+            .iter()
+            .zip(&self.baseline)
+            .map(|(o, b)| o / b)
+            .collect();
+        let p50 = median(&mut paired)?;
+        Some(Summary {
+            ours: median(&mut self.ours.clone())?,
+            baseline: median(&mut self.baseline.clone())?,
+            // `median` sorted `paired` in place.
+            p10: paired[paired.len() / 10],
+            p50,
+            p90: paired[paired.len() * 9 / 10],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interleaved_summary_takes_medians_and_ratio_quantiles() {
+        let mut rounds = Interleaved::default();
+        assert_eq!(rounds.summary(), None);
+        for (ours, base) in [(1.0, 2.0), (3.0, 3.0), (2.0, 1.0)] {
+            rounds.push(ours, base);
+        }
+        let s = rounds.summary().unwrap();
+        assert_eq!((s.ours, s.baseline), (2.0, 2.0));
+        assert_eq!((s.p10, s.p50, s.p90), (0.5, 1.0, 2.0));
+        assert_eq!(format_us(232.4e-6), "232 µs");
+        assert_eq!(format_us(35.44e-6), "35.4 µs");
+    }
 
     #[test]
     fn formats_row_and_target() {

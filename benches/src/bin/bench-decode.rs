@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use hr_docs_benches::Result;
 use hr_docs_benches::args::Args;
 use hr_docs_benches::fixtures;
-use hr_docs_benches::report::{Row, Target, median};
+use hr_docs_benches::report::{Interleaved, Row, Target, format_us};
 use serde_json::Value;
 
 /// One payload: its label and the two ways of decoding it (each returns whether it worked).
@@ -66,15 +66,6 @@ fn batch(decode: fn(&[u8]) -> bool, bytes: &[u8], iters: u32) -> Result<f64> {
     Ok(started.elapsed().as_secs_f64() / f64::from(iters))
 }
 
-fn format_us(secs: f64) -> String {
-    let us = secs * 1e6;
-    if us >= 100.0 {
-        format!("{us:.0} µs")
-    } else {
-        format!("{us:.1} µs")
-    }
-}
-
 fn main() -> Result<()> {
     let args = Args::from_env()?;
     let rounds: usize = args.get("rounds", 60)?;
@@ -115,9 +106,7 @@ fn main() -> Result<()> {
         let per_decode = started.elapsed().as_secs_f64() / (2.0 * f64::from(n.max(1)));
         let iters = ((batch_ms as f64 / 1e3 / per_decode).round() as u32).max(1);
 
-        let mut typed = Vec::with_capacity(rounds);
-        let mut base = Vec::with_capacity(rounds);
-        let mut paired = Vec::with_capacity(rounds);
+        let mut rounds_seen = Interleaved::default();
         for round in 0..rounds {
             let (t, b) = if round % 2 == 0 {
                 let t = batch(p.typed, &p.bytes, iters)?;
@@ -126,27 +115,19 @@ fn main() -> Result<()> {
                 let b = batch(value, &p.bytes, iters)?;
                 (batch(p.typed, &p.bytes, iters)?, b)
             };
-            typed.push(t);
-            base.push(b);
-            paired.push(t / b);
+            rounds_seen.push(t, b);
         }
-        let (Some(t), Some(b)) = (median(&mut typed), median(&mut base)) else {
-            return Err("no rounds".into());
-        };
-        // `median` sorted `paired` in place: quantiles for the spread.
-        let mid = median(&mut paired).unwrap_or(f64::NAN);
+        let sum = rounds_seen.summary().ok_or("no rounds")?;
         eprintln!(
             "decode {}: {rounds} rounds x {iters} decodes per side; per-round ratio \
-             p10 {:.3}, median {mid:.3}, p90 {:.3}",
-            p.label,
-            paired[paired.len() / 10],
-            paired[paired.len() * 9 / 10],
+             p10 {:.3}, median {:.3}, p90 {:.3}",
+            p.label, sum.p10, sum.p50, sum.p90,
         );
         Row::new(
             format!("decode {}", p.label),
-            format_us(t),
-            format!("{} (serde_json::Value)", format_us(b)),
-            t / b,
+            format_us(sum.ours),
+            format!("{} (serde_json::Value)", format_us(sum.baseline)),
+            sum.ours / sum.baseline,
             Target::AtMost(1.0),
         )
         .print();

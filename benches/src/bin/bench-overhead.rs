@@ -18,16 +18,7 @@ use std::time::{Duration, Instant};
 use hr_docs_benches::Result;
 use hr_docs_benches::args::Args;
 use hr_docs_benches::overhead::{Call, Fixture, Side};
-use hr_docs_benches::report::{Row, Target, median};
-
-fn format_us(secs: f64) -> String {
-    let us = secs * 1e6;
-    if us >= 100.0 {
-        format!("{us:.0} µs")
-    } else {
-        format!("{us:.1} µs")
-    }
-}
+use hr_docs_benches::report::{Interleaved, Row, Target, format_us};
 
 /// Seconds per call of `iters` iterations of `n` concurrent calls.
 async fn batch(f: &Fixture, call: Call, side: Side, n: usize, iters: u32) -> Result<f64> {
@@ -87,9 +78,7 @@ fn main() -> Result<()> {
                     Duration::from_millis(batch_ms),
                 )
                 .await?;
-                let mut typed = Vec::with_capacity(rounds);
-                let mut base = Vec::with_capacity(rounds);
-                let mut paired = Vec::with_capacity(rounds);
+                let mut rounds_seen = Interleaved::default();
                 for round in 0..rounds {
                     let (t, b) = if round % 2 == 0 {
                         let t = batch(&f, call, Side::Typed, n, iters).await?;
@@ -98,27 +87,22 @@ fn main() -> Result<()> {
                         let b = batch(&f, call, Side::Baseline, n, iters).await?;
                         (batch(&f, call, Side::Typed, n, iters).await?, b)
                     };
-                    typed.push(t);
-                    base.push(b);
-                    paired.push(t / b);
+                    rounds_seen.push(t, b);
                 }
-                let (Some(t), Some(b)) = (median(&mut typed), median(&mut base)) else {
-                    return Err("--rounds must be at least 1".into());
-                };
-                // `median` sorted `paired` in place: quartiles for the spread.
-                let mid = median(&mut paired).unwrap_or(f64::NAN);
+                let sum = rounds_seen.summary().ok_or("--rounds must be at least 1")?;
                 eprintln!(
                     "{} c={n}: {rounds} rounds x {iters} iterations per side; per-round ratio \
-                     p10 {:.3}, median {mid:.3}, p90 {:.3}",
+                     p10 {:.3}, median {:.3}, p90 {:.3}",
                     call.label(),
-                    paired[paired.len() / 10],
-                    paired[paired.len() * 9 / 10],
+                    sum.p10,
+                    sum.p50,
+                    sum.p90,
                 );
                 Row::new(
                     format!("{}, c={n}: time per call", call.label()),
-                    format_us(t),
-                    format!("{} (reqwest+Value)", format_us(b)),
-                    t / b,
+                    format_us(sum.ours),
+                    format!("{} (reqwest+Value)", format_us(sum.baseline)),
+                    sum.ours / sum.baseline,
                     Target::AtMost(1.05),
                 )
                 .print();

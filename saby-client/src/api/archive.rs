@@ -371,17 +371,7 @@ impl Client {
                 return Err(e);
             }
         }
-        // The data must be on disk before the rename makes it visible under the final name.
-        if let Err(source) = file.sync_data().await {
-            drop(file);
-            tmp.remove().await;
-            return Err(Error::Io {
-                path: path.to_owned(),
-                source,
-            });
-        }
-        drop(file);
-        tmp.persist(path).await?;
+        tmp.sync_and_persist(file, path).await?;
         Ok(true)
     }
 

@@ -62,6 +62,22 @@ impl TempPath {
         let _ = tokio::fs::remove_file(&self.path).await;
     }
 
+    /// Syncs `file`'s data (it must be this temporary file), closes it and renames the file
+    /// over `target`. On any failure the temporary file is removed and `target` is untouched.
+    pub(crate) async fn sync_and_persist(self, file: tokio::fs::File, target: &Path) -> Result<()> {
+        // The data must be on disk before the rename makes it visible under the final name.
+        if let Err(source) = file.sync_data().await {
+            drop(file);
+            self.remove().await;
+            return Err(Error::Io {
+                path: target.to_owned(),
+                source,
+            });
+        }
+        drop(file);
+        self.persist(target).await
+    }
+
     /// Renames the file over `target` (atomic on one file system).
     pub(crate) async fn persist(mut self, target: &Path) -> Result<()> {
         match tokio::fs::rename(&self.path, target).await {
@@ -229,17 +245,7 @@ impl Client {
     pub async fn download_to_file(&self, link: &str, path: &Path) -> Result<u64> {
         let (tmp, downloaded) = self.download_to_temp(link, TempPath::beside(path)?).await?;
         let Downloaded { file, bytes } = downloaded;
-        // The data must be on disk before the rename makes it visible under the final name.
-        if let Err(source) = file.sync_data().await {
-            drop(file);
-            tmp.remove().await;
-            return Err(Error::Io {
-                path: path.to_owned(),
-                source,
-            });
-        }
-        drop(file);
-        tmp.persist(path).await?;
+        tmp.sync_and_persist(file, path).await?;
         let dir = parent_dir(path).to_owned();
         run_blocking(&dir.clone(), move || sync_dir(&dir)).await?;
         Ok(bytes)

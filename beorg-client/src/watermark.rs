@@ -119,6 +119,13 @@ pub struct Advance {
     pub outliers: Vec<u64>,
 }
 
+impl Advance {
+    /// A decision (for stores that compute the rule themselves, e.g. in SQL).
+    pub fn new(start_id: u64, outliers: Vec<u64>) -> Self {
+        Self { start_id, outliers }
+    }
+}
+
 /// The watermark rule and its two settings; see the [module docs](self).
 ///
 /// ```

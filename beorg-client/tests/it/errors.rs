@@ -95,6 +95,10 @@ async fn a_questionary_id_never_carries_the_token() {
     crate::common::assert_no_token(&err);
 }
 
+/// Each 4xx is its own kind. The statuses 400, 401, 404, 409 (and 425) are the ones
+/// `dev-moneyfriends-ru/yii2-beorg-api` (`src/ApiClient.php`, `parseError()`)
+/// distinguishes; it reads no body for 400 and 401, and no public source shows a
+/// 402 at all (accepted as "payment required", body read leniently).
 #[tokio::test]
 async fn client_errors_are_distinguishable_and_not_retried() {
     let cases = [
@@ -149,6 +153,11 @@ async fn client_errors_are_distinguishable_and_not_retried() {
     }
 }
 
+/// 404 with `{"errors": {"type": "CampaignNotFound", "message": …}}`.
+///
+/// Source: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `parseError()`
+/// (status 404 reads `errors.type`, compares it with `CampaignNotFound`, and
+/// `errors.message`).
 #[tokio::test]
 async fn not_found_carries_type_and_message() {
     let server = server().await;

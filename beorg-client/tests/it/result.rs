@@ -21,6 +21,12 @@ fn json_body(s: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(s.as_bytes().to_vec(), "application/json")
 }
 
+/// The result by GET with the token in the query, and the document shape.
+///
+/// Sources: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `result()`
+/// (`GET /api/document/result/<id>?token=<token>`) and `src/models/BeorgResult.php`
+/// (`document_id`, `documents[].type` / `key` / `data` / `metadata`); the field quirks
+/// follow Beorg's published examples (see docs/beorg-client.md, "Evidence").
 #[tokio::test]
 async fn get_result_parses_every_quirk() {
     let server = server().await;
@@ -220,6 +226,10 @@ async fn base_url_with_prefix_and_trailing_slash() {
     }
 }
 
+/// 425 means "still processing".
+///
+/// Source: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `parseError()`
+/// (status 425 → `InProgressException('Document in progress')`).
 #[tokio::test]
 async fn status_425_is_processing_with_retry_after() {
     let server = server().await;

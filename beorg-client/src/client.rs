@@ -132,7 +132,8 @@ impl Client {
         }
     }
 
-    /// The project (contour) id this client works for.
+    /// The `project_id` this client sends: the company's number (see
+    /// [`ClientBuilder::project_id`]).
     pub fn project_id(&self) -> &str {
         &self.inner.project_id
     }
@@ -408,12 +409,26 @@ pub(crate) fn api_error(endpoint: Endpoint, raw: &RawResponse, token: &str) -> E
         let e = excerpt(&raw.body, token);
         (!e.is_empty()).then_some(e)
     });
+    // 409: the existing object's id, read where yii2-beorg-api reads it
+    // (`error.data.questionary_id`); `errors` accepted too.
+    let questionary_id = json.as_ref().and_then(|v| {
+        ["error", "errors"].iter().find_map(|key| {
+            match v.get(*key)?.get("data")?.get("questionary_id")? {
+                serde_json::Value::String(s) if !s.trim().is_empty() => {
+                    Some(scrub(s.trim(), token))
+                }
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        })
+    });
     Error::Api {
         endpoint,
         status: raw.status,
         error_type,
         message,
         retry_after: raw.retry_after,
+        questionary_id,
     }
 }
 

@@ -21,7 +21,8 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
 pub const ENV_BASE_URL: &str = "BEORG_BASE_URL";
 /// Environment variable with the token (required by [`Client::from_env`]).
 pub const ENV_TOKEN: &str = "BEORG_TOKEN";
-/// Environment variable with the project id (required by [`Client::from_env`]).
+/// Environment variable with the `project_id` — the company's number (required by
+/// [`Client::from_env`]).
 pub const ENV_PROJECT_ID: &str = "BEORG_PROJECT_ID";
 /// Environment variable with the machine uid (optional).
 pub const ENV_MACHINE_UID: &str = "BEORG_MACHINE_UID";
@@ -177,7 +178,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The project (contour) id, e.g. `U_RATE_2`.
+    /// The `project_id` sent with every call: per Beorg's integration letter, the
+    /// **company's** number, issued with the credentials (one company = one
+    /// `project_id` = one `start_id` sequence). Its contours are told apart by the
+    /// ready answer's `by_project`, not by this value.
     pub fn project_id(mut self, id: impl Into<String>) -> Self {
         self.project_id = Some(id.into());
         self

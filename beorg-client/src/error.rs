@@ -96,9 +96,10 @@ impl ApiErrorKind {
 pub enum Error {
     /// Beorg answered with an HTTP error status.
     #[error(
-        "Beorg {endpoint} failed with HTTP {status}{}{}",
+        "Beorg {endpoint} failed with HTTP {status}{}{}{}",
         fmt_opt(" ", error_type),
-        fmt_opt(": ", message)
+        fmt_opt(": ", message),
+        fmt_wrap(" (existing questionary ", questionary_id, ")")
     )]
     Api {
         /// The endpoint called.
@@ -111,6 +112,9 @@ pub enum Error {
         message: Option<String>,
         /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
+        /// With a 409 ("already exists"): the id of the existing object, from
+        /// `error.data.questionary_id` (also read under `errors`), as text.
+        questionary_id: Option<String>,
     },
     /// The request could not be sent or the response could not be read
     /// (connection refused, DNS, TLS, reset, ...). The source has its URL removed.
@@ -156,6 +160,24 @@ pub enum Error {
         /// How long the caller waited.
         waited: Duration,
     },
+    /// [`Client::wait_for_result`](crate::Client::wait_for_result): the result's
+    /// top level marks the whole set broken and no document is usable (see
+    /// [`ResultStatus::Broken`](crate::ResultStatus::Broken)). Final.
+    #[error("set {set_id} came back broken as a whole{}", fmt_opt(": ", reasons))]
+    SetBroken {
+        /// The set.
+        set_id: SetId,
+        /// Beorg's top-level reasons (diagnostics about the scans), joined.
+        reasons: Option<String>,
+    },
+    /// [`Client::wait_for_result`](crate::Client::wait_for_result): the result
+    /// holds no documents (see
+    /// [`ResultStatus::NoDocuments`](crate::ResultStatus::NoDocuments)). Final.
+    #[error("set {set_id} came back without documents")]
+    NoDocuments {
+        /// The set.
+        set_id: SetId,
+    },
     /// A response body could not be decoded into the expected shape (malformed
     /// JSON, HTML error page, truncated body, wrong type, missing field).
     #[error(
@@ -183,15 +205,20 @@ pub enum Error {
 }
 
 fn fmt_opt<'a>(prefix: &'a str, value: &'a Option<String>) -> OptDisplay<'a> {
-    OptDisplay(prefix, value.as_deref())
+    OptDisplay(prefix, value.as_deref(), "")
 }
 
-struct OptDisplay<'a>(&'a str, Option<&'a str>);
+struct OptDisplay<'a>(&'a str, Option<&'a str>, &'a str);
+
+/// `prefix`, the value and `suffix` when there is a non-empty value; nothing otherwise.
+fn fmt_wrap<'a>(prefix: &'a str, value: &'a Option<String>, suffix: &'a str) -> OptDisplay<'a> {
+    OptDisplay(prefix, value.as_deref(), suffix)
+}
 
 impl fmt::Display for OptDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.1 {
-            Some(v) if !v.is_empty() => write!(f, "{}{}", self.0, v),
+            Some(v) if !v.is_empty() => write!(f, "{}{}{}", self.0, v, self.2),
             _ => Ok(()),
         }
     }
@@ -269,6 +296,25 @@ impl Error {
     /// Whether a response body could not be decoded.
     pub fn is_decode(&self) -> bool {
         matches!(self, Error::Decode { .. })
+    }
+
+    /// Whether a set's result came back final but unusable: broken as a whole
+    /// ([`Error::SetBroken`]) or without documents ([`Error::NoDocuments`]).
+    pub fn is_unusable_result(&self) -> bool {
+        matches!(self, Error::SetBroken { .. } | Error::NoDocuments { .. })
+    }
+
+    /// With a 409 ("already exists"): the id of the existing object
+    /// (`error.data.questionary_id`), when the body carried one.
+    pub fn questionary_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { questionary_id, .. } => questionary_id.as_deref(),
+            Error::DeadlineExceeded {
+                last_error: Some(e),
+                ..
+            } => e.questionary_id(),
+            _ => None,
+        }
     }
 }
 

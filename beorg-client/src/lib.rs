@@ -4,10 +4,13 @@
 //! permits, ...). The flow this crate covers:
 //!
 //! 1. [`Client::upload`] a *set* of scans (one employee's documents) → a [`SetId`];
-//! 2. [`Client::ready`] / [`Client::ready_stream`] tell which sets are recognized;
+//! 2. [`Client::ready`] / [`Client::ready_stream`] tell which of the company's sets are
+//!    recognized, and on which contour;
 //! 3. [`Client::result`] / [`Client::wait_for_result`] fetch a set's
 //!    [`RecognitionResult`]: every [`RecognizedDocument`] with its raw `data`,
-//!    metadata and typed views ([`Passport`], [`Snils`], [`Rvp`], [`BirthCertificate`]).
+//!    metadata and typed views ([`Passport`], [`Snils`], [`Rvp`], [`BirthCertificate`])
+//!    — or tell that the set is still processing, came back broken as a whole, or
+//!    holds no documents ([`ResultStatus`]).
 //!
 //! # Example
 //!
@@ -45,7 +48,9 @@
 //! * [`Client`], [`ClientBuilder`], [`HttpMethod`] — configuration (also from the
 //!   `BEORG_*` environment variables) and the calls.
 //! * [`UploadRequest`], [`ProcessInfo`], [`Stage`] — what to upload.
-//! * [`ReadySets`], [`ReadyStream`] — which sets are ready.
+//! * [`ReadySets`], [`ReadySet`], [`ReadyStream`], [`ReadyCheckpoint`] — which sets are
+//!   ready, on which contour; [`watermark`] — the `start_id` rule they share with the
+//!   pipeline.
 //! * [`ResultStatus`], [`RecognitionResult`], [`RecognizedDocument`], [`Metadata`],
 //!   [`DocumentType`] and the typed views — what was recognized.
 //! * [`Error`], [`ApiErrorKind`], [`Endpoint`] — one error type with predicates.
@@ -71,6 +76,7 @@ mod error;
 mod model;
 mod retry;
 mod stream;
+pub mod watermark;
 
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
@@ -85,11 +91,11 @@ pub use config::{
 pub use error::{ApiErrorKind, Endpoint, Error, Result};
 pub use model::{
     BirthCertificate, Check, CheckStatus, Confidences, DateError, DocumentType, Gender, Metadata,
-    MetadataCheck, ParseSetIdError, Passport, ReadySets, RecognitionResult, RecognizedDocument,
-    ResultStatus, Rvp, SetId, Snils, Verifications, parse_date,
+    MetadataCheck, ParseSetIdError, Passport, ReadySet, ReadySets, RecognitionResult,
+    RecognizedDocument, ResultStatus, Rvp, SetId, Snils, Verifications, parse_date,
 };
 pub use retry::{AttemptState, Failure, RetryDecision, RetryPolicy, StopReason, parse_retry_after};
-pub use stream::ReadyStream;
+pub use stream::{ReadyCheckpoint, ReadyStream};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

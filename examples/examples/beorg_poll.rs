@@ -1,8 +1,12 @@
-//! Poll Beorg for ready sets and print what was recognized in each.
+//! Poll Beorg for the company's ready sets and print, for each, its contour and
+//! what was recognized — document types, how many fields, whether the typed
+//! views parse and how confident Beorg was — never the recognized values
+//! themselves (names, dates, numbers are personal data).
 //!
 //! Without `BEORG_TOKEN` in the environment the example starts the in-process
-//! sandbox, seeds a few sets (and uploads one), and polls it. With `BEORG_TOKEN`
-//! and `BEORG_PROJECT_ID` set (plus optionally `BEORG_BASE_URL` for staging and
+//! sandbox (a company with two contours), seeds a few sets (one broken as a
+//! whole), uploads one, and polls it. With `BEORG_TOKEN` and `BEORG_PROJECT_ID`
+//! (the company's number) set (plus optionally `BEORG_BASE_URL` for staging and
 //! `BEORG_MACHINE_UID`) it polls the real server instead.
 //!
 //! ```text
@@ -11,7 +15,8 @@
 //!     cargo run -p hr-docs-examples --example beorg_poll
 //! ```
 //!
-//! The example stops once no new set became ready for a while
+//! A set Beorg returns broken as a whole (or without documents) is reported as
+//! such. The example stops once no new set became ready for a while
 //! (`BEORG_IDLE_SECS`, default 30 s against a server, 0.5 s in the sandbox) and
 //! prints the `start_id` to resume from next time.
 
@@ -43,13 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("Polling the Beorg server from set {start_id}");
         (Client::from_env()?, idle, None)
     } else {
-        let sandbox = Sandbox::start(
-            SandboxConfig::default()
-                .project_id("U_RATE_2")
-                .projects(["U_RATE_3"])
-                .polls_until_ready(1),
-        )
-        .await;
+        let sandbox = Sandbox::start(SandboxConfig::default().polls_until_ready(1)).await;
         seed(&sandbox).await?;
         println!(
             "BEORG_TOKEN is not set: polling the sandbox at {} from set {start_id}",
@@ -69,9 +68,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(Some(Err(e))) => return Err(e.into()),
             Ok(Some(Ok(set))) => set,
         };
-        match client.wait_for_result(&set, Duration::from_secs(180)).await {
-            Ok(result) => print_result(&result),
-            Err(e) => eprintln!("set {set}: {e}"),
+        let contour = set.contour.as_deref().unwrap_or("no contour");
+        match client
+            .wait_for_result(&set.id, Duration::from_secs(180))
+            .await
+        {
+            Ok(result) => print_result(&result, contour),
+            Err(e) => eprintln!("set {} [{contour}]: {e}", set.id),
         }
     }
     println!(
@@ -87,10 +90,11 @@ async fn seed(sandbox: &Sandbox) -> Result<(), beorg_client::Error> {
     sandbox.add_set(
         SetSpec::new()
             .surname("Каримова")
-            .project("U_RATE_3")
+            .contour("Кадры-Казань")
             .document(DocumentType::Rvp)
             .document(DocumentType::Brth),
     );
+    sandbox.add_set(SetSpec::new().broken());
     sandbox.add_set(
         SetSpec::new()
             .document(DocumentType::PassportReg)
@@ -108,67 +112,55 @@ async fn seed(sandbox: &Sandbox) -> Result<(), beorg_client::Error> {
     Ok(())
 }
 
-fn print_result(result: &RecognitionResult) {
+fn print_result(result: &RecognitionResult, contour: &str) {
     println!(
-        "Set {} — {} document(s)",
+        "Set {} [{contour}] — {} document(s)",
         result.document_id,
         result.documents.len()
     );
     for doc in &result.documents {
-        println!(
-            "  {:<14} {:<32} {}",
-            doc.doc_type.as_str(),
-            doc.file_name().unwrap_or("-"),
-            summary(doc)
-        );
+        println!("  {:<14} {}", doc.doc_type.as_str(), summary(doc));
     }
 }
 
-fn date(d: Option<impl std::fmt::Display>) -> String {
-    d.map_or_else(|| "?".to_owned(), |d| d.to_string())
-}
-
-fn or_q(s: Option<String>) -> String {
-    s.unwrap_or_else(|| "?".to_owned())
-}
-
-/// The main fields of a document, one line.
+/// What was recognized in a document, without the values: fields filled, the
+/// typed view, the lowest confidence.
 fn summary(doc: &RecognizedDocument) -> String {
-    if let Some(p) = doc.passport() {
-        return format!(
-            "{}, born {}, passport {}",
-            or_q(p.full_name()),
-            date(p.birth_date),
-            or_q(p.series_and_number())
-        );
+    let filled = doc.data.keys().filter(|k| doc.field(k).is_some()).count();
+    let view = if let Some(p) = doc.passport() {
+        format!(
+            "passport view: name {}, birth date {}, series/number {}",
+            yes_no(p.full_name().is_some()),
+            yes_no(p.birth_date.is_some()),
+            yes_no(p.series_and_number().is_some())
+        )
+    } else if let Some(s) = doc.snils() {
+        format!("SNILS view: number {}", yes_no(s.number.is_some()))
+    } else if let Some(r) = doc.rvp() {
+        format!("RVP view: expiry date {}", yes_no(r.expiry_date.is_some()))
+    } else if let Some(b) = doc.birth_certificate() {
+        format!(
+            "birth certificate view: child's birth date {}",
+            yes_no(b.child_birth_date.is_some())
+        )
+    } else {
+        "no typed view".to_owned()
+    };
+    let lowest = doc
+        .metadata
+        .confidences
+        .iter()
+        .filter_map(|(_, c)| c)
+        .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.min(c))));
+    match lowest {
+        Some(c) => format!(
+            "{filled}/{} fields filled; {view}; lowest confidence {c:.2}",
+            doc.data.len()
+        ),
+        None => format!("{filled}/{} fields filled; {view}", doc.data.len()),
     }
-    if let Some(s) = doc.snils() {
-        return format!(
-            "SNILS {} ({} {})",
-            or_q(s.number),
-            or_q(s.last_name),
-            or_q(s.first_name)
-        );
-    }
-    if let Some(r) = doc.rvp() {
-        return format!(
-            "{} {}, {}, permit valid until {}",
-            or_q(r.last_name),
-            or_q(r.first_name),
-            or_q(r.citizenship),
-            date(r.expiry_date)
-        );
-    }
-    if let Some(b) = doc.birth_certificate() {
-        return format!(
-            "child {} {}, born {}",
-            or_q(b.child_last_name),
-            or_q(b.child_first_name),
-            date(b.child_birth_date)
-        );
-    }
-    match doc.field("Number") {
-        Some(n) => format!("number {n} ({} fields)", doc.data.len()),
-        None => format!("{} fields", doc.data.len()),
-    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "recognized" } else { "missing" }
 }

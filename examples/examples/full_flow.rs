@@ -9,10 +9,15 @@
 //!   cargo run --example full_flow               # real services
 //! ```
 //!
-//! Without credentials it starts both sandboxes, uploads five sets (passport + SNILS of five
-//! employees) to Beorg, runs the pipeline until every set is final, prints one line per set
-//! and a summary, then runs the pipeline a second time on the same state to show that nothing
-//! is sent twice. The state file and the archive live in a temporary directory, removed at exit.
+//! Without credentials it starts both sandboxes — Beorg as a company (`project_id` 4821) with
+//! two contours, `Кадры-Москва` and `Кадры-Казань`, whose set numbers interleave — uploads six
+//! sets (passport + SNILS of six employees; they land on the contours in turn), runs the
+//! pipeline until every set is final, prints one line per set with its contour and a summary
+//! per contour, then runs the pipeline a second time on the same state to show that nothing is
+//! sent twice. The state file and the archive live in a temporary directory, removed at exit.
+//!
+//! The output names sets, contours, Saby document ids, document types and states — never a
+//! recognized value or a file name made from one (`Паспорт_<surname>`).
 //!
 //! With `BEORG_TOKEN` and Saby credentials (`SABY_LOGIN`/`SABY_PASSWORD` or
 //! `SABY_APP_CLIENT_ID`/`SABY_APP_SECRET`/`SABY_SECRET_KEY`) set, it processes the real
@@ -32,13 +37,15 @@ use beorg_client::sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfi
 use beorg_client::{DocumentType, ProcessInfo, UploadRequest};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline::store::{SetRecord, StateStore};
-use pipeline::{DocumentTemplate, Pipeline, PipelineConfig, Progress, StopReason, Summary};
+use pipeline::{
+    DocumentTemplate, Pipeline, PipelineConfig, Progress, ProgressKind, StopReason, Summary,
+};
 use saby_client::Party;
 use saby_client::sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
 use tokio_util::sync::CancellationToken;
 
-/// Sets uploaded to the Beorg sandbox.
-const SAMPLE_SETS: usize = 5;
+/// Sets uploaded to the Beorg sandbox (they alternate between its two contours).
+const SAMPLE_SETS: usize = 6;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -72,7 +79,8 @@ async fn sandbox_services() -> Result<Services, BoxError> {
     let saby_sandbox = SabySandbox::start(SabyConfig::default()).await;
     let beorg = beorg_sandbox.client();
 
-    // What an HR specialist does in BeScan: upload one set per employee.
+    // What an HR specialist does in BeScan: upload one set per employee. The sandbox company
+    // (the client's project_id) has two contours; uploads go to them in turn.
     for _ in 0..SAMPLE_SETS {
         let request = UploadRequest::new()
             .image_with(sample_scan(), ProcessInfo::of_type(DocumentType::Passport))
@@ -130,7 +138,7 @@ fn progress_bar(expected: u64) -> (ProgressBar, bool) {
 
 /// Feeds one progress event to the bar (or prints it as a line).
 fn show(bar: &ProgressBar, tty: bool, seen: &AtomicU64, event: &Progress) {
-    if let Progress::SetSeen { .. } = event {
+    if let ProgressKind::Seen | ProgressKind::Skipped { .. } = event.kind {
         let seen = seen.fetch_add(1, Ordering::Relaxed) + 1;
         if seen > bar.length().unwrap_or(0) {
             bar.set_length(seen);
@@ -147,55 +155,67 @@ fn show(bar: &ProgressBar, tty: bool, seen: &AtomicU64, event: &Progress) {
     }
 }
 
+/// One line per event: set, contour, what happened (ids, types, states — no recognized values).
 fn describe(event: &Progress) -> String {
-    let set = event.set_id();
-    match event {
-        Progress::SetSeen { .. } => format!("{set}: ready at Beorg"),
-        Progress::NotReady { .. } => format!("{set}: still being recognized"),
-        Progress::Fetched { file_names, .. } => {
-            format!("{set}: fetched ({})", file_names.join(", "))
+    let set = format!(
+        "{} [{}]",
+        event.set_id,
+        event.contour.as_deref().unwrap_or("no contour")
+    );
+    match &event.kind {
+        ProgressKind::Seen => format!("{set}: ready at Beorg"),
+        ProgressKind::Skipped { reason } => format!("{set}: skipped ({reason})"),
+        ProgressKind::NotReady => format!("{set}: still being recognized"),
+        ProgressKind::Fetched {
+            document_types,
+            attachments,
+        } => {
+            let types: Vec<&str> = document_types.iter().map(|t| t.as_str()).collect();
+            format!(
+                "{set}: fetched {} ({attachments} attachments)",
+                types.join(", ")
+            )
         }
-        Progress::Written { document_id, .. } => {
+        ProgressKind::Written { document_id } => {
             format!("{set}: written as Saby document {document_id}")
         }
-        Progress::Sent {
+        ProgressKind::Sent {
             already_sent: true, ..
         } => format!("{set}: already sent, not sent again"),
-        Progress::Sent { .. } => format!("{set}: signed and sent"),
-        Progress::Final { state, .. } => format!("{set}: final state {state}"),
-        Progress::Archived { dir, files, .. } => {
-            format!("{set}: archived {files} files in {}", dir.display())
-        }
-        Progress::Retrying {
+        ProgressKind::Sent { .. } => format!("{set}: signed and sent"),
+        ProgressKind::Final { state, .. } => format!("{set}: final state {state}"),
+        ProgressKind::Archived { files, .. } => format!("{set}: archived {files} files"),
+        ProgressKind::Retrying {
             step,
             attempt,
             error,
-            ..
         } => {
             format!("{set}: {step} will be retried (attempt {attempt}): {error}")
         }
-        Progress::Failed { step, reason, .. } => format!("{set}: FAILED at {step}: {reason}"),
-        Progress::Replayed { .. } => format!("{set}: replayed"),
-        _ => format!("{set}: {event:?}"),
+        ProgressKind::Failed {
+            step,
+            failure,
+            reason,
+        } => format!("{set}: FAILED at {step} ({failure}): {reason}"),
+        ProgressKind::Replayed => format!("{set}: replayed"),
+        _ => format!("{set}: {:?}", event.kind),
     }
 }
 
-/// Every set of every project, in order (paged: fine for any number of sets).
-fn all_records(store: &dyn StateStore, projects: &[String]) -> Result<Vec<SetRecord>, BoxError> {
+/// Every set of the company, in order (paged: fine for any number of sets).
+fn all_records(store: &dyn StateStore, company: &str) -> Result<Vec<SetRecord>, BoxError> {
     let mut out = Vec::new();
-    for project in projects {
-        let mut after: Option<(u64, String)> = None;
-        loop {
-            let page = store.list(
-                project,
-                None,
-                after.as_ref().map(|(n, id)| (*n, id.as_str())),
-                200,
-            )?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.number, last.set_id.clone()));
-            out.extend(page);
-        }
+    let mut after: Option<(u64, String)> = None;
+    loop {
+        let page = store.list(
+            company,
+            None,
+            after.as_ref().map(|(n, id)| (*n, id.as_str())),
+            200,
+        )?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.number, last.set_id.clone()));
+        out.extend(page);
     }
     Ok(out)
 }
@@ -203,26 +223,22 @@ fn all_records(store: &dyn StateStore, projects: &[String]) -> Result<Vec<SetRec
 fn print_report(records: &[SetRecord], summary: &Summary) {
     println!();
     println!(
-        "{:<8} {:<38} {:<34} outcome",
-        "set", "Saby document", "files"
+        "{:<8} {:<14} {:<38} {:<11} outcome",
+        "set", "contour", "Saby document", "attachments"
     );
     for r in records {
-        let outcome = match (&r.final_state, &r.failure) {
-            (_, Some(f)) => format!("FAILED at {}: {}", f.step, f.reason),
-            (Some(state), None) => format!("final: {state}"),
-            (None, None) => format!("pending after {} ({} attempts)", r.step, r.attempts),
+        let outcome = match (&r.final_state, &r.failure, &r.skip) {
+            (_, Some(f), _) => format!("FAILED at {} ({}): {}", f.step, f.kind, f.reason),
+            (_, _, Some(reason)) => format!("skipped ({reason})"),
+            (Some(state), None, None) => format!("final: {state}"),
+            (None, None, None) => format!("pending after {} ({} attempts)", r.step, r.attempts),
         };
-        let files: Vec<&str> = r
-            .file_names
-            .iter()
-            .map(String::as_str)
-            .filter(|n| !n.starts_with("beorg_result_"))
-            .collect();
         println!(
-            "{:<8} {:<38} {:<34} {outcome}",
+            "{:<8} {:<14} {:<38} {:<11} {outcome}",
             r.set_id,
+            r.contour.as_deref().unwrap_or("-"),
             r.document_id.as_deref().unwrap_or("-"),
-            files.join(", ")
+            r.attachment_ids.len()
         );
     }
     println!();
@@ -314,8 +330,8 @@ async fn run() -> Result<bool, BoxError> {
     };
     bar.finish_and_clear();
     let records = {
-        let (store, projects) = (Arc::clone(pipeline.store()), pipeline.projects().to_vec());
-        tokio::task::spawn_blocking(move || all_records(store.as_ref(), &projects)).await??
+        let (store, company) = (Arc::clone(pipeline.store()), pipeline.company().to_owned());
+        tokio::task::spawn_blocking(move || all_records(store.as_ref(), &company)).await??
     };
     print_report(&records, &summary);
     if sandbox_mode
@@ -324,9 +340,16 @@ async fn run() -> Result<bool, BoxError> {
     {
         println!("(the run was stopped once every uploaded set was settled)");
     }
-    println!("archive holds {} files", count_files(&archive_dir));
+    println!(
+        "archive holds {} files (in {}/<company>/<set>/)",
+        count_files(&archive_dir),
+        archive_dir.display()
+    );
     // Every set known to the state file is final (and, in the sandbox, every uploaded one).
-    let mut ok = summary.all_final() && (!sandbox_mode || records.len() == SAMPLE_SETS);
+    // In the sandbox every set is on one of the company's two contours.
+    let mut ok = summary.all_final()
+        && (!sandbox_mode
+            || (records.len() == SAMPLE_SETS && records.iter().all(|r| r.contour.is_some())));
 
     if sandbox_mode && ok {
         // Same services, same state file: a second run must send nothing.

@@ -2,20 +2,46 @@
 //! [`PipelineConfigBuilder`] or read from the environment
 //! ([`PipelineConfig::from_env`]).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use beorg_client::watermark::{DEFAULT_GAP_GRACE, DEFAULT_MAX_JUMP, WatermarkRule};
 use saby_client::{Party, Regulation, StateCode};
 
 use crate::error::{Error, Result};
+use crate::store::SkipReason;
 
 /// Environment variable: the SQLite state file (default `hr-docs-state/state.db`).
 pub const ENV_STATE_PATH: &str = "PIPELINE_STATE_PATH";
 /// Environment variable: the local archive directory (default `hr-docs-archive`).
 pub const ENV_ARCHIVE_DIR: &str = "PIPELINE_ARCHIVE_DIR";
-/// Environment variable: comma-separated Beorg projects/contours (default: the
-/// Beorg client's own project).
-pub const ENV_PROJECTS: &str = "PIPELINE_PROJECTS";
+/// Environment variable: comma-separated Beorg contours to process (default:
+/// all); the company's other sets are recorded as skipped. See
+/// [`PipelineConfig::contours`].
+pub const ENV_CONTOURS: &str = "PIPELINE_CONTOURS";
+/// Removed environment variable: `PIPELINE_PROJECTS` named contours to treat as
+/// projects with a `start_id` each, which could send a set twice. Its meaning
+/// changed, so [`PipelineConfig::from_env`] refuses it rather than reinterpret
+/// it: use [`ENV_CONTOURS`] to limit processing to named contours (the company
+/// is the Beorg client's `project_id`).
+pub const ENV_REMOVED_PROJECTS: &str = "PIPELINE_PROJECTS";
+/// Environment variable: how long a set may stay "not ready" (HTTP 425) from
+/// when it was first seen before it fails, e.g. `24h` (default `24h`).
+pub const ENV_NOT_READY_TIMEOUT: &str = "PIPELINE_NOT_READY_TIMEOUT";
+/// Environment variable: the largest step between consecutive Beorg set
+/// numbers still taken as the same run (default 1000000); see
+/// [`PipelineConfig::max_jump`].
+pub const ENV_MAX_JUMP: &str = "PIPELINE_MAX_JUMP";
+/// Prefix of the per-contour routing variables: `PIPELINE_ROUTE_<n>_CONTOUR`
+/// (the contour's name, required for route `n`), and any of `_DOC_TYPE`,
+/// `_REGULATION`, `_REGULATION_ID`, `_OUR_ORG_INN`, `_OUR_ORG_KPP`,
+/// `_OUR_ORG_NAME`, `_COUNTERPARTY_INN`, `_COUNTERPARTY_KPP`,
+/// `_COUNTERPARTY_NAME`, for `n` from 1 to [`MAX_ROUTES`]. See
+/// [`PipelineConfig::contour_templates`].
+pub const ENV_ROUTE_PREFIX: &str = "PIPELINE_ROUTE_";
+/// The highest route number read from the environment.
+pub const MAX_ROUTES: usize = 32;
 /// Environment variable: sets worked on at once (default 4).
 pub const ENV_CONCURRENCY: &str = "PIPELINE_CONCURRENCY";
 /// Environment variable: sets tracked at once, including those waiting for a
@@ -111,6 +137,87 @@ impl DocumentTemplate {
         self.regulation = Some(regulation);
         self
     }
+
+    /// This template with `overrides` applied (each given field replaces ours).
+    pub fn with_overrides(&self, overrides: &TemplateOverride) -> DocumentTemplate {
+        DocumentTemplate {
+            doc_type: overrides
+                .doc_type
+                .clone()
+                .unwrap_or_else(|| self.doc_type.clone()),
+            regulation: overrides
+                .regulation
+                .clone()
+                .or_else(|| self.regulation.clone()),
+            our_organization: overrides
+                .our_organization
+                .clone()
+                .unwrap_or_else(|| self.our_organization.clone()),
+            counterparty: overrides
+                .counterparty
+                .clone()
+                .unwrap_or_else(|| self.counterparty.clone()),
+        }
+    }
+}
+
+/// What one contour's documents carry differently from the default
+/// [`DocumentTemplate`]: each field given replaces the default's, the others
+/// fall back to it. See [`PipelineConfigBuilder::contour_template`].
+///
+/// ```
+/// use pipeline::TemplateOverride;
+/// use saby_client::{Party, Regulation};
+///
+/// let kazan = TemplateOverride::new()
+///     .doc_type("ДокКадрКазань")
+///     .regulation(Regulation::by_name("Кадровые документы Казань"))
+///     .counterparty(Party::legal_entity("1655000000", "165501001", "АО Казань"));
+/// assert_eq!(kazan.doc_type.as_deref(), Some("ДокКадрКазань"));
+/// assert!(kazan.our_organization.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct TemplateOverride {
+    /// `Тип` of the contour's documents.
+    pub doc_type: Option<String>,
+    /// `Регламент`.
+    pub regulation: Option<Regulation>,
+    /// `НашаОрганизация`.
+    pub our_organization: Option<Party>,
+    /// `Контрагент`.
+    pub counterparty: Option<Party>,
+}
+
+impl TemplateOverride {
+    /// No override (the default template as it is).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The document type.
+    pub fn doc_type(mut self, doc_type: impl Into<String>) -> Self {
+        self.doc_type = Some(doc_type.into());
+        self
+    }
+
+    /// The regulation.
+    pub fn regulation(mut self, regulation: Regulation) -> Self {
+        self.regulation = Some(regulation);
+        self
+    }
+
+    /// Our organization.
+    pub fn our_organization(mut self, party: Party) -> Self {
+        self.our_organization = Some(party);
+        self
+    }
+
+    /// The counterparty.
+    pub fn counterparty(mut self, party: Party) -> Self {
+        self.counterparty = Some(party);
+        self
+    }
 }
 
 /// The pipeline's configuration. Build it with [`PipelineConfig::builder`] or
@@ -118,13 +225,20 @@ impl DocumentTemplate {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PipelineConfig {
-    /// Beorg projects (contours) this pipeline serves; each has its own
-    /// persisted `start_id`. Empty (default): the Beorg client's project.
-    /// With several, sets are attributed through the `by_project` part of
-    /// Beorg's ready answer.
-    pub projects: Vec<String>,
-    /// What each Saby document carries.
+    /// The contours to process (`None`, the default: every set of the
+    /// company). The company — the Beorg client's `project_id` — has one
+    /// `start_id` and one list of ready sets; a contour is a property of each
+    /// set (from `by_project`). With a filter, a set on another contour, or one
+    /// whose contour Beorg's answer does not name, is recorded
+    /// [`Skipped`](crate::store::SetStatus::Skipped) — visible in the state and
+    /// the summary, never fetched or sent, and it never holds the watermark.
+    pub contours: Option<Vec<String>>,
+    /// What each Saby document carries (the default for every contour).
     pub document: DocumentTemplate,
+    /// Per-contour overrides of [`document`](Self::document): the template of
+    /// a set on contour `c` is `document.with_overrides(&contour_templates[c])`
+    /// (the default as it is for other contours and sets without one).
+    pub contour_templates: BTreeMap<String, TemplateOverride>,
     /// Sets whose API steps run at once (default 4). Each client's own
     /// connection pool is shared by all of them.
     pub concurrency: usize,
@@ -145,7 +259,9 @@ pub struct PipelineConfig {
     pub recheck_interval: Duration,
     /// Saby states that end tracking (default [`default_final_states`]).
     pub final_states: Vec<StateCode>,
-    /// The local archive: each set's files go to `<archive_dir>/<set id>/`.
+    /// The local archive: each set's files go to
+    /// `<archive_dir>/<company>/<set id>/` (both sanitized as file names), so
+    /// several companies can share one directory.
     pub archive_dir: PathBuf,
     /// The SQLite state file (used when no custom store is given).
     pub state_path: PathBuf,
@@ -175,6 +291,17 @@ pub struct PipelineConfig {
     /// `Duration::ZERO` does not wait for gaps (a late set may then be lost).
     /// See [`crate::watermark`].
     pub gap_grace: Duration,
+    /// The largest step between two consecutive set numbers the `start_id`
+    /// watermark takes as one run (default 1,000,000): a number further above
+    /// the previous one (say `s-9000000000` among sets in the hundreds) and
+    /// every number above it are outliers that never move `start_id` (they are
+    /// still processed, and logged as a warning). See [`crate::watermark`].
+    pub max_jump: u64,
+    /// How long a set may stay "not ready" (Beorg answers 425) from when it
+    /// was first seen (default 24 h); past it the set fails
+    /// ([`FailureKind::NotReadyExpired`](crate::store::FailureKind::NotReadyExpired))
+    /// and stops holding the watermark.
+    pub not_ready_timeout: Duration,
     /// How long [`run`](crate::Pipeline::run) waits for in-flight steps after
     /// cancellation before dropping them (safe: the store is consistent at every
     /// step boundary) (default 30 s).
@@ -186,8 +313,9 @@ impl PipelineConfig {
     pub fn builder(document: DocumentTemplate) -> PipelineConfigBuilder {
         PipelineConfigBuilder {
             config: PipelineConfig {
-                projects: Vec::new(),
+                contours: None,
                 document,
+                contour_templates: BTreeMap::new(),
                 concurrency: 4,
                 max_in_flight: 256,
                 poll_interval: Duration::from_secs(30),
@@ -199,7 +327,9 @@ impl PipelineConfig {
                 max_passes: 10,
                 run_deadline: None,
                 initial_start_id: 1,
-                gap_grace: Duration::from_secs(15 * 60),
+                gap_grace: DEFAULT_GAP_GRACE,
+                max_jump: DEFAULT_MAX_JUMP,
+                not_ready_timeout: Duration::from_secs(24 * 3600),
                 shutdown_grace: Duration::from_secs(30),
             },
         }
@@ -214,17 +344,29 @@ impl PipelineConfig {
     /// [`from_env`](Self::from_env) with a custom variable lookup (for tests
     /// and for configuration kept elsewhere).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &'static str| {
+        let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let required = |name: &'static str| {
-            get(name).ok_or(Error::Env {
-                name,
+        let required = |name: &str| {
+            get(name).ok_or_else(|| Error::Env {
+                name: name.to_owned(),
                 problem: "is not set".to_owned(),
             })
         };
+        if get(ENV_REMOVED_PROJECTS).is_some() {
+            return Err(Error::Env {
+                name: ENV_REMOVED_PROJECTS.to_owned(),
+                problem: format!(
+                    "is no longer supported: its meaning changed (it made each named contour a \
+                     project with its own start_id, which could send a set twice). The company \
+                     is the Beorg client's project_id (BEORG_PROJECT_ID) and every ready set of \
+                     it is processed; to process only some contours, set {ENV_CONTOURS}=a,b \
+                     instead, and remove {ENV_REMOVED_PROJECTS}"
+                ),
+            });
+        }
         let our_organization = Party::legal_entity(
             required(ENV_OUR_ORG_INN)?,
             get(ENV_OUR_ORG_KPP).unwrap_or_default(),
@@ -249,13 +391,45 @@ impl PipelineConfig {
         if let Some(v) = get(ENV_ARCHIVE_DIR) {
             b = b.archive_dir(v);
         }
-        if let Some(v) = get(ENV_PROJECTS) {
-            b = b.projects(
+        if let Some(v) = get(ENV_CONTOURS) {
+            b = b.contours(
                 v.split(',')
                     .map(str::trim)
                     .filter(|p| !p.is_empty())
                     .map(str::to_owned),
             );
+        }
+        for n in 1..=MAX_ROUTES {
+            let var = |suffix: &str| format!("{ENV_ROUTE_PREFIX}{n}_{suffix}");
+            let value = |suffix: &str| get(&var(suffix));
+            let any = ROUTE_SUFFIXES.iter().any(|sfx| value(sfx).is_some());
+            let Some(contour) = value("CONTOUR") else {
+                if any {
+                    return Err(Error::Env {
+                        name: var("CONTOUR"),
+                        problem: format!(
+                            "is not set, but other {ENV_ROUTE_PREFIX}{n}_* variables are"
+                        ),
+                    });
+                }
+                continue;
+            };
+            let mut o = TemplateOverride::new();
+            if let Some(t) = value("DOC_TYPE") {
+                o = o.doc_type(t);
+            }
+            match (value("REGULATION_ID"), value("REGULATION")) {
+                (Some(id), _) => o = o.regulation(Regulation::by_id(id)),
+                (None, Some(name)) => o = o.regulation(Regulation::by_name(name)),
+                (None, None) => {}
+            }
+            if let Some(party) = route_party(&value, &var, "OUR_ORG")? {
+                o = o.our_organization(party);
+            }
+            if let Some(party) = route_party(&value, &var, "COUNTERPARTY")? {
+                o = o.counterparty(party);
+            }
+            b = b.contour_template(contour, o);
         }
         if let Some(v) = get(ENV_CONCURRENCY) {
             b = b.concurrency(parse_number(ENV_CONCURRENCY, &v)?);
@@ -284,6 +458,12 @@ impl PipelineConfig {
         if let Some(v) = get(ENV_GAP_GRACE) {
             b = b.gap_grace(parse_duration_env(ENV_GAP_GRACE, &v)?);
         }
+        if let Some(v) = get(ENV_MAX_JUMP) {
+            b = b.max_jump(parse_number(ENV_MAX_JUMP, &v)?);
+        }
+        if let Some(v) = get(ENV_NOT_READY_TIMEOUT) {
+            b = b.not_ready_timeout(parse_duration_env(ENV_NOT_READY_TIMEOUT, &v)?);
+        }
         if let Some(v) = get(ENV_FINAL_STATES) {
             b = b.final_states(
                 v.split(',')
@@ -298,6 +478,34 @@ impl PipelineConfig {
     /// Whether `code` ends tracking.
     pub fn is_final(&self, code: &StateCode) -> bool {
         self.final_states.contains(code)
+    }
+
+    /// The template of a set on `contour`: [`document`](Self::document) with
+    /// the contour's [override](Self::contour_templates) applied, if any.
+    pub fn template_for(&self, contour: Option<&str>) -> DocumentTemplate {
+        match contour.and_then(|c| self.contour_templates.get(c)) {
+            Some(o) => self.document.with_overrides(o),
+            None => self.document.clone(),
+        }
+    }
+
+    /// Why a set on `contour` is skipped under the [contour
+    /// filter](Self::contours), `None` when it is processed.
+    pub fn skip_reason(&self, contour: Option<&str>) -> Option<SkipReason> {
+        let filter = self.contours.as_ref()?;
+        match contour {
+            Some(c) if filter.iter().any(|f| f == c) => None,
+            Some(_) => Some(SkipReason::ContourFiltered),
+            None => Some(SkipReason::ContourUnknown),
+        }
+    }
+
+    /// The `start_id` rule: [`gap_grace`](Self::gap_grace) and
+    /// [`max_jump`](Self::max_jump).
+    pub fn watermark_rule(&self) -> WatermarkRule {
+        WatermarkRule::new()
+            .gap_grace(self.gap_grace)
+            .max_jump(self.max_jump)
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -321,6 +529,32 @@ impl PipelineConfig {
         if self.poll_interval.is_zero() {
             return Err(Error::Config("poll_interval must be positive".to_owned()));
         }
+        if self.max_jump == 0 {
+            return Err(Error::Config("max_jump must be at least 1".to_owned()));
+        }
+        if let Some(contours) = &self.contours {
+            if contours.is_empty() {
+                return Err(Error::Config(
+                    "the contour filter names no contour (leave it unset to process every set)"
+                        .to_owned(),
+                ));
+            }
+            if contours.iter().any(|c| c.trim().is_empty()) {
+                return Err(Error::Config("a contour in the filter is empty".to_owned()));
+            }
+        }
+        for (contour, o) in &self.contour_templates {
+            if contour.trim().is_empty() {
+                return Err(Error::Config(
+                    "a contour template has an empty contour name".to_owned(),
+                ));
+            }
+            if o.doc_type.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                return Err(Error::Config(format!(
+                    "the document type of contour {contour:?} is empty"
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -333,13 +567,45 @@ pub struct PipelineConfigBuilder {
 }
 
 impl PipelineConfigBuilder {
-    /// Beorg projects (contours) to serve.
-    pub fn projects<I, S>(mut self, projects: I) -> Self
+    /// Processes only the sets on these contours; the company's others are
+    /// recorded as skipped (see [`PipelineConfig::contours`]).
+    pub fn contours<I, S>(mut self, contours: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.projects = projects.into_iter().map(Into::into).collect();
+        self.config.contours = Some(contours.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Processes every set of the company, whatever its contour (the default).
+    pub fn all_contours(mut self) -> Self {
+        self.config.contours = None;
+        self
+    }
+
+    /// Routes the documents of `contour` with these overrides of the default
+    /// template (a later call for the same contour replaces the earlier).
+    ///
+    /// ```
+    /// use pipeline::{DocumentTemplate, PipelineConfig, TemplateOverride};
+    /// use saby_client::Party;
+    ///
+    /// let template = DocumentTemplate::new(
+    ///     "ДокКадр",
+    ///     Party::legal_entity("7605016030", "760501001", "ООО Ромашка"),
+    ///     Party::legal_entity("7707083893", "773601001", "ПАО Контрагент"),
+    /// );
+    /// let config = PipelineConfig::builder(template)
+    ///     .contour_template("Кадры-Казань", TemplateOverride::new().doc_type("ДокКадрКазань"))
+    ///     .build()?;
+    /// assert_eq!(config.template_for(Some("Кадры-Казань")).doc_type, "ДокКадрКазань");
+    /// assert_eq!(config.template_for(Some("Кадры-Москва")).doc_type, "ДокКадр");
+    /// assert_eq!(config.template_for(None).doc_type, "ДокКадр");
+    /// # Ok::<(), pipeline::Error>(())
+    /// ```
+    pub fn contour_template(mut self, contour: impl Into<String>, o: TemplateOverride) -> Self {
+        self.config.contour_templates.insert(contour.into(), o);
         self
     }
     /// Sets whose API steps run at once.
@@ -403,6 +669,16 @@ impl PipelineConfigBuilder {
         self.config.gap_grace = d;
         self
     }
+    /// The largest step between consecutive set numbers taken as one run.
+    pub fn max_jump(mut self, n: u64) -> Self {
+        self.config.max_jump = n;
+        self
+    }
+    /// How long a set may stay "not ready" from when it was first seen.
+    pub fn not_ready_timeout(mut self, d: Duration) -> Self {
+        self.config.not_ready_timeout = d;
+        self
+    }
     /// Grace period for in-flight steps after cancellation.
     pub fn shutdown_grace(mut self, d: Duration) -> Self {
         self.config.shutdown_grace = d;
@@ -415,16 +691,54 @@ impl PipelineConfigBuilder {
     }
 }
 
-fn parse_number<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T> {
+/// The suffixes of a route's variables (`PIPELINE_ROUTE_<n>_<suffix>`).
+const ROUTE_SUFFIXES: [&str; 10] = [
+    "CONTOUR",
+    "DOC_TYPE",
+    "REGULATION",
+    "REGULATION_ID",
+    "OUR_ORG_INN",
+    "OUR_ORG_KPP",
+    "OUR_ORG_NAME",
+    "COUNTERPARTY_INN",
+    "COUNTERPARTY_KPP",
+    "COUNTERPARTY_NAME",
+];
+
+/// A route's party (`<what>_INN`, `_KPP`, `_NAME`): none of them set → `None`;
+/// INN and name are required once any is.
+fn route_party(
+    value: &dyn Fn(&str) -> Option<String>,
+    var: &dyn Fn(&str) -> String,
+    what: &str,
+) -> Result<Option<Party>> {
+    let inn = value(&format!("{what}_INN"));
+    let kpp = value(&format!("{what}_KPP"));
+    let name = value(&format!("{what}_NAME"));
+    if inn.is_none() && kpp.is_none() && name.is_none() {
+        return Ok(None);
+    }
+    let missing = |suffix: &str| Error::Env {
+        name: var(&format!("{what}_{suffix}")),
+        problem: format!("is not set, but other {what} variables of its route are"),
+    };
+    Ok(Some(Party::legal_entity(
+        inn.ok_or_else(|| missing("INN"))?,
+        kpp.unwrap_or_default(),
+        name.ok_or_else(|| missing("NAME"))?,
+    )))
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T> {
     v.parse().map_err(|_| Error::Env {
-        name,
+        name: name.to_owned(),
         problem: format!("expected a whole number, got {v:?}"),
     })
 }
 
-fn parse_duration_env(name: &'static str, v: &str) -> Result<Duration> {
+fn parse_duration_env(name: &str, v: &str) -> Result<Duration> {
     parse_duration(v).ok_or_else(|| Error::Env {
-        name,
+        name: name.to_owned(),
         problem: format!("expected a duration such as 30s, 500ms, 10m, 72h or 3d (bare numbers are seconds), got {v:?}"),
     })
 }
@@ -492,7 +806,10 @@ mod tests {
         assert_eq!(c.max_passes, 10);
         assert_eq!(c.final_states, default_final_states());
         assert_eq!(c.gap_grace, Duration::from_secs(15 * 60));
-        assert!(c.projects.is_empty());
+        assert!(c.contours.is_none());
+        assert!(c.contour_templates.is_empty());
+        assert_eq!(c.not_ready_timeout, Duration::from_secs(24 * 3600));
+        assert_eq!(c.max_jump, 1_000_000);
     }
 
     #[test]
@@ -501,7 +818,9 @@ mod tests {
         pairs.extend_from_slice(&[
             (ENV_STATE_PATH, "/var/lib/hr/state.db"),
             (ENV_ARCHIVE_DIR, "/var/lib/hr/archive"),
-            (ENV_PROJECTS, "A, B,,C"),
+            (ENV_CONTOURS, "A, B,,C"),
+            (ENV_NOT_READY_TIMEOUT, "2h"),
+            (ENV_MAX_JUMP, "5000"),
             (ENV_CONCURRENCY, "8"),
             (ENV_MAX_IN_FLIGHT, "32"),
             (ENV_POLL_INTERVAL, "5s"),
@@ -517,7 +836,12 @@ mod tests {
         let c = PipelineConfig::from_lookup(env(&pairs)).unwrap();
         assert_eq!(c.state_path, PathBuf::from("/var/lib/hr/state.db"));
         assert_eq!(c.archive_dir, PathBuf::from("/var/lib/hr/archive"));
-        assert_eq!(c.projects, ["A", "B", "C"]);
+        assert_eq!(
+            c.contours.as_deref(),
+            Some(&["A", "B", "C"].map(String::from)[..])
+        );
+        assert_eq!(c.not_ready_timeout, Duration::from_secs(7200));
+        assert_eq!(c.max_jump, 5000);
         assert_eq!(c.concurrency, 8);
         assert_eq!(c.max_in_flight, 32);
         assert_eq!(c.poll_interval, Duration::from_secs(5));
@@ -551,11 +875,8 @@ mod tests {
         let err = PipelineConfig::from_lookup(env(&REQUIRED[1..])).unwrap_err();
         assert!(
             matches!(
-                err,
-                Error::Env {
-                    name: ENV_DOC_TYPE,
-                    ..
-                }
+                &err,
+                Error::Env { name, .. } if name == ENV_DOC_TYPE
             ),
             "{err}"
         );
@@ -564,11 +885,8 @@ mod tests {
         let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
         assert!(
             matches!(
-                err,
-                Error::Env {
-                    name: ENV_CONCURRENCY,
-                    ..
-                }
+                &err,
+                Error::Env { name, .. } if name == ENV_CONCURRENCY
             ),
             "{err}"
         );
@@ -577,11 +895,8 @@ mod tests {
         let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
         assert!(
             matches!(
-                err,
-                Error::Env {
-                    name: ENV_GAP_GRACE,
-                    ..
-                }
+                &err,
+                Error::Env { name, .. } if name == ENV_GAP_GRACE
             ),
             "{err}"
         );
@@ -591,5 +906,88 @@ mod tests {
             PipelineConfig::from_lookup(env(&pairs)),
             Err(Error::Config(_))
         ));
+    }
+
+    #[test]
+    fn the_removed_projects_variable_is_refused_pointing_to_contours() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_REMOVED_PROJECTS, "A,B"));
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        let Error::Env { name, problem } = &err else {
+            panic!("unexpected {err:?}")
+        };
+        assert_eq!(name, "PIPELINE_PROJECTS");
+        assert!(problem.contains("PIPELINE_CONTOURS"), "{problem}");
+        // Set but empty counts as unset.
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_REMOVED_PROJECTS, " "));
+        assert!(PipelineConfig::from_lookup(env(&pairs)).is_ok());
+    }
+
+    #[test]
+    fn contour_routes_from_the_environment() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend_from_slice(&[
+            ("PIPELINE_ROUTE_1_CONTOUR", "Кадры-Казань"),
+            ("PIPELINE_ROUTE_1_DOC_TYPE", "ДокКадрКазань"),
+            ("PIPELINE_ROUTE_1_COUNTERPARTY_INN", "1655000000"),
+            ("PIPELINE_ROUTE_1_COUNTERPARTY_NAME", "АО Казань"),
+            ("PIPELINE_ROUTE_3_CONTOUR", "Кадры-Москва"),
+            ("PIPELINE_ROUTE_3_REGULATION_ID", "reg-77"),
+        ]);
+        let c = PipelineConfig::from_lookup(env(&pairs)).unwrap();
+        let kazan = c.template_for(Some("Кадры-Казань"));
+        assert_eq!(kazan.doc_type, "ДокКадрКазань");
+        assert_eq!(kazan.counterparty.inn(), Some("1655000000"));
+        assert_eq!(
+            kazan.our_organization.inn(),
+            Some("7605016030"),
+            "falls back"
+        );
+        assert_eq!(kazan.regulation, None);
+        let moscow = c.template_for(Some("Кадры-Москва"));
+        assert_eq!(moscow.doc_type, "ДокОтгрИсх");
+        assert_eq!(moscow.regulation, Some(Regulation::by_id("reg-77")));
+        assert_eq!(c.template_for(None), c.document);
+        assert_eq!(c.template_for(Some("Другой")), c.document);
+
+        // A route without its contour, or a party without its name, is refused.
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push(("PIPELINE_ROUTE_2_DOC_TYPE", "X"));
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        assert!(
+            matches!(&err, Error::Env { name, .. } if name == "PIPELINE_ROUTE_2_CONTOUR"),
+            "{err}"
+        );
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push(("PIPELINE_ROUTE_1_CONTOUR", "A"));
+        pairs.push(("PIPELINE_ROUTE_1_OUR_ORG_INN", "7605016030"));
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        assert!(
+            matches!(&err, Error::Env { name, .. } if name == "PIPELINE_ROUTE_1_OUR_ORG_NAME"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_contour_filter_decides_skips() {
+        let c =
+            PipelineConfig::builder(PipelineConfig::from_lookup(env(REQUIRED)).unwrap().document)
+                .contours(["A"])
+                .build()
+                .unwrap();
+        assert_eq!(c.skip_reason(Some("A")), None);
+        assert_eq!(c.skip_reason(Some("B")), Some(SkipReason::ContourFiltered));
+        assert_eq!(c.skip_reason(None), Some(SkipReason::ContourUnknown));
+        let all = PipelineConfig::builder(c.document.clone()).build().unwrap();
+        assert_eq!(all.skip_reason(None), None);
+        assert_eq!(all.skip_reason(Some("B")), None);
+        let empty: [&str; 0] = [];
+        assert!(
+            PipelineConfig::builder(c.document.clone())
+                .contours(empty)
+                .build()
+                .is_err()
+        );
     }
 }

@@ -144,11 +144,12 @@ pub enum Error {
     /// Invalid configuration.
     #[error("invalid pipeline configuration: {0}")]
     Config(String),
-    /// A required environment variable is missing or invalid.
+    /// A required environment variable is missing or invalid, or a removed
+    /// one is set.
     #[error("environment variable {name}: {problem}")]
     Env {
         /// The variable.
-        name: &'static str,
+        name: String,
         /// What is wrong with it (never its value).
         problem: String,
     },
@@ -324,6 +325,7 @@ mod tests {
             error_type: Some("DocumentNotFound".into()),
             message: None,
             retry_after: None,
+            questionary_id: None,
         };
         let e = Error::Beorg(not_found);
         assert!(!e.is_retryable());

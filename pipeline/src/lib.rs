@@ -10,12 +10,23 @@
 //!        ─▶ read + send (once) ─▶ sent ─▶ event feed / re-read ─▶ final ─▶ archive ─▶ archived
 //! ```
 //!
+//! The pipeline serves one Beorg **company** — its client's `project_id`, the
+//! company's number: one `start_id` sequence, one list of ready sets. Every
+//! ready set is processed exactly once, whatever Beorg's `by_project` says; the
+//! set's **contour** (from `by_project`) is a property of the set: persisted,
+//! given to the mapper, shown in progress events and the summary, and it can
+//! route documents ([`PipelineConfigBuilder::contour_template`]) or limit
+//! processing ([`PipelineConfigBuilder::contours`]; other contours' sets are
+//! recorded as skipped).
+//!
 //! Every step is persisted in a [`StateStore`](store::StateStore) (SQLite by
-//! default) before the next one starts; Saby document ids are derived from
-//! `(project, set id)` ([`ids`]), so a retried or resumed write updates the
-//! same document, and a document is read before sending so it is never sent
-//! twice. Beorg's `start_id` only moves past settled sets, and past a set
-//! number never seen only after a grace period ([`watermark`]).
+//! default, keyed by company and set id) before the next one starts; Saby
+//! document ids are derived from `(company, set id)` ([`ids`]) and stored with
+//! the set, so a retried or resumed write updates the same document, and a
+//! document is read before sending so it is never sent twice. Beorg's `start_id`
+//! only moves past settled sets, past a set number never seen only after a
+//! grace period, and never past real sets because of an outlier id
+//! ([`watermark`], the rule shared with `beorg_client`).
 //!
 //! # Example
 //!
@@ -28,7 +39,7 @@
 //! use beorg_client::sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 //! use saby_client::sandbox::{Sandbox as Saby, SandboxConfig as SabyConfig};
 //! use saby_client::Party;
-//! use pipeline::{DocumentTemplate, Pipeline, PipelineConfig, Progress};
+//! use pipeline::{DocumentTemplate, Pipeline, PipelineConfig, ProgressKind};
 //!
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,8 +62,8 @@
 //! let pipeline = Pipeline::builder(config)
 //!     .beorg(beorg.client())
 //!     .saby(saby.client())
-//!     .on_progress(|p| if let Progress::Final { set_id, state, .. } = p {
-//!         println!("{set_id}: {state}");
+//!     .on_progress(|p| if let ProgressKind::Final { state, .. } = &p.kind {
+//!         println!("{} ({:?}): {state}", p.set_id, p.contour);
 //!     })
 //!     .build()?;
 //!
@@ -68,13 +79,16 @@
 //! - [`Pipeline`], [`PipelineBuilder`], [`Replay`] — build it, [`run_once`](Pipeline::run_once)
 //!   (or [`run_once_until`](Pipeline::run_once_until) a token fires),
 //!   [`run`](Pipeline::run) until cancelled, [`replay_failed`](Pipeline::replay_failed).
-//! - [`PipelineConfig`], [`PipelineConfigBuilder`], [`DocumentTemplate`] — every option,
-//!   also from the environment ([`config`] lists the variables).
+//! - [`PipelineConfig`], [`PipelineConfigBuilder`], [`DocumentTemplate`],
+//!   [`TemplateOverride`] — every option, per-contour routing, also from the
+//!   environment ([`config`] lists the variables).
 //! - [`DocumentMapper`], [`DefaultMapper`], [`MappingContext`] — Beorg result → Saby document.
-//! - [`Progress`], [`Summary`], [`StopReason`] — observability.
+//! - [`Progress`], [`ProgressKind`], [`Summary`], [`StopReason`] — observability.
 //! - [`store`] — [`StateStore`](store::StateStore), [`SqliteStore`](store::SqliteStore),
-//!   [`SetRecord`](store::SetRecord), [`Step`](store::Step).
-//! - [`watermark`] — the `start_id` rule; [`ids`] — deterministic ids.
+//!   [`SetRecord`](store::SetRecord), [`Step`](store::Step),
+//!   [`FailureKind`](store::FailureKind), [`SkipReason`](store::SkipReason).
+//! - [`watermark`] — the `start_id` rule (re-exported from `beorg_client`);
+//!   [`ids`] — deterministic ids.
 //! - [`Error`], [`StoreError`], [`MappingError`].
 //! - [`sandbox`] (feature `sandbox`) — both clients' sandboxes, re-exported.
 //!
@@ -92,15 +106,17 @@ mod pipeline;
 mod progress;
 mod run;
 pub mod store;
-pub mod watermark;
 mod worker;
 
-pub use config::{DocumentTemplate, PipelineConfig, PipelineConfigBuilder, default_final_states};
+/// The `start_id` watermark rule, shared with [`beorg_client::ReadyStream`].
+pub use beorg_client::watermark;
+pub use config::{
+    DocumentTemplate, PipelineConfig, PipelineConfigBuilder, TemplateOverride, default_final_states,
+};
 pub use error::{Error, MappingError, Result, StoreError};
 pub use mapper::{DefaultMapper, DocumentMapper, MappingContext};
 pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder, Replay};
-pub use progress::{Progress, StopReason, Summary};
-pub use worker::TIMED_OUT;
+pub use progress::{Progress, ProgressKind, StopReason, Summary};
 
 /// Both clients, re-exported so one dependency is enough.
 pub use beorg_client;

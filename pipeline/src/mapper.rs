@@ -16,26 +16,46 @@ use crate::ids;
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct MappingContext<'a> {
-    /// Beorg project (contour).
-    pub project: &'a str,
+    /// The Beorg company (the client's `project_id`).
+    pub company: &'a str,
+    /// The contour Beorg's `by_project` put the set on, when it said. The
+    /// [`template`](Self::template) already carries the contour's overrides
+    /// (see [`PipelineConfig::template_for`](crate::PipelineConfig::template_for)).
+    pub contour: Option<&'a str>,
     /// The set.
     pub set_id: &'a SetId,
-    /// The deterministic Saby document id ([`ids::document_id`]). The pipeline
-    /// sets it on the mapped document whatever the mapper returns.
+    /// The Saby document id: the one stored with the set, else
+    /// [`ids::document_id`]`(company, set id)`. The pipeline sets it on the
+    /// mapped document whatever the mapper returns.
     pub document_id: Uuid,
-    /// Type, regulation, organization and counterparty from the configuration.
+    /// Type, regulation, organization and counterparty: the configuration's
+    /// template with the set's contour's overrides applied.
     pub template: &'a DocumentTemplate,
 }
 
 impl<'a> MappingContext<'a> {
-    /// A context for `set_id` of `project` (the document id is derived).
-    pub fn new(project: &'a str, set_id: &'a SetId, template: &'a DocumentTemplate) -> Self {
+    /// A context for `set_id` of `company`, without a contour, with the
+    /// derived document id.
+    pub fn new(company: &'a str, set_id: &'a SetId, template: &'a DocumentTemplate) -> Self {
         Self {
-            project,
+            company,
+            contour: None,
             set_id,
-            document_id: ids::document_id(project, set_id.as_str()),
+            document_id: ids::document_id(company, set_id.as_str()),
             template,
         }
+    }
+
+    /// On this contour.
+    pub fn with_contour(mut self, contour: Option<&'a str>) -> Self {
+        self.contour = contour;
+        self
+    }
+
+    /// With this document id (the one stored with the set).
+    pub fn with_document_id(mut self, document_id: Uuid) -> Self {
+        self.document_id = document_id;
+        self
     }
 
     /// The deterministic id of the attachment named `file_name`.
@@ -268,7 +288,7 @@ mod tests {
     async fn default_mapping_names_and_fills_the_document() {
         let set = SetId::new("s-12");
         let t = template();
-        let ctx = MappingContext::new("U_RATE_2", &set, &t);
+        let ctx = MappingContext::new("4821", &set, &t);
         let mut with_key = doc(DocumentType::Snils, json!({"Number": "123-456-789 00"}));
         with_key.key = "SNILS_MAIN".to_owned();
         let r = result(

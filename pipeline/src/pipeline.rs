@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::PipelineConfig;
 use crate::error::{Error, Result};
 use crate::mapper::{DefaultMapper, DocumentMapper};
-use crate::progress::{Progress, Summary};
+use crate::progress::{Progress, ProgressKind, Summary};
 use crate::store::{AsyncStore, SetRecord, SqliteStore, StateStore};
 
 /// Capacity of the [`Pipeline::subscribe`] channel; a receiver further behind
@@ -26,9 +26,10 @@ type Callback = Arc<dyn Fn(&Progress) + Send + Sync>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Replay {
-    /// Every failed set of every configured project.
+    /// Every failed set of the company.
     All,
-    /// These sets (in every configured project where they are failed).
+    /// These sets, when they are failed — or skipped by the contour filter
+    /// (processing a skipped set is then the caller's explicit choice).
     Sets(Vec<SetId>),
 }
 
@@ -44,7 +45,7 @@ pub struct Pipeline {
 impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
-            .field("projects", &self.inner.projects)
+            .field("company", &self.inner.company)
             .field("store", &self.inner.store.store)
             .finish_non_exhaustive()
     }
@@ -52,7 +53,8 @@ impl fmt::Debug for Pipeline {
 
 pub(crate) struct Inner {
     pub(crate) config: PipelineConfig,
-    pub(crate) projects: Vec<String>,
+    /// The Beorg company: the client's `project_id`.
+    pub(crate) company: String,
     pub(crate) beorg: beorg_client::Client,
     pub(crate) saby: saby_client::Client,
     pub(crate) signer: Arc<dyn Signer>,
@@ -109,9 +111,9 @@ impl Pipeline {
         &self.inner.config
     }
 
-    /// The Beorg projects this pipeline serves.
-    pub fn projects(&self) -> &[String] {
-        &self.inner.projects
+    /// The Beorg company this pipeline serves: its client's `project_id`.
+    pub fn company(&self) -> &str {
+        &self.inner.company
     }
 
     /// The state store (to list sets for a report, for example).
@@ -150,25 +152,22 @@ impl Pipeline {
             Replay::All => None,
             Replay::Sets(ids) => Some(ids.iter().map(|s| s.as_str().to_owned()).collect()),
         };
-        let mut out = Vec::new();
-        for project in &self.inner.projects {
-            let project_owned = project.clone();
-            let ids = ids.clone();
-            let replayed = self
-                .inner
-                .store
-                .call(move |s| s.replay_failed(&project_owned, ids.as_deref()))
-                .await?;
-            for r in &replayed {
-                tracing::info!(project = %r.project, set_id = %r.set_id, step = %r.step, "replaying failed set");
-                self.inner.emit(Progress::Replayed {
-                    project: r.project.clone(),
-                    set_id: r.set_id.clone(),
-                });
-            }
-            out.extend(replayed);
+        let company = self.inner.company.clone();
+        let replayed = self
+            .inner
+            .store
+            .call(move |s| s.replay_failed(&company, ids.as_deref()))
+            .await?;
+        for r in &replayed {
+            tracing::info!(company = %r.company, set_id = %r.set_id, step = %r.step, "replaying set");
+            self.inner.emit(Progress::new(
+                &r.company,
+                r.contour.as_deref(),
+                &r.set_id,
+                ProgressKind::Replayed,
+            ));
         }
-        Ok(out)
+        Ok(replayed)
     }
 }
 
@@ -259,27 +258,24 @@ impl PipelineBuilder {
         let saby = self.saby.ok_or_else(|| {
             Error::Config("no Saby client given (PipelineBuilder::saby)".to_owned())
         })?;
-        let projects = if self.config.projects.is_empty() {
-            vec![beorg.project_id().to_owned()]
-        } else {
-            self.config.projects.clone()
-        };
-        if projects.iter().any(|p| p.trim().is_empty()) {
-            return Err(Error::Config("a Beorg project id is empty".to_owned()));
+        // One company = one project_id = one start_id sequence (Beorg's letter).
+        let company = beorg.project_id().to_owned();
+        if company.trim().is_empty() {
+            return Err(Error::Config(
+                "the Beorg client's project_id (the company's number) is empty".to_owned(),
+            ));
         }
         let store: Arc<dyn StateStore> = match self.store {
             Some(s) => s,
             None => Arc::new(SqliteStore::open(&self.config.state_path)?),
         };
-        for project in &projects {
-            store.init_project(project, self.config.initial_start_id)?;
-        }
+        store.init_company(&company, self.config.initial_start_id)?;
         let (progress, _) = broadcast::channel(PROGRESS_CHANNEL_CAPACITY);
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 api_permits: Arc::new(Semaphore::new(self.config.concurrency)),
                 config: self.config,
-                projects,
+                company,
                 beorg,
                 saby,
                 signer: self.signer.unwrap_or_else(|| Arc::new(ServerSigner)),

@@ -1,54 +1,62 @@
 //! Observability: typed [`Progress`] events and the run [`Summary`].
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::store::{FinalState, StatusCounts, Step};
+use beorg_client::DocumentType;
 
-/// Something that happened to one set. Subscribe with
+use crate::store::{FailureKind, FinalState, SkipReason, StatusCounts, Step};
+
+/// Something that happened to one set: which set (company, contour, id) and
+/// what ([`ProgressKind`]). Subscribe with
 /// [`Pipeline::subscribe`](crate::Pipeline::subscribe) or register a callback
 /// with [`PipelineBuilder::on_progress`](crate::PipelineBuilder::on_progress).
+///
+/// Events carry ids, contours, steps, document types and counts — never a
+/// recognized value or a file name made from one (such as `Паспорт_Иванов`).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum Progress {
+pub struct Progress {
+    /// The Beorg company (the client's `project_id`).
+    pub company: String,
+    /// The set's contour, when Beorg named it.
+    pub contour: Option<String>,
+    /// The set id.
+    pub set_id: String,
+    /// What happened.
+    pub kind: ProgressKind,
+}
+
+/// What happened to a set; see [`Progress`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ProgressKind {
     /// Beorg reported a new ready set.
-    SetSeen {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
+    Seen,
+    /// Beorg reported a new ready set, recorded as skipped (the contour
+    /// filter): it is never fetched or sent.
+    Skipped {
+        /// Why.
+        reason: SkipReason,
     },
-    /// The set's result is not ready yet (HTTP 425): it stays pending.
-    NotReady {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
-    },
+    /// The set's result is not ready yet (HTTP 425): it stays pending (until
+    /// [`not_ready_timeout`](crate::PipelineConfig::not_ready_timeout)).
+    NotReady,
     /// The recognition result was fetched and mapped.
     Fetched {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
-        /// The attachment names of the Saby document.
-        file_names: Vec<String>,
+        /// The types of the recognized documents, in Beorg's order.
+        document_types: Vec<DocumentType>,
+        /// How many attachments the Saby document has.
+        attachments: usize,
     },
     /// The Saby document was written.
     Written {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
         /// Saby document id.
         document_id: String,
     },
     /// The document was sent, or found already sent (`already_sent`).
     Sent {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
         /// Saby document id.
         document_id: String,
         /// True when the send was skipped because Saby shows it was sent.
@@ -56,10 +64,6 @@ pub enum Progress {
     },
     /// The document reached a final state.
     Final {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
         /// Saby document id.
         document_id: String,
         /// The state.
@@ -67,10 +71,6 @@ pub enum Progress {
     },
     /// The document's files were archived; the set is done.
     Archived {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
         /// The archive directory of the set.
         dir: PathBuf,
         /// Files in it after archiving.
@@ -78,10 +78,6 @@ pub enum Progress {
     },
     /// A retryable error: the set stays pending at `step` for the next pass.
     Retrying {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
         /// The step that will be tried again.
         step: Step,
         /// Passes so far that ended in an error at this step.
@@ -91,60 +87,46 @@ pub enum Progress {
     },
     /// The set was recorded as failed.
     Failed {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
         /// The step that failed.
         step: Step,
-        /// Why.
+        /// What kind of failure (route on this).
+        failure: FailureKind,
+        /// Why, in words.
         reason: String,
     },
-    /// A failed set was put back to be processed again.
-    Replayed {
-        /// Beorg project.
-        project: String,
-        /// Set id.
-        set_id: String,
-    },
+    /// A failed (or skipped) set was put back to be processed again.
+    Replayed,
 }
 
 impl Progress {
-    /// The set's Beorg project.
-    pub fn project(&self) -> &str {
-        match self {
-            Progress::SetSeen { project, .. }
-            | Progress::NotReady { project, .. }
-            | Progress::Fetched { project, .. }
-            | Progress::Written { project, .. }
-            | Progress::Sent { project, .. }
-            | Progress::Final { project, .. }
-            | Progress::Archived { project, .. }
-            | Progress::Retrying { project, .. }
-            | Progress::Failed { project, .. }
-            | Progress::Replayed { project, .. } => project,
+    pub(crate) fn new(
+        company: &str,
+        contour: Option<&str>,
+        set_id: &str,
+        kind: ProgressKind,
+    ) -> Self {
+        Self {
+            company: company.to_owned(),
+            contour: contour.map(str::to_owned),
+            set_id: set_id.to_owned(),
+            kind,
         }
     }
 
     /// The set id.
     pub fn set_id(&self) -> &str {
-        match self {
-            Progress::SetSeen { set_id, .. }
-            | Progress::NotReady { set_id, .. }
-            | Progress::Fetched { set_id, .. }
-            | Progress::Written { set_id, .. }
-            | Progress::Sent { set_id, .. }
-            | Progress::Final { set_id, .. }
-            | Progress::Archived { set_id, .. }
-            | Progress::Retrying { set_id, .. }
-            | Progress::Failed { set_id, .. }
-            | Progress::Replayed { set_id, .. } => set_id,
-        }
+        &self.set_id
     }
 
-    /// Whether the set is settled after this event (archived or failed).
+    /// Whether the set is settled after this event (archived, failed or
+    /// skipped).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Progress::Archived { .. } | Progress::Failed { .. })
+        matches!(
+            self.kind,
+            ProgressKind::Archived { .. }
+                | ProgressKind::Failed { .. }
+                | ProgressKind::Skipped { .. }
+        )
     }
 }
 
@@ -176,10 +158,15 @@ pub struct Summary {
     pub archived: u64,
     /// Sets recorded failed during this run.
     pub failed: u64,
+    /// New sets recorded as skipped (contour filter) during this run.
+    pub skipped: u64,
     /// Retryable errors during this run (sets left pending for another pass).
     pub retries: u64,
-    /// Totals over every configured project after the run.
+    /// Totals over the company's sets after the run.
     pub totals: StatusCounts,
+    /// The same totals per contour (`None`: sets whose contour Beorg did not
+    /// name).
+    pub by_contour: BTreeMap<Option<String>, StatusCounts>,
     /// Why the run returned.
     pub stop: StopReason,
     /// Wall time of the run.
@@ -187,8 +174,9 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// True when every known set is done (archived in a final state): nothing
-    /// pending, nothing failed.
+    /// True when every known set is settled without a failure: nothing
+    /// pending, nothing failed (skipped sets are another contour's and count
+    /// as settled).
     pub fn all_final(&self) -> bool {
         self.totals.pending == 0 && self.totals.failed == 0
     }
@@ -198,20 +186,39 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} new, {} written, {} sent ({} already sent), {} archived, {} failed, {} retries; \
-             totals: {} done, {} failed, {} pending ({:?} after {:.1?})",
+            "{} new, {} written, {} sent ({} already sent), {} archived, {} failed, {} skipped, \
+             {} retries; totals: {} done, {} failed, {} skipped, {} pending",
             self.seen,
             self.written,
             self.sent,
             self.already_sent,
             self.archived,
             self.failed,
+            self.skipped,
             self.retries,
             self.totals.done,
             self.totals.failed,
+            self.totals.skipped,
             self.totals.pending,
-            self.stop,
-            self.elapsed
-        )
+        )?;
+        if self.by_contour.len() > 1 || self.by_contour.keys().any(Option::is_some) {
+            f.write_str(" [")?;
+            for (i, (contour, c)) in self.by_contour.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(
+                    f,
+                    "{}: {} done, {} failed, {} skipped, {} pending",
+                    contour.as_deref().unwrap_or("(no contour)"),
+                    c.done,
+                    c.failed,
+                    c.skipped,
+                    c.pending
+                )?;
+            }
+            f.write_str("]")?;
+        }
+        write!(f, " ({:?} after {:.1?})", self.stop, self.elapsed)
     }
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use beorg_client::{ReadySets, SetId};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -14,37 +13,15 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result, StoreError, chain};
 use crate::pipeline::Inner;
-use crate::progress::{Progress, StopReason, Summary};
-use crate::store::{SetStatus, StatusCounts};
+use crate::progress::{Progress, ProgressKind, StopReason, Summary};
+use crate::store::{NewSet, SetStatus, StatusCounts};
 use crate::worker::{self, Outcome, Stats};
 
 /// Page size when listing pending sets from the store.
 const PAGE: usize = 64;
 
-type Key = (String, String);
-
-/// Which ready sets belong to `project`: its `by_project` entry when Beorg
-/// gave one; the plain `ready` list when Beorg gave no `by_project` at all, or
-/// for sets `by_project` does not attribute when `project` is the client's own.
-fn sets_for_project<'a>(
-    ready: &'a ReadySets,
-    project: &str,
-    client_project: &str,
-) -> Vec<&'a SetId> {
-    if ready.by_project.is_empty() {
-        return ready.ready.iter().collect();
-    }
-    let mut out: Vec<&SetId> = ready
-        .by_project
-        .get(project)
-        .map(|v| v.iter().collect())
-        .unwrap_or_default();
-    if project == client_project {
-        let attributed: HashSet<&SetId> = ready.by_project.values().flatten().collect();
-        out.extend(ready.ready.iter().filter(|s| !attributed.contains(s)));
-    }
-    out
-}
+/// A set in flight: its id (the pipeline serves one company).
+type Key = String;
 
 struct Driver<'a> {
     inner: &'a Arc<Inner>,
@@ -55,27 +32,30 @@ struct Driver<'a> {
     cooldown: HashMap<Key, Instant>,
     task_stop: CancellationToken,
     poll_failures: u32,
+    /// When the last successful Beorg poll was sent (the watermark dates gaps
+    /// against it).
+    last_asked: Option<OffsetDateTime>,
+    /// The outliers the watermark reported last (warned about when they change).
+    outliers: Vec<u64>,
 }
 
 impl Driver<'_> {
-    /// Asks Beorg for ready sets, records the new ones and moves each
-    /// project's `start_id` watermark (releasing gaps past
-    /// [`gap_grace`](crate::PipelineConfig::gap_grace)). Returns whether Beorg
-    /// answered (a retryable failure is retried at the next pass; the
+    /// Asks Beorg for the company's ready sets from its `start_id`, records
+    /// the new ones (each once, with its contour; skipped when the contour
+    /// filter excludes it) and moves the company's watermark. Returns whether
+    /// Beorg answered (a retryable failure is retried at the next pass; the
     /// watermark only moves after an answer).
     async fn poll_ready(&mut self) -> Result<bool> {
         let inner = self.inner;
-        let mut starts = Vec::with_capacity(inner.projects.len());
-        for project in &inner.projects {
-            let p = project.clone();
-            let start = inner
+        let company = inner.company.clone();
+        let start = {
+            let c = company.clone();
+            inner
                 .store
-                .call(move |s| s.start_id(&p))
+                .call(move |s| s.start_id(&c))
                 .await?
-                .unwrap_or(inner.config.initial_start_id);
-            starts.push((project.clone(), start));
-        }
-        let min_start = starts.iter().map(|(_, s)| *s).min().unwrap_or(1);
+                .unwrap_or(inner.config.initial_start_id)
+        };
         // Gaps are dated against the time Beorg was asked: a gap is released
         // only when an answer to a request sent after its grace was over still
         // did not list it.
@@ -86,7 +66,7 @@ impl Driver<'_> {
                 .acquire()
                 .await
                 .map_err(|_| Error::Task("semaphore closed".to_owned()))?;
-            inner.beorg.ready(min_start).await
+            inner.beorg.ready(start).await
         };
         let ready = match ready {
             Ok(r) => {
@@ -104,41 +84,90 @@ impl Driver<'_> {
             }
         };
         let seen_at = OffsetDateTime::now_utc();
-        let gap_grace = inner.config.gap_grace;
-        for (project, start) in starts {
-            let sets: Vec<(String, u64)> =
-                sets_for_project(&ready, &project, inner.beorg.project_id())
-                    .into_iter()
-                    .filter_map(|id| {
-                        let number = id.number().unwrap_or(0);
-                        (number == 0 || number >= start).then(|| (id.as_str().to_owned(), number))
-                    })
-                    .collect();
-            if !sets.is_empty() {
-                let p = project.clone();
-                let fresh = inner
-                    .store
-                    .call(move |s| s.record_seen_at(&p, &sets, seen_at))
-                    .await?;
-                for set_id in fresh {
-                    tracing::info!(project = %project, set_id = %set_id, "set seen");
-                    self.stats.seen.fetch_add(1, Ordering::Relaxed);
-                    inner.emit(Progress::SetSeen {
-                        project: project.clone(),
-                        set_id,
-                    });
+        // `ready` is authoritative: every set in it once, whatever `by_project`
+        // says; the contour is a property of the set.
+        let sets: Vec<NewSet> = ready
+            .sets()
+            .into_iter()
+            .filter_map(|s| {
+                let number = s.id.number().unwrap_or(0);
+                if number != 0 && number < start {
+                    return None;
                 }
-            }
-            let p = project.clone();
-            let moved = inner
+                let skip = inner.config.skip_reason(s.contour.as_deref());
+                let mut new = NewSet::new(s.id.into_string(), number).contour(s.contour);
+                if let Some(reason) = skip {
+                    new = new.skipped(reason);
+                }
+                Some(new)
+            })
+            .collect();
+        if !sets.is_empty() {
+            let c = company.clone();
+            let recorded = sets.clone();
+            let fresh: HashSet<String> = inner
                 .store
-                .call(move |s| s.advance_start_id(&p, asked_at, gap_grace))
-                .await?;
-            if let Some(moved) = moved.filter(|m| *m != start) {
-                tracing::debug!(project = %project, from = start, to = moved, "start_id moved");
+                .call(move |s| s.record_seen_at(&c, &recorded, seen_at))
+                .await?
+                .into_iter()
+                .collect();
+            for set in sets.into_iter().filter(|s| fresh.contains(&s.set_id)) {
+                let contour = set.contour.as_deref().unwrap_or("");
+                let kind = match set.skip {
+                    Some(reason) => {
+                        tracing::info!(set_id = %set.set_id, contour, reason = %reason, "set seen; skipped");
+                        self.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                        ProgressKind::Skipped { reason }
+                    }
+                    None => {
+                        tracing::info!(set_id = %set.set_id, contour, "set seen");
+                        self.stats.seen.fetch_add(1, Ordering::Relaxed);
+                        ProgressKind::Seen
+                    }
+                };
+                inner.emit(Progress::new(
+                    &company,
+                    set.contour.as_deref(),
+                    &set.set_id,
+                    kind,
+                ));
             }
         }
+        self.last_asked = Some(asked_at);
+        self.advance(start).await?;
         Ok(true)
+    }
+
+    /// Moves the company's watermark as of the last successful poll (nothing
+    /// before one), from `start`; warns when its outliers change.
+    async fn advance(&mut self, start: u64) -> Result<()> {
+        let Some(asked_at) = self.last_asked else {
+            return Ok(());
+        };
+        let inner = self.inner;
+        let company = inner.company.clone();
+        let rule = inner.config.watermark_rule();
+        let advance = inner
+            .store
+            .call(move |s| s.advance_start_id(&company, asked_at, &rule))
+            .await?;
+        if let Some(advance) = advance {
+            if advance.start_id != start {
+                tracing::debug!(from = start, to = advance.start_id, "start_id moved");
+            }
+            if advance.outliers != self.outliers {
+                if !advance.outliers.is_empty() {
+                    tracing::warn!(
+                        start_id = advance.start_id,
+                        outliers = ?advance.outliers,
+                        max_jump = inner.config.max_jump,
+                        "ready sets far above the others are processed but do not move start_id"
+                    );
+                }
+                self.outliers = advance.outliers;
+            }
+        }
+        Ok(())
     }
 
     /// Whether the store already holds at least
@@ -151,15 +180,9 @@ impl Driver<'_> {
     async fn backlogged(&self) -> Result<bool> {
         let inner = self.inner;
         let limit = u64::try_from(inner.config.max_in_flight).unwrap_or(u64::MAX);
-        let mut pending = 0u64;
-        for project in &inner.projects {
-            let p = project.clone();
-            pending += inner.store.call(move |s| s.pending_count(&p)).await?;
-            if pending >= limit {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let company = inner.company.clone();
+        let pending = inner.store.call(move |s| s.pending_count(&company)).await?;
+        Ok(pending >= limit)
     }
 
     /// Starts a task for every pending set not in flight (up to the limit).
@@ -169,50 +192,48 @@ impl Driver<'_> {
         let now = Instant::now();
         self.cooldown.retain(|_, until| *until > now);
         let mut any_pending = false;
-        for project in &inner.projects {
-            let mut after: Option<(u64, String)> = None;
-            loop {
+        let mut after: Option<(u64, String)> = None;
+        loop {
+            if self.in_flight.len() >= inner.config.max_in_flight {
+                return Ok(true);
+            }
+            let company = inner.company.clone();
+            let a = after.clone();
+            let page = inner
+                .store
+                .call(move |s| {
+                    s.list(
+                        &company,
+                        Some(SetStatus::Pending),
+                        a.as_ref().map(|(n, id)| (*n, id.as_str())),
+                        PAGE,
+                    )
+                })
+                .await?;
+            let full = page.len() == PAGE;
+            if let Some(last) = page.last() {
+                after = Some((last.number, last.set_id.clone()));
+            }
+            for record in page {
+                any_pending = true;
+                let key = record.set_id.clone();
+                if self.in_flight.contains(&key) || self.cooldown.contains_key(&key) {
+                    continue;
+                }
                 if self.in_flight.len() >= inner.config.max_in_flight {
                     return Ok(true);
                 }
-                let p = project.clone();
-                let a = after.clone();
-                let page = inner
-                    .store
-                    .call(move |s| {
-                        s.list(
-                            &p,
-                            Some(SetStatus::Pending),
-                            a.as_ref().map(|(n, id)| (*n, id.as_str())),
-                            PAGE,
-                        )
-                    })
-                    .await?;
-                let full = page.len() == PAGE;
-                if let Some(last) = page.last() {
-                    after = Some((last.number, last.set_id.clone()));
-                }
-                for record in page {
-                    any_pending = true;
-                    let key = (record.project.clone(), record.set_id.clone());
-                    if self.in_flight.contains(&key) || self.cooldown.contains_key(&key) {
-                        continue;
-                    }
-                    if self.in_flight.len() >= inner.config.max_in_flight {
-                        return Ok(true);
-                    }
-                    self.in_flight.insert(key.clone());
-                    let task = worker::process(
-                        Arc::clone(inner),
-                        record,
-                        self.task_stop.clone(),
-                        Arc::clone(&self.stats),
-                    );
-                    self.tasks.spawn(async move { (key, task.await) });
-                }
-                if !full {
-                    break;
-                }
+                self.in_flight.insert(key.clone());
+                let task = worker::process(
+                    Arc::clone(inner),
+                    record,
+                    self.task_stop.clone(),
+                    Arc::clone(&self.stats),
+                );
+                self.tasks.spawn(async move { (key, task.await) });
+            }
+            if !full {
+                break;
             }
         }
         Ok(any_pending)
@@ -267,16 +288,28 @@ impl Driver<'_> {
     }
 }
 
-async fn totals(inner: &Inner) -> Result<StatusCounts> {
+/// The company's totals, overall and per contour.
+async fn totals(
+    inner: &Inner,
+) -> Result<(
+    StatusCounts,
+    std::collections::BTreeMap<Option<String>, StatusCounts>,
+)> {
+    let company = inner.company.clone();
+    let by_contour: std::collections::BTreeMap<Option<String>, StatusCounts> = inner
+        .store
+        .call(move |s| s.contour_counts(&company))
+        .await?
+        .into_iter()
+        .collect();
     let mut totals = StatusCounts::default();
-    for project in &inner.projects {
-        let p = project.clone();
-        let c = inner.store.call(move |s| s.counts(&p)).await?;
+    for c in by_contour.values() {
         totals.pending += c.pending;
         totals.done += c.done;
         totals.failed += c.failed;
+        totals.skipped += c.skipped;
     }
-    Ok(totals)
+    Ok((totals, by_contour))
 }
 
 pub(crate) async fn drive(
@@ -286,7 +319,7 @@ pub(crate) async fn drive(
 ) -> Result<Summary> {
     let _run = inner.run_lock.lock().await;
     let started = Instant::now();
-    let span = tracing::info_span!("pipeline_run", once, projects = ?inner.projects);
+    let span = tracing::info_span!("pipeline_run", once, company = %inner.company);
     let feed_stop = CancellationToken::new();
     let mut feed = JoinSet::new();
     feed.spawn(crate::feed::follow(Arc::clone(inner), feed_stop.clone()));
@@ -298,6 +331,8 @@ pub(crate) async fn drive(
         cooldown: HashMap::new(),
         task_stop: CancellationToken::new(),
         poll_failures: 0,
+        last_asked: None,
+        outliers: Vec::new(),
     };
     let deadline = if once {
         inner
@@ -380,7 +415,19 @@ pub(crate) async fn drive(
     }
     let stop_reason = outcome?;
     shutdown?;
+    // Sets that settled since the last poll move the watermark now (as of
+    // that poll), so the next run starts from there.
+    let start = {
+        let company = inner.company.clone();
+        inner
+            .store
+            .call(move |s| s.start_id(&company))
+            .await?
+            .unwrap_or(inner.config.initial_start_id)
+    };
+    driver.advance(start).instrument(span.clone()).await?;
     let stats = &driver.stats;
+    let (totals, by_contour) = totals(inner).await?;
     let summary = Summary {
         seen: stats.seen.load(Ordering::Relaxed),
         written: stats.written.load(Ordering::Relaxed),
@@ -388,50 +435,13 @@ pub(crate) async fn drive(
         already_sent: stats.already_sent.load(Ordering::Relaxed),
         archived: stats.archived.load(Ordering::Relaxed),
         failed: stats.failed.load(Ordering::Relaxed),
+        skipped: stats.skipped.load(Ordering::Relaxed),
         retries: stats.retries.load(Ordering::Relaxed),
-        totals: totals(inner).await?,
+        totals,
+        by_contour,
         stop: stop_reason,
         elapsed: started.elapsed(),
     };
     span.in_scope(|| tracing::info!(%summary, "run finished"));
     Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use beorg_client::{ReadySets, SetId};
-
-    use super::sets_for_project;
-
-    fn sets(numbers: &[u64]) -> Vec<SetId> {
-        numbers.iter().copied().map(SetId::from_number).collect()
-    }
-
-    fn ids(ready: &ReadySets, project: &str, client: &str) -> Vec<String> {
-        let mut v: Vec<String> = sets_for_project(ready, project, client)
-            .into_iter()
-            .map(|s| s.as_str().to_owned())
-            .collect();
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn without_by_project_everything_is_the_projects() {
-        let mut ready = ReadySets::default();
-        ready.ready = sets(&[16, 17]);
-        assert_eq!(ids(&ready, "A", "A"), ["s-16", "s-17"]);
-    }
-
-    #[test]
-    fn by_project_routes_sets_to_their_contour() {
-        let mut ready = ReadySets::default();
-        ready.ready = sets(&[16, 17, 18]);
-        ready.by_project.insert("A".into(), sets(&[16]));
-        ready.by_project.insert("B".into(), sets(&[17]));
-        // The client's own project also gets what by_project does not attribute.
-        assert_eq!(ids(&ready, "A", "A"), ["s-16", "s-18"]);
-        assert_eq!(ids(&ready, "B", "A"), ["s-17"]);
-        assert!(ids(&ready, "C", "A").is_empty());
-    }
 }

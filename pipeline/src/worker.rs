@@ -17,11 +17,8 @@ use crate::error::{Error, StoreError, chain};
 use crate::ids;
 use crate::mapper::MappingContext;
 use crate::pipeline::Inner;
-use crate::progress::Progress;
-use crate::store::{Failure, FinalState, SetRecord, SetStatus, Step};
-
-/// The reason recorded when a document misses its final-state deadline.
-pub const TIMED_OUT: &str = "timed out waiting for final state";
+use crate::progress::{Progress, ProgressKind};
+use crate::store::{Failure, FailureKind, FinalState, SetRecord, SetStatus, Step};
 
 /// Counters of one run.
 #[derive(Debug, Default)]
@@ -32,6 +29,7 @@ pub(crate) struct Stats {
     pub(crate) already_sent: AtomicU64,
     pub(crate) archived: AtomicU64,
     pub(crate) failed: AtomicU64,
+    pub(crate) skipped: AtomicU64,
     pub(crate) retries: AtomicU64,
 }
 
@@ -50,8 +48,12 @@ pub(crate) enum Outcome {
 
 /// Why a step did not complete.
 enum StepError {
-    /// Beorg is still recognizing the set (425): not an error.
+    /// Beorg is still recognizing the set (425): not an error (until the
+    /// not-ready timeout).
     NotReady,
+    /// A final answer that cannot be used (a set broken as a whole, no
+    /// documents): the set fails with this kind, at once.
+    Unusable(FailureKind, String),
     /// The run is stopping; the set is checkpointed at its last step.
     Stopped,
     /// The final-state deadline passed.
@@ -120,12 +122,13 @@ pub(crate) fn already_sent(doc: &Document) -> bool {
 /// delivered it) holds everything the archive step needs, so the step can use
 /// it instead of reading the document again: it is this document, it links its
 /// zip, and every live attachment and each of its signatures links (or
-/// carries) its file — including every file the set put into the document.
-/// Anything missing → `false` (the archive step reads the document).
+/// carries) its file — including every attachment the set put into the
+/// document (by id). Anything missing → `false` (the archive step reads the
+/// document).
 pub(crate) fn archive_links_present(
     doc: &Document,
     document_id: &str,
-    file_names: &[String],
+    attachment_ids: &[String],
 ) -> bool {
     fn linked(file: Option<&FileRef>) -> bool {
         file.is_some_and(|f| f.url.is_some() || f.data.is_some())
@@ -140,10 +143,10 @@ pub(crate) fn archive_links_present(
         linked(a.file.as_ref()) && a.signatures.iter().all(|s| linked(s.file.as_ref()))
     });
     any && all_linked
-        && file_names.iter().all(|name| {
+        && attachment_ids.iter().all(|id| {
             doc.attachments
                 .iter()
-                .any(|a| a.deleted != Some(true) && a.file_name() == Some(name.as_str()))
+                .any(|a| a.deleted != Some(true) && a.id.as_deref() == Some(id.as_str()))
         })
 }
 
@@ -158,7 +161,12 @@ pub(crate) async fn process(
     stop: CancellationToken,
     stats: Arc<Stats>,
 ) -> Result<Outcome, StoreError> {
-    let span = tracing::info_span!("set", project = %record.project, set_id = %record.set_id);
+    let span = tracing::info_span!(
+        "set",
+        company = %record.company,
+        contour = record.contour.as_deref().unwrap_or(""),
+        set_id = %record.set_id
+    );
     Worker {
         inner: &inner,
         rec: record,
@@ -193,7 +201,12 @@ struct Worker<'a> {
 
 impl Worker<'_> {
     async fn run(mut self) -> Result<Outcome, StoreError> {
-        let document_id = ids::document_id(&self.rec.project, &self.rec.set_id).to_string();
+        // The stored id when the set has one (never derived again: a set keeps
+        // the id it was written under, whatever version wrote it).
+        let document_id =
+            self.rec.document_id.clone().unwrap_or_else(|| {
+                ids::document_id(&self.rec.company, &self.rec.set_id).to_string()
+            });
         // Register before writing/sending so no event of ours can slip by.
         let (tx, mut rx) = watch::channel(None);
         self.inner.waiters().insert(document_id.clone(), tx);
@@ -232,22 +245,45 @@ impl Worker<'_> {
                 Err(StepError::Store(e)) => return Err(e),
                 Err(StepError::Stopped) => return Ok(Outcome::Pending),
                 Err(StepError::NotReady) => {
+                    let waited = OffsetDateTime::now_utc() - self.rec.first_seen;
+                    let limit = self.inner.config.not_ready_timeout;
+                    if waited >= limit {
+                        let reason = format!(
+                            "Beorg still answered \"not ready\" {:.0?} after the set was first seen \
+                             (limit {limit:?})",
+                            Duration::try_from(waited).unwrap_or(limit)
+                        );
+                        self.fail(next, FailureKind::NotReadyExpired, reason)
+                            .await?;
+                        return Ok(Outcome::Settled);
+                    }
                     tracing::debug!("result not ready yet (425); stays pending");
-                    self.inner.emit(Progress::NotReady {
-                        project: self.rec.project.clone(),
-                        set_id: self.rec.set_id.clone(),
-                    });
+                    self.emit(ProgressKind::NotReady);
                     return Ok(Outcome::Pending);
                 }
+                Err(StepError::Unusable(kind, reason)) => {
+                    self.fail(next, kind, reason).await?;
+                    return Ok(Outcome::Settled);
+                }
                 Err(StepError::TimedOut) => {
-                    self.fail(next, TIMED_OUT.to_owned()).await?;
+                    self.fail(
+                        next,
+                        FailureKind::FinalStateTimedOut,
+                        "timed out waiting for final state".to_owned(),
+                    )
+                    .await?;
                     return Ok(Outcome::Settled);
                 }
                 Err(StepError::Failed(e)) if e.is_retryable() => {
                     return self.retry_later(next, &e).await;
                 }
                 Err(StepError::Failed(e)) => {
-                    self.fail(next, chain(&e)).await?;
+                    let kind = match &e {
+                        Error::Mapping(_) => FailureKind::Mapping,
+                        Error::Beorg(_) | Error::Saby(_) => FailureKind::Rejected,
+                        _ => FailureKind::Other,
+                    };
+                    self.fail(next, kind, chain(&e)).await?;
                     return Ok(Outcome::Settled);
                 }
             }
@@ -263,22 +299,30 @@ impl Worker<'_> {
         }
     }
 
+    /// Emits a progress event about this set.
+    fn emit(&self, kind: ProgressKind) {
+        self.inner.emit(Progress::new(
+            &self.rec.company,
+            self.rec.contour.as_deref(),
+            &self.rec.set_id,
+            kind,
+        ));
+    }
+
     async fn retry_later(&mut self, step: Step, e: &Error) -> Result<Outcome, StoreError> {
         self.rec.attempts = self.rec.attempts.saturating_add(1);
         let message = chain(e);
         self.rec.last_error = Some(message.clone());
         if self.rec.attempts >= self.inner.config.max_passes {
             let reason = format!("gave up after {} passes: {message}", self.rec.attempts);
-            self.fail(step, reason).await?;
+            self.fail(step, FailureKind::GaveUp, reason).await?;
             return Ok(Outcome::Settled);
         }
         tracing::warn!(step = %step, attempt = self.rec.attempts, error = %message, "retryable error; set stays pending");
         self.rec.updated_at = OffsetDateTime::now_utc();
         self.inner.store.save(&self.rec).await?;
         bump(&self.stats.retries);
-        self.inner.emit(Progress::Retrying {
-            project: self.rec.project.clone(),
-            set_id: self.rec.set_id.clone(),
+        self.emit(ProgressKind::Retrying {
             step,
             attempt: self.rec.attempts,
             error: message,
@@ -286,22 +330,31 @@ impl Worker<'_> {
         Ok(Outcome::Pending)
     }
 
-    async fn fail(&mut self, step: Step, reason: String) -> Result<(), StoreError> {
-        tracing::error!(step = %step, reason = %reason, "set failed");
-        self.rec.fail(Failure::new(step, reason.clone()));
+    async fn fail(
+        &mut self,
+        step: Step,
+        kind: FailureKind,
+        reason: String,
+    ) -> Result<(), StoreError> {
+        tracing::error!(step = %step, kind = %kind, reason = %reason, "set failed");
+        self.rec
+            .fail(Failure::new(step, kind.clone(), reason.clone()));
         self.inner.store.save(&self.rec).await?;
         bump(&self.stats.failed);
-        self.inner.emit(Progress::Failed {
-            project: self.rec.project.clone(),
-            set_id: self.rec.set_id.clone(),
+        self.emit(ProgressKind::Failed {
             step,
+            failure: kind,
             reason,
         });
         Ok(())
     }
 
-    /// Fetches the result and maps it (kept in memory for the write step).
-    async fn fetch_and_map(&mut self) -> Result<Document, StepError> {
+    /// Fetches the result and maps it (kept in memory for the write step);
+    /// also returns the types of the recognized documents.
+    async fn fetch_and_map(
+        &mut self,
+        document_id: &str,
+    ) -> Result<(Document, Vec<beorg_client::DocumentType>), StepError> {
         let set_id = SetId::new(self.rec.set_id.clone());
         let status = {
             let _permit = self.api_permit().await?;
@@ -309,36 +362,60 @@ impl Worker<'_> {
         };
         let result = match status {
             ResultStatus::Ready(result) => result,
-            // `Processing` (425) and any status a newer client may add.
+            ResultStatus::Processing { .. } => return Err(StepError::NotReady),
+            ResultStatus::Broken(result) => {
+                let reason = match result.broken_reason_text() {
+                    Some(r) => format!("Beorg marked the whole set broken: {r}"),
+                    None => "Beorg marked the whole set broken".to_owned(),
+                };
+                return Err(StepError::Unusable(FailureKind::SetBroken, reason));
+            }
+            ResultStatus::NoDocuments(_) => {
+                return Err(StepError::Unusable(
+                    FailureKind::NoDocuments,
+                    "Beorg's result holds no documents".to_owned(),
+                ));
+            }
+            // An outcome a newer client may add: polled again, within the
+            // not-ready timeout.
             _ => return Err(StepError::NotReady),
         };
-        let template = &self.inner.config.document;
-        let ctx = MappingContext::new(&self.rec.project, &set_id, template);
+        let template = self.inner.config.template_for(self.rec.contour.as_deref());
+        let document_uuid = uuid::Uuid::parse_str(document_id)
+            .unwrap_or_else(|_| uuid::Uuid::new_v5(&ids::NAMESPACE, document_id.as_bytes()));
+        let ctx = MappingContext::new(&self.rec.company, &set_id, &template)
+            .with_contour(self.rec.contour.as_deref())
+            .with_document_id(document_uuid);
         let mut doc = self
             .inner
             .mapper
             .map(&ctx, &result)
             .await
             .map_err(|e| StepError::Failed(Error::Mapping(e)))?;
-        doc.id = Some(ctx.document_id.to_string());
-        Ok(doc)
+        doc.id = Some(document_id.to_owned());
+        let types = result
+            .documents
+            .iter()
+            .map(|d| d.doc_type.clone())
+            .collect();
+        Ok((doc, types))
     }
 
     async fn fetch(&mut self, document_id: &str) -> Result<(), StepError> {
-        let doc = self.fetch_and_map().await?;
-        self.rec.file_names = doc
+        let (doc, document_types) = self.fetch_and_map(document_id).await?;
+        self.rec.attachment_ids = doc
             .attachments
             .iter()
-            .filter_map(|a| a.file_name().map(str::to_owned))
+            .filter_map(|a| a.id.clone())
             .collect();
         self.rec.document_id = Some(document_id.to_owned());
+        let attachments = doc.attachments.len();
         self.document = Some(doc);
         self.rec.advance(Step::Fetched);
         self.inner.store.save(&self.rec).await?;
-        self.inner.emit(Progress::Fetched {
-            project: self.rec.project.clone(),
-            set_id: self.rec.set_id.clone(),
-            file_names: self.rec.file_names.clone(),
+        self.emit(ProgressKind::Fetched {
+            document_types,
+            attachments,
         });
         Ok(())
     }
@@ -347,7 +424,7 @@ impl Worker<'_> {
         // Resumed after a crash: the result is fetched again (Beorg keeps it).
         let doc = match self.document.take() {
             Some(doc) => doc,
-            None => self.fetch_and_map().await?,
+            None => self.fetch_and_map(document_id).await?.0,
         };
         let written = {
             let _permit = self.api_permit().await?;
@@ -360,9 +437,7 @@ impl Worker<'_> {
         self.rec.advance(Step::Written);
         self.inner.store.save(&self.rec).await?;
         bump(&self.stats.written);
-        self.inner.emit(Progress::Written {
-            project: self.rec.project.clone(),
-            set_id: self.rec.set_id.clone(),
+        self.emit(ProgressKind::Written {
             document_id: document_id.to_owned(),
         });
         Ok(())
@@ -403,9 +478,7 @@ impl Worker<'_> {
         self.rec.sent_at = Some(OffsetDateTime::now_utc());
         self.rec.advance(Step::Sent);
         self.inner.store.save(&self.rec).await?;
-        self.inner.emit(Progress::Sent {
-            project: self.rec.project.clone(),
-            set_id: self.rec.set_id.clone(),
+        self.emit(ProgressKind::Sent {
             document_id: document_id.to_owned(),
             already_sent: already,
         });
@@ -495,19 +568,20 @@ impl Worker<'_> {
         self.rec.final_state = Some(fin.clone());
         self.rec.advance(Step::Final);
         self.inner.store.save(&self.rec).await?;
-        self.inner.emit(Progress::Final {
-            project: self.rec.project.clone(),
-            set_id: self.rec.set_id.clone(),
+        self.emit(ProgressKind::Final {
             document_id: document_id.to_owned(),
             state: fin,
         });
         Ok(())
     }
 
+    /// `<archive_dir>/<company>/<set id>/`: two companies' sets of the same
+    /// id never share a directory.
     fn archive_dir(&self) -> PathBuf {
         self.inner
             .config
             .archive_dir
+            .join(sanitize_file_name(&self.rec.company))
             .join(sanitize_file_name(&self.rec.set_id))
     }
 
@@ -518,7 +592,7 @@ impl Worker<'_> {
         let known = self
             .final_document
             .take()
-            .filter(|d| archive_links_present(d, document_id, &self.rec.file_names));
+            .filter(|d| archive_links_present(d, document_id, &self.rec.attachment_ids));
         // Network under the permit, disk after releasing it.
         let files = {
             let _permit = self.api_permit().await?;
@@ -535,12 +609,7 @@ impl Worker<'_> {
         self.inner.store.save(&self.rec).await?;
         bump(&self.stats.archived);
         tracing::info!(dir = %dir.display(), files, "archived; set done");
-        self.inner.emit(Progress::Archived {
-            project: self.rec.project.clone(),
-            set_id: self.rec.set_id.clone(),
-            dir,
-            files,
-        });
+        self.emit(ProgressKind::Archived { dir, files });
         Ok(())
     }
 }
@@ -600,7 +669,7 @@ mod tests {
     }
 
     fn ours() -> Vec<String> {
-        vec!["Паспорт.json".to_owned(), "СНИЛС.json".to_owned()]
+        vec!["a1".to_owned(), "a2".to_owned()]
     }
 
     #[test]
@@ -645,7 +714,7 @@ mod tests {
             "no attachments at all"
         );
         let mut names = ours();
-        names.push("old.json".to_owned());
+        names.push("a3".to_owned());
         assert!(
             !archive_links_present(&doc, "doc-1", &names),
             "one of ours missing"

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use hr_docs_benches::Result;
 use hr_docs_benches::args::Args;
 use hr_docs_benches::report::{Row, Target};
-use pipeline::store::{SetRecord, SqliteStore, StateStore, Step, Synchronous};
+use pipeline::store::{NewSet, SetRecord, SqliteStore, StateStore, Step, Synchronous};
 
-const PROJECT: &str = "U_RATE_2";
+/// The Beorg company (the `project_id`) whose sets are stored.
+const COMPANY: &str = "4821";
 
 /// Deterministic xorshift, enough to spread updates over the stored sets.
 struct Rng(u64);
@@ -49,14 +50,14 @@ fn time_updates(
 ) -> Result<Duration> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open_with(dir.path().join("state.db"), sync)?;
-    store.init_project(PROJECT, 1)?;
+    store.init_company(COMPANY, 1)?;
     let mut number = 1u64;
     while number <= stored {
-        let batch: Vec<(String, u64)> = (number..(number + 1000).min(stored + 1))
-            .map(|n| (format!("s-{n}"), n))
+        let batch: Vec<NewSet> = (number..(number + 1000).min(stored + 1))
+            .map(|n| NewSet::new(format!("s-{n}"), n))
             .collect();
         number += batch.len() as u64;
-        store.record_seen(PROJECT, &batch)?;
+        store.record_seen(COMPANY, &batch)?;
     }
     let steps = [
         Step::Fetched,
@@ -74,7 +75,7 @@ fn time_updates(
                 Pattern::Uniform => rng.below(stored) + 1,
             };
             store
-                .get(PROJECT, &format!("s-{n}"))?
+                .get(COMPANY, &format!("s-{n}"))?
                 .ok_or_else(|| format!("set s-{n} missing").into())
         })
         .collect::<Result<_>>()?;
@@ -82,7 +83,10 @@ fn time_updates(
     for i in 0..updates {
         let mut record = records[(i % records.len() as u64) as usize].clone();
         record.document_id = Some(format!("6f1c1b1e-0000-4000-8000-{:012x}", record.number));
-        record.file_names = vec!["Паспорт_Иванов.pdf".into(), "СНИЛС_Иванов.pdf".into()];
+        record.attachment_ids = vec![
+            "0d5e0f5c-3f7e-5a4e-9c55-6a1f3e7c2b11".into(),
+            "7b2d9c1a-8e4f-5b3a-a1c2-4d5e6f708192".into(),
+        ];
         record.advance(steps[(i % steps.len() as u64) as usize]);
         store.save(&record)?;
     }

@@ -14,8 +14,11 @@ impl Client {
     /// The result of one set (`/api/document/result/s-N`).
     ///
     /// Gives [`ResultStatus::Processing`] while Beorg is still working on the set
-    /// (HTTP 425, or a 200 without documents). Other statuses become
-    /// [`Error::Api`]; connect errors, timeouts, 429 and 5xx are retried first.
+    /// (HTTP 425 — the only "not yet"). A 200 is final: [`ResultStatus::Ready`],
+    /// [`ResultStatus::Broken`] when its top level marks the whole set broken
+    /// and no document is usable, or [`ResultStatus::NoDocuments`]. Other
+    /// statuses become [`Error::Api`]; connect errors, timeouts, 429 and 5xx are
+    /// retried first.
     ///
     /// With [`HttpMethod::Get`] the token travels in the query (`?token=…`); with
     /// [`HttpMethod::Post`] it travels in a JSON body `{"token": …}` instead.
@@ -63,15 +66,10 @@ impl Client {
                 });
             }
             let mut result: RecognitionResult = self.decode(Endpoint::Result, &raw)?;
-            if result.documents.is_empty() {
-                return Ok(ResultStatus::Processing {
-                    retry_after: raw.retry_after,
-                });
-            }
             if result.document_id.as_str().is_empty() {
                 result.document_id = set_id.clone();
             }
-            Ok(ResultStatus::Ready(Box::new(result)))
+            Ok(ResultStatus::from_result(result))
         })
         .await
     }
@@ -82,7 +80,9 @@ impl Client {
     /// policy's `max_retry_after`) or else an exponential backoff (see
     /// [`ClientBuilder::poll_backoff`](crate::ClientBuilder::poll_backoff)).
     /// When `max_wait` runs out while the set is still processing, fails with
-    /// [`Error::StillProcessing`]; other errors are returned as they come.
+    /// [`Error::StillProcessing`]; a set that came back broken as a whole fails
+    /// at once with [`Error::SetBroken`], one without documents with
+    /// [`Error::NoDocuments`]; other errors are returned as they come.
     pub async fn wait_for_result(
         &self,
         set_id: &SetId,
@@ -105,6 +105,17 @@ impl Client {
                 Ok(ResultStatus::Processing { retry_after }) => {
                     seen_processing = true;
                     retry_after
+                }
+                Ok(ResultStatus::Broken(r)) => {
+                    return Err(Error::SetBroken {
+                        set_id: set_id.clone(),
+                        reasons: r.broken_reason_text(),
+                    });
+                }
+                Ok(_) => {
+                    return Err(Error::NoDocuments {
+                        set_id: set_id.clone(),
+                    });
                 }
                 // `max_wait` itself ran out during a poll of a set known to be processing.
                 Err(Error::DeadlineExceeded { .. })

@@ -8,7 +8,7 @@ mod set_id;
 mod views;
 
 pub use document_type::DocumentType;
-pub use ready::ReadySets;
+pub use ready::{ReadySet, ReadySets};
 pub use result::{
     Check, CheckStatus, Confidences, Metadata, MetadataCheck, RecognitionResult,
     RecognizedDocument, ResultStatus, Verifications,

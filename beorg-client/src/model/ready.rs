@@ -1,6 +1,6 @@
 //! The answer of the ready endpoint.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use serde::de::Error as _;
@@ -21,7 +21,36 @@ const PROJECT_KEYS: &[&str] = &[
 /// Keys accepted for a contour's ids inside a `by_project` entry.
 const IDS_KEYS: &[&str] = &["ready", "ids", "sets", "document_ids", "documents", "items"];
 
+/// One ready set and the contour it is ready on, from [`ReadySets::sets`].
+///
+/// The contour comes from `by_project`; it is `None` when the answer has no
+/// `by_project` (a company with one contour) or does not attribute this set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
+pub struct ReadySet {
+    /// The set.
+    pub id: SetId,
+    /// The contour (`by_project` key) the set is ready on, if the answer says.
+    pub contour: Option<String>,
+}
+
+impl ReadySet {
+    /// A ready set on `contour` (`None`: not attributed).
+    pub fn new(id: SetId, contour: Option<String>) -> Self {
+        Self { id, contour }
+    }
+}
+
 /// Sets that are ready, from the requested `start_id` on.
+///
+/// What the fields mean (Beorg's integration letter, the only description of
+/// this call): the request's `project_id` is the **company's** number; `ready`
+/// is the list of **all** the company's ready sets from `start_id` on and is
+/// authoritative; `by_project` appears when the company has more than one
+/// contour and breaks the same sets down by contour. Set numbers are global
+/// to the company: sets of different contours interleave (`s-100` on one,
+/// `s-101` on the other). Use [`sets`](Self::sets) to get every ready set once,
+/// with its contour.
 ///
 /// The shape of this answer is not public, so parsing is lenient. Accepted:
 ///
@@ -89,6 +118,92 @@ impl ReadySets {
             by_project: by_project.unwrap_or_default(),
             extra: obj,
         })
+    }
+
+    /// Every ready set once, with its contour: first the ids of `ready` in the
+    /// server's order, then ids that only `by_project` lists (in [`SetId`]
+    /// order; `ready` should hold them too, but a set is never dropped because
+    /// it does not).
+    ///
+    /// * Every id of `ready` appears exactly once, whatever `by_project` says or
+    ///   omits (an id repeated in `ready` is reported once).
+    /// * A set's contour is the `by_project` key listing it, `None` when no key
+    ///   does (or there is no `by_project`).
+    /// * An id listed under two or more contours is reported once, on the first
+    ///   of them in name order (byte-wise, as [`by_project`](Self::by_project)
+    ///   is sorted), with a `tracing` warning naming the set id and the
+    ///   contours.
+    ///
+    /// ```
+    /// use beorg_client::{ReadySets, SetId};
+    /// let sets: ReadySets = serde_json::from_value(serde_json::json!({
+    ///     "ready": [100, 101, 102],
+    ///     "by_project": {"Кадры-Москва": [100, 102], "Кадры-Казань": ["s-101", "s-103"]}
+    /// }))?;
+    /// let listed: Vec<(String, Option<String>)> = sets
+    ///     .sets()
+    ///     .into_iter()
+    ///     .map(|s| (s.id.to_string(), s.contour))
+    ///     .collect();
+    /// assert_eq!(listed, [
+    ///     ("s-100".to_owned(), Some("Кадры-Москва".to_owned())),
+    ///     ("s-101".to_owned(), Some("Кадры-Казань".to_owned())),
+    ///     ("s-102".to_owned(), Some("Кадры-Москва".to_owned())),
+    ///     // Only in by_project: still reported.
+    ///     ("s-103".to_owned(), Some("Кадры-Казань".to_owned())),
+    /// ]);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn sets(&self) -> Vec<ReadySet> {
+        // The contour of each id: the first key (in name order) listing it.
+        let mut contour_of: HashMap<&SetId, &str> = HashMap::new();
+        let mut conflicts: BTreeMap<&SetId, Vec<&str>> = BTreeMap::new();
+        for (contour, ids) in &self.by_project {
+            for id in ids {
+                match contour_of.get(id) {
+                    None => {
+                        contour_of.insert(id, contour);
+                    }
+                    Some(first) if *first != contour.as_str() => {
+                        let listed = conflicts.entry(id).or_insert_with(|| vec![first]);
+                        if !listed.contains(&contour.as_str()) {
+                            listed.push(contour);
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for (id, contours) in &conflicts {
+            tracing::warn!(
+                set_id = id.as_str(),
+                contours = ?contours,
+                chosen = contours[0],
+                "Beorg listed a ready set under several contours; it is reported once, on the first"
+            );
+        }
+        let mut out = Vec::with_capacity(self.ready.len());
+        let mut reported: HashSet<&SetId> = HashSet::with_capacity(self.ready.len());
+        for id in &self.ready {
+            if reported.insert(id) {
+                out.push(ReadySet::new(
+                    id.clone(),
+                    contour_of.get(id).map(|c| (*c).to_owned()),
+                ));
+            }
+        }
+        let only_by_project: BTreeSet<&SetId> = contour_of
+            .keys()
+            .copied()
+            .filter(|id| !reported.contains(id))
+            .collect();
+        for id in only_by_project {
+            out.push(ReadySet::new(
+                id.clone(),
+                contour_of.get(id).map(|c| (*c).to_owned()),
+            ));
+        }
+        out
     }
 
     /// Every ready id (from `ready` and `by_project`), deduplicated, in [`SetId`] order.
@@ -307,6 +422,80 @@ mod tests {
         assert_eq!(r.ready, ids(&[3, 4, 5]));
         let r = ReadySets::from_value(json!([1, 2])).unwrap();
         assert_eq!(r.ready, ids(&[1, 2]));
+    }
+
+    fn listed(r: &ReadySets) -> Vec<(String, Option<String>)> {
+        r.sets()
+            .into_iter()
+            .map(|s| (s.id.into_string(), s.contour))
+            .collect()
+    }
+
+    fn on(id: &str, contour: Option<&str>) -> (String, Option<String>) {
+        (id.to_owned(), contour.map(str::to_owned))
+    }
+
+    #[test]
+    fn sets_report_every_ready_id_once_with_its_contour() {
+        // Interleaved contours, a repeated id, an id by_project does not attribute.
+        let r = ReadySets::from_value(json!({
+            "ready": [100, "s-101", 100, 102, 104],
+            "by_project": {"Казань": ["s-101"], "Москва": [100, 102]}
+        }))
+        .unwrap();
+        assert_eq!(
+            listed(&r),
+            [
+                on("s-100", Some("Москва")),
+                on("s-101", Some("Казань")),
+                on("s-102", Some("Москва")),
+                on("s-104", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn sets_without_by_project_have_no_contour() {
+        let r = ReadySets::from_value(json!({"ready": ["s-7", 8]})).unwrap();
+        assert_eq!(listed(&r), [on("s-7", None), on("s-8", None)]);
+        let r = ReadySets::from_value(json!({"ready": [7], "by_project": null})).unwrap();
+        assert_eq!(listed(&r), [on("s-7", None)]);
+    }
+
+    #[test]
+    fn ids_only_in_by_project_are_reported_after_ready() {
+        let r = ReadySets::from_value(json!({
+            "ready": [5],
+            "by_project": {"A": [9, 5], "B": [6]}
+        }))
+        .unwrap();
+        assert_eq!(
+            listed(&r),
+            [
+                on("s-5", Some("A")),
+                on("s-6", Some("B")),
+                on("s-9", Some("A"))
+            ]
+        );
+    }
+
+    #[test]
+    fn an_id_under_two_contours_is_reported_once_on_the_first_by_name() {
+        let r = ReadySets::from_value(json!({
+            "ready": [1, 2],
+            "by_project": [
+                {"project_id": "Zeta", "ready": [1, 2]},
+                {"project_id": "Alpha", "ready": [2]},
+                {"project_id": "Zeta", "ready": [2]}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            listed(&r),
+            [on("s-1", Some("Zeta")), on("s-2", Some("Alpha"))]
+        );
+        // The same answer always gives the same choice.
+        assert_eq!(listed(&r), listed(&r.clone()));
     }
 
     #[test]

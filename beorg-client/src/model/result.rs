@@ -10,28 +10,84 @@ use super::views::{self, BirthCertificate, DateError, Passport, Rvp, Snils};
 use super::{DocumentType, SetId};
 
 /// The answer of [`Client::result`](crate::Client::result).
+///
+/// Only HTTP 425 means "still processing"; every 200 is a final outcome:
+/// [`Ready`](Self::Ready), [`Broken`](Self::Broken) or
+/// [`NoDocuments`](Self::NoDocuments). The enum is `#[non_exhaustive]`: match
+/// the cases you handle and give the rest a wildcard arm (treating an unknown
+/// outcome as final is the safe default: polling again would not change it).
+///
+/// ```
+/// use beorg_client::ResultStatus;
+/// fn describe(status: &ResultStatus) -> &'static str {
+///     match status {
+///         ResultStatus::Ready(_) => "recognized",
+///         ResultStatus::Processing { .. } => "poll again later",
+///         ResultStatus::Broken(_) => "the whole set is broken",
+///         ResultStatus::NoDocuments(_) => "nothing was recognized",
+///         _ => "another final outcome",
+///     }
+/// }
+/// # let _ = describe;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ResultStatus {
     /// The set was recognized.
     Ready(Box<RecognitionResult>),
-    /// The set is still being processed (HTTP 425, or a 200 without documents).
+    /// The set is still being processed (HTTP 425).
     Processing {
         /// How long the server asked to wait (`Retry-After`), if it said.
         retry_after: Option<Duration>,
     },
+    /// A 200 whose top level marks the whole set broken (`broken: true` and/or
+    /// `broken_reasons` / `broken_reasons_ru`) and which holds no usable
+    /// document (none, or all of them marked broken or without data). Final:
+    /// polling again does not change it.
+    Broken(Box<RecognitionResult>),
+    /// A 200 without documents and without any broken mark. Final.
+    NoDocuments(Box<RecognitionResult>),
 }
 
 impl ResultStatus {
+    /// Classifies a decoded 200 answer: [`Broken`](Self::Broken),
+    /// [`NoDocuments`](Self::NoDocuments) or [`Ready`](Self::Ready).
+    pub fn from_result(result: RecognitionResult) -> Self {
+        let usable = result.documents.iter().any(RecognizedDocument::is_usable);
+        if result.is_broken() && !usable {
+            ResultStatus::Broken(Box::new(result))
+        } else if result.documents.is_empty() {
+            ResultStatus::NoDocuments(Box::new(result))
+        } else {
+            ResultStatus::Ready(Box::new(result))
+        }
+    }
+
     /// Whether the set is ready.
     pub fn is_ready(&self) -> bool {
         matches!(self, ResultStatus::Ready(_))
+    }
+
+    /// Whether the set is still being processed (HTTP 425): the only outcome
+    /// worth polling again.
+    pub fn is_processing(&self) -> bool {
+        matches!(self, ResultStatus::Processing { .. })
     }
 
     /// The result, if ready.
     pub fn into_ready(self) -> Option<RecognitionResult> {
         match self {
             ResultStatus::Ready(r) => Some(*r),
+            _ => None,
+        }
+    }
+
+    /// The answer's body, for every outcome but `Processing`.
+    pub fn result(&self) -> Option<&RecognitionResult> {
+        match self {
+            ResultStatus::Ready(r) | ResultStatus::Broken(r) | ResultStatus::NoDocuments(r) => {
+                Some(r)
+            }
             ResultStatus::Processing { .. } => None,
         }
     }
@@ -49,6 +105,16 @@ pub struct RecognitionResult {
     pub document_id: SetId,
     /// Every recognized document, in the server's order.
     pub documents: Vec<RecognizedDocument>,
+    /// A top-level `broken` mark on the whole set (`true`, `"1"`, ...; `null`
+    /// or absent → `None`). See [`is_broken`](Self::is_broken).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<bool>,
+    /// Why the whole set is broken (English), raw, when the top level says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broken_reasons: Vec<Value>,
+    /// Why the whole set is broken (Russian), raw, when the top level says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broken_reasons_ru: Vec<Value>,
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -59,6 +125,9 @@ impl Default for RecognitionResult {
         Self {
             document_id: SetId::new(""),
             documents: Vec::new(),
+            broken: None,
+            broken_reasons: Vec::new(),
+            broken_reasons_ru: Vec::new(),
             extra: Map::new(),
         }
     }
@@ -67,6 +136,9 @@ impl Default for RecognitionResult {
 deserialize_with_extra!(RecognitionResult, "a Beorg result object", {
     "document_id" => document_id as OptionalSetId,
     "documents" => documents,
+    "broken" => broken as LenientBool,
+    "broken_reasons" => broken_reasons as OneOrMany<Value>,
+    "broken_reasons_ru" => broken_reasons_ru as OneOrMany<Value>,
 });
 
 /// A set id that may be missing or null (filled in later by the client).
@@ -81,6 +153,21 @@ impl<'de> Deserialize<'de> for OptionalSetId {
 }
 
 impl RecognitionResult {
+    /// Whether the top level marks the whole set broken: `broken` is true, or
+    /// it gives reasons (`broken_reasons` / `broken_reasons_ru`).
+    pub fn is_broken(&self) -> bool {
+        self.broken == Some(true)
+            || !self.broken_reasons.is_empty()
+            || !self.broken_reasons_ru.is_empty()
+    }
+
+    /// The top-level reasons as one line (Russian ones first, else English;
+    /// non-text reasons as JSON), `None` when there are none. These are
+    /// Beorg's diagnostics about the scans, not recognized values.
+    pub fn broken_reason_text(&self) -> Option<String> {
+        reasons_text(&self.broken_reasons_ru, &self.broken_reasons)
+    }
+
     /// The documents of one type.
     pub fn documents_of_type<'a>(
         &'a self,
@@ -206,6 +293,23 @@ impl RecognizedDocument {
         self.broken == Some(true)
     }
 
+    /// Whether the document can be used: not marked broken, and at least one
+    /// data field holds a value (not `null`, not `""`).
+    pub fn is_usable(&self) -> bool {
+        !self.is_broken()
+            && self.data.values().any(|v| match v {
+                Value::Null => false,
+                Value::String(s) => !s.trim().is_empty(),
+                _ => true,
+            })
+    }
+
+    /// The document's reasons as one line (Russian ones first, else English),
+    /// `None` when there are none.
+    pub fn broken_reason_text(&self) -> Option<String> {
+        reasons_text(&self.broken_reasons_ru, &self.broken_reasons)
+    }
+
     /// Typed view of a `PASSPORT` or `PASSPORT_REG` document.
     pub fn passport(&self) -> Option<Passport> {
         matches!(
@@ -229,6 +333,17 @@ impl RecognizedDocument {
     pub fn birth_certificate(&self) -> Option<BirthCertificate> {
         (self.doc_type == DocumentType::Brth).then(|| BirthCertificate::from_document(self))
     }
+}
+
+/// `first` (else `second`) as one `; `-separated line; `None` when both are empty.
+fn reasons_text(first: &[Value], second: &[Value]) -> Option<String> {
+    let list = if first.is_empty() { second } else { first };
+    let parts: Vec<String> = list
+        .iter()
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// A document's `metadata`.

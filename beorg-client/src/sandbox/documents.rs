@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::Outcome;
 use super::state::SetState;
 use crate::model::DocumentType;
 
@@ -224,15 +225,28 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
     Value::Array(docs)
 }
 
-/// A full result body.
-pub(crate) fn result_json(set: &SetState) -> Value {
+/// A full result body (`company`: the `project_id` it carries).
+pub(crate) fn result_json(set: &SetState, company: &str) -> Value {
     let mut m = Map::new();
     m.insert(
         "document_id".into(),
         Value::String(format!("s-{}", set.number)),
     );
-    m.insert("documents".into(), documents_json(set));
-    m.insert("project_id".into(), Value::String(set.project.clone()));
+    match set.outcome {
+        Outcome::Documents => {
+            m.insert("documents".into(), documents_json(set));
+        }
+        Outcome::Empty => {
+            m.insert("documents".into(), Value::Array(Vec::new()));
+        }
+        Outcome::Broken => {
+            m.insert("documents".into(), Value::Array(Vec::new()));
+            m.insert("broken".into(), Value::Bool(true));
+            m.insert("broken_reasons".into(), json!(["The image is unreadable"]));
+            m.insert("broken_reasons_ru".into(), json!(["Изображение нечитаемо"]));
+        }
+    }
+    m.insert("project_id".into(), Value::String(company.to_owned()));
     Value::Object(m)
 }
 

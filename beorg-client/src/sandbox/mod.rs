@@ -2,22 +2,35 @@
 //!
 //! [`Sandbox::start`] runs an HTTP server (axum, on a free `127.0.0.1` port and a
 //! thread of its own; nothing is kept per request, so memory stays flat over any
-//! number of requests) that behaves like Beorg:
+//! number of requests) that behaves as Beorg's integration letter describes it:
 //!
-//! * `POST /api/bescan/add_document` checks the token and project, validates the
+//! * The customer is a **company** (its number is the `project_id` of every call;
+//!   default [`DEFAULT_PROJECT_ID`], `"4821"`) with named **contours** (default
+//!   [`DEFAULT_CONTOURS`]: `Кадры-Москва` and `Кадры-Казань`). Set numbers are the
+//!   company's: a set created without a contour goes to the next contour in turn,
+//!   so the contours' numbers interleave (`s-1` on one, `s-2` on the other, ...).
+//! * `POST /api/bescan/add_document` checks the token and the `project_id` (the
+//!   company number, or a contour's name to upload to that contour), validates the
 //!   base64 images and `process_info`, and creates a set `s-N` (numbered from
 //!   [`SandboxConfig::first_set_number`]). Images are not recognized for real: the
 //!   documents are generated from the `process_info` types (PASSPORT + SNILS when
 //!   there is none) for a person drawn deterministically from a fixed list.
 //! * A set is *processing* for its first [`SandboxConfig::polls_until_ready`] polls
-//!   (each result request for it, and each ready request of the customer, counts
+//!   (each result request for it, and each ready request of the company, counts
 //!   one poll); the result endpoint answers 425 meanwhile.
-//! * `GET|POST /api/document/ready` lists the ready sets from `start_id` on, across
-//!   every contour of the customer, as `{"ready": [16, 17], "by_project": {"P": ["s-16"], ...}}`.
+//! * `GET|POST /api/document/ready` (the company number as `project_id`; anything
+//!   else is 404 `CampaignNotFound`) lists every ready set from `start_id` on in
+//!   `ready`, and — when the company has more than one contour — which of them
+//!   are ready on each contour in `by_project`. The wire shapes are selectable
+//!   ([`SandboxConfig::by_project`], [`SandboxConfig::ready_ids`]), since the
+//!   real one is not public: `{"ready": [16, 17], "by_project": {"Кадры-Москва":
+//!   [16], "Кадры-Казань": [17]}}` by default.
 //! * `GET|POST /api/document/result/s-N` returns realistic documents with Beorg's
 //!   quirks (string/number/null confidences, `status` `0`/`""`, `{}` metadata,
 //!   `broken: null`, `RegistrationDate: null`, `Firstname` casing, unknown fields)
-//!   and a `FileName` of type plus surname (`Паспорт_Иванов`).
+//!   and a `FileName` of type plus surname (`Паспорт_Иванов`). Seeded sets can
+//!   instead come back broken as a whole ([`SetSpec::broken`]), without documents
+//!   ([`SetSpec::empty`]), or never leave processing ([`SetSpec::never_ready`]).
 //! * A wrong token gets 401, an unknown project 404 `CampaignNotFound`, an unknown
 //!   set 404 `DocumentNotFound`, always as `{"errors": {"type": …, "message": …}}`.
 //!
@@ -33,16 +46,21 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> beorg_client::Result<()> {
 //! let sandbox = Sandbox::start(SandboxConfig::default().polls_until_ready(0)).await;
-//! let set = sandbox.add_set(SetSpec::new().surname("Смирнов"));
+//! let a = sandbox.add_set(SetSpec::new().surname("Смирнов"));
+//! let b = sandbox.add_set(SetSpec::new());
 //! let client = sandbox.client();
 //! let ready = client.ready(0).await?;
-//! assert_eq!(ready.ready, vec![set.clone()]);
-//! let result = client.result(&set).await?.into_ready().expect("ready");
+//! assert_eq!(ready.ready, vec![a.clone(), b.clone()]);
+//! // Each set is on its own contour, in turn.
+//! let sets = ready.sets();
+//! assert_eq!(sets[0].contour.as_deref(), Some("Кадры-Москва"));
+//! assert_eq!(sets[1].contour.as_deref(), Some("Кадры-Казань"));
+//! let result = client.result(&a).await?.into_ready().expect("ready");
 //! assert_eq!(result.documents[0].file_name(), Some("Паспорт_Смирнов"));
 //!
 //! // Make a third of the answers fail with 503: the client retries through them.
 //! sandbox.set_faults(Faults::default().server_errors(0.3));
-//! client.result(&set).await?;
+//! client.result(&a).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -65,18 +83,50 @@ use state::{SetState, State};
 
 /// The sandbox's default token.
 pub const DEFAULT_TOKEN: &str = "sandbox-token";
-/// The sandbox's default project id.
-pub const DEFAULT_PROJECT_ID: &str = "SANDBOX";
+/// The sandbox's default company number (the `project_id` of every call).
+pub const DEFAULT_PROJECT_ID: &str = "4821";
+/// The sandbox company's default contours.
+pub const DEFAULT_CONTOURS: [&str; 2] = ["Кадры-Москва", "Кадры-Казань"];
 
-/// How a [`Sandbox`] behaves. `Default` gives: token `sandbox-token`, project
-/// `SANDBOX` (one contour), sets ready after 2 polls, first set `s-1`, no
-/// latency, no faults, seed 42.
+/// How the ready answer spells `by_project` (the real shape is not public; the
+/// client accepts all of these).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ByProjectShape {
+    /// `{"<contour>": [16, 18], ...}` — numbers (the default).
+    #[default]
+    MapOfNumbers,
+    /// `{"<contour>": ["s-16", "s-18"], ...}`.
+    MapOfStrings,
+    /// `[{"project_id": "<contour>", "ready": [16, 18]}, ...]`.
+    ListOfObjects,
+    /// No `by_project` at all, even with several contours.
+    Absent,
+}
+
+/// How the ready answer spells the ids of `ready`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdShape {
+    /// `[16, 17]` (the default).
+    #[default]
+    Numbers,
+    /// `["s-16", "s-17"]`.
+    Strings,
+}
+
+/// How a [`Sandbox`] behaves. `Default` gives: token `sandbox-token`, company
+/// `4821` with the contours `Кадры-Москва` and `Кадры-Казань`, `by_project` as
+/// a map of numbers, sets ready after 2 polls, first set `s-1`, no latency, no
+/// faults, seed 42.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SandboxConfig {
     pub(crate) token: String,
     pub(crate) project_id: String,
-    pub(crate) projects: Vec<String>,
+    pub(crate) contours: Vec<String>,
+    pub(crate) by_project: ByProjectShape,
+    pub(crate) ready_ids: IdShape,
     pub(crate) polls_until_ready: u32,
     pub(crate) latency: Duration,
     pub(crate) faults: Faults,
@@ -89,7 +139,9 @@ impl Default for SandboxConfig {
         Self {
             token: DEFAULT_TOKEN.to_owned(),
             project_id: DEFAULT_PROJECT_ID.to_owned(),
-            projects: Vec::new(),
+            contours: DEFAULT_CONTOURS.iter().map(|c| (*c).to_owned()).collect(),
+            by_project: ByProjectShape::default(),
+            ready_ids: IdShape::default(),
             polls_until_ready: 2,
             latency: Duration::ZERO,
             faults: Faults::default(),
@@ -106,20 +158,39 @@ impl SandboxConfig {
         self
     }
 
-    /// The customer's main project (contour) id.
+    /// The company's number: the `project_id` every call must carry.
     pub fn project_id(mut self, id: impl Into<String>) -> Self {
         self.project_id = id.into();
         self
     }
 
-    /// Further contours of the same customer (uploads may target any of them;
-    /// ready answers list them under `by_project`).
-    pub fn projects<I, S>(mut self, ids: I) -> Self
+    /// The company's contours (names, in turn order; duplicates and empty
+    /// names are dropped). With fewer than two, ready answers carry no
+    /// `by_project` and sets have no contour (`[]`) or all the same one.
+    pub fn contours<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.projects = ids.into_iter().map(Into::into).collect();
+        let mut out: Vec<String> = Vec::new();
+        for name in names.into_iter().map(Into::into) {
+            if !name.is_empty() && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        self.contours = out;
+        self
+    }
+
+    /// How ready answers spell `by_project` (default a map of numbers).
+    pub fn by_project(mut self, shape: ByProjectShape) -> Self {
+        self.by_project = shape;
+        self
+    }
+
+    /// How ready answers spell the ids of `ready` (default numbers).
+    pub fn ready_ids(mut self, shape: IdShape) -> Self {
+        self.ready_ids = shape;
         self
     }
 
@@ -221,19 +292,33 @@ impl Faults {
     }
 }
 
+/// How a seeded set's result comes back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Recognized documents.
+    #[default]
+    Documents,
+    /// Top-level `broken: true` with reasons and no documents.
+    Broken,
+    /// A 200 with an empty `documents` list.
+    Empty,
+}
+
 /// A set to seed with [`Sandbox::add_set`].
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct SetSpec {
     pub(crate) surname: Option<String>,
     pub(crate) documents: Vec<DocumentType>,
-    pub(crate) project: Option<String>,
+    pub(crate) contour: Option<String>,
     pub(crate) polls_until_ready: Option<u32>,
+    pub(crate) outcome: Outcome,
+    pub(crate) never_ready: bool,
 }
 
 impl SetSpec {
-    /// PASSPORT + SNILS of a person from the fixed list, in the main project,
-    /// ready after the configured number of polls.
+    /// PASSPORT + SNILS of a person from the fixed list, on the next contour in
+    /// turn, ready after the configured number of polls.
     pub fn new() -> Self {
         Self::default()
     }
@@ -250,9 +335,10 @@ impl SetSpec {
         self
     }
 
-    /// The contour the set belongs to.
-    pub fn project(mut self, p: impl Into<String>) -> Self {
-        self.project = Some(p.into());
+    /// The contour the set belongs to (a name the sandbox does not know is
+    /// added to the company's contours).
+    pub fn contour(mut self, name: impl Into<String>) -> Self {
+        self.contour = Some(name.into());
         self
     }
 
@@ -265,6 +351,26 @@ impl SetSpec {
     /// Ready at once (same as `polls_until_ready(0)`).
     pub fn ready(self) -> Self {
         self.polls_until_ready(0)
+    }
+
+    /// The result comes back broken as a whole: `200` with a top-level
+    /// `broken: true`, `broken_reasons` / `broken_reasons_ru`, and no documents.
+    pub fn broken(mut self) -> Self {
+        self.outcome = Outcome::Broken;
+        self
+    }
+
+    /// The result comes back as a `200` with an empty `documents` list.
+    pub fn empty(mut self) -> Self {
+        self.outcome = Outcome::Empty;
+        self
+    }
+
+    /// The set is listed as ready but its result answers 425 forever (a set
+    /// stuck at Beorg).
+    pub fn never_ready(mut self) -> Self {
+        self.never_ready = true;
+        self
     }
 }
 
@@ -333,12 +439,24 @@ impl Sandbox {
         &self.shared.token
     }
 
-    /// The main project id.
+    /// The company's number (the `project_id` of every call).
     pub fn project_id(&self) -> &str {
         &self.shared.project_id
     }
 
-    /// A builder preconfigured with this sandbox's URL, token and project, and
+    /// The company's contours, in turn order.
+    pub fn contours(&self) -> Vec<String> {
+        self.shared.lock().config.contours.clone()
+    }
+
+    /// The contour of a set (`None` for an unknown set or a company without
+    /// contours).
+    pub fn contour_of(&self, id: &SetId) -> Option<String> {
+        let mut st = self.shared.lock();
+        st.set_mut(id.as_str()).and_then(|s| s.contour.clone())
+    }
+
+    /// A builder preconfigured with this sandbox's URL, token and company, and
     /// short timeouts and backoffs suited to tests (10 attempts, 1–10 ms backoff,
     /// `Retry-After` capped at 20 ms, 2 s per attempt, 30 s deadline, 2–20 ms
     /// result-poll backoff).
@@ -385,9 +503,6 @@ impl Sandbox {
     /// Seeds a set without HTTP and returns its id.
     pub fn add_set(&self, spec: SetSpec) -> SetId {
         let mut st = self.shared.lock();
-        let project = spec
-            .project
-            .unwrap_or_else(|| self.shared.project_id.clone());
         let docs = if spec.documents.is_empty() {
             documents::default_documents()
         } else {
@@ -396,10 +511,29 @@ impl Sandbox {
                 .map(|t| (t.as_str().to_owned(), t))
                 .collect()
         };
-        let polls = spec
-            .polls_until_ready
-            .unwrap_or(st.config.polls_until_ready);
-        st.create_set(project, docs, spec.surname, polls)
+        let polls = if spec.never_ready {
+            u32::MAX
+        } else {
+            spec.polls_until_ready
+                .unwrap_or(st.config.polls_until_ready)
+        };
+        let contour = match spec.contour {
+            Some(c) => {
+                if !st.config.contours.contains(&c) {
+                    st.config.contours.push(c.clone());
+                }
+                Some(c)
+            }
+            None => st.next_contour(),
+        };
+        st.create_set(state::NewSet {
+            contour,
+            docs,
+            surname: spec.surname,
+            polls,
+            outcome: spec.outcome,
+            never_ready: spec.never_ready,
+        })
     }
 
     /// Makes a set ready at once. Returns `false` for an unknown set.
@@ -408,6 +542,7 @@ impl Sandbox {
         match st.set_mut(id.as_str()) {
             Some(s) => {
                 s.remaining_polls = 0;
+                s.never_ready = false;
                 true
             }
             None => false,

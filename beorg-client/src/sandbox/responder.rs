@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Shared;
 use super::documents::{default_documents, result_json};
-use super::state::State;
+use super::state::{NewSet, State};
+use super::{ByProjectShape, IdShape, Outcome, Shared};
 use crate::api::upload::decode_base64;
 use crate::model::DocumentType;
 
@@ -212,10 +212,15 @@ fn route(shared: &Shared, st: &mut State, req: &HttpIn<'_>) -> (u16, Value) {
             }
             st.counters.result += 1;
             let id = p.trim_start_matches("/api/document/result/");
+            let company = st.config.project_id.clone();
             match st.set_mut(id) {
                 None => (
                     404,
                     err_body("DocumentNotFound", &format!("document {id} not found")),
+                ),
+                Some(set) if set.never_ready => (
+                    425,
+                    err_body("TooEarly", "the document is still being processed"),
                 ),
                 Some(set) if set.remaining_polls > 0 => {
                     set.remaining_polls -= 1;
@@ -224,7 +229,7 @@ fn route(shared: &Shared, st: &mut State, req: &HttpIn<'_>) -> (u16, Value) {
                         err_body("TooEarly", "the document is still being processed"),
                     )
                 }
-                Some(set) => (200, result_json(set)),
+                Some(set) => (200, result_json(set, &company)),
             }
         }
         _ => (
@@ -238,11 +243,15 @@ fn upload(st: &mut State, params: &Params) -> (u16, Value) {
     let Some(body) = params.body.as_ref() else {
         return (400, err_body("BadRequest", "the body must be JSON"));
     };
+    // The company's number (the set goes to the next contour in turn) or a
+    // contour's name (the set goes there).
     let project = params
         .get("project_id")
         .or_else(|| params.get("campaign_id"));
-    let Some(project) = project.filter(|p| st.knows_project(p)) else {
-        return (404, err_body("CampaignNotFound", "project not found"));
+    let contour = match project {
+        Some(p) if st.is_company(&p) => st.next_contour(),
+        Some(p) if st.is_contour(&p) => Some(p),
+        _ => return (404, err_body("CampaignNotFound", "project not found")),
     };
     let Some(images) = body
         .get("images")
@@ -294,7 +303,14 @@ fn upload(st: &mut State, params: &Params) -> (u16, Value) {
     };
     st.counters.uploads += 1;
     let polls = st.config.polls_until_ready;
-    let id = st.create_set(project, docs, None, polls);
+    let id = st.create_set(NewSet {
+        contour,
+        docs,
+        surname: None,
+        polls,
+        outcome: Outcome::Documents,
+        never_ready: false,
+    });
     (200, json!({"document_id": id.as_str()}))
 }
 
@@ -302,7 +318,8 @@ fn ready(st: &mut State, params: &Params) -> (u16, Value) {
     let Some(project) = params.get("project_id") else {
         return (400, err_body("BadRequest", "project_id is required"));
     };
-    if !st.knows_project(&project) {
+    // The letter: `project_id` is the company's number.
+    if !st.is_company(&project) {
         return (404, err_body("CampaignNotFound", "project not found"));
     }
     let Some(start) = params
@@ -311,23 +328,62 @@ fn ready(st: &mut State, params: &Params) -> (u16, Value) {
     else {
         return (400, err_body("BadRequest", "start_id must be a number"));
     };
-    let mut by_project: serde_json::Map<String, Value> = st
-        .projects()
-        .into_iter()
-        .map(|p| (p.to_owned(), Value::Array(Vec::new())))
-        .collect();
+    let contours = st.config.contours.clone();
+    let ids_shape = st.config.ready_ids;
+    let by_project_shape = st.config.by_project;
+    let mut per_contour: Vec<(String, Vec<u64>)> =
+        contours.iter().map(|c| (c.clone(), Vec::new())).collect();
     let mut ready = Vec::new();
     for set in st.sets.range_mut(start..).map(|(_, s)| s) {
-        if set.remaining_polls > 0 {
+        if !set.listed() {
             set.remaining_polls -= 1;
             continue;
         }
-        ready.push(json!(set.number));
-        if let Some(Value::Array(ids)) = by_project.get_mut(&set.project) {
-            ids.push(json!(format!("s-{}", set.number)));
+        ready.push(set.number);
+        if let Some((_, ids)) = per_contour
+            .iter_mut()
+            .find(|(c, _)| set.contour.as_ref() == Some(c))
+        {
+            ids.push(set.number);
         }
     }
-    (200, json!({"ready": ready, "by_project": by_project}))
+    let number = |n: u64| json!(n);
+    let string = |n: u64| json!(format!("s-{n}"));
+    let ready_json: Vec<Value> = match ids_shape {
+        IdShape::Numbers => ready.iter().copied().map(number).collect(),
+        IdShape::Strings => ready.iter().copied().map(string).collect(),
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("ready".into(), Value::Array(ready_json));
+    // The letter: `by_project` appears when the company has more than one contour.
+    if contours.len() > 1 {
+        let by_project = match by_project_shape {
+            ByProjectShape::MapOfNumbers | ByProjectShape::MapOfStrings => {
+                let as_id = if by_project_shape == ByProjectShape::MapOfNumbers {
+                    number
+                } else {
+                    string
+                };
+                Some(Value::Object(
+                    per_contour
+                        .into_iter()
+                        .map(|(c, ids)| (c, ids.into_iter().map(as_id).collect()))
+                        .collect(),
+                ))
+            }
+            ByProjectShape::ListOfObjects => Some(Value::Array(
+                per_contour
+                    .into_iter()
+                    .map(|(c, ids)| json!({"project_id": c, "ready": ids}))
+                    .collect(),
+            )),
+            ByProjectShape::Absent => None,
+        };
+        if let Some(v) = by_project {
+            body.insert("by_project".into(), v);
+        }
+    }
+    (200, Value::Object(body))
 }
 
 #[cfg(test)]
@@ -349,7 +405,7 @@ mod tests {
         HttpIn {
             method: "GET",
             path: "/api/document/ready",
-            query: Some("token=sandbox-token&project_id=SANDBOX&start_id=1"),
+            query: Some("token=sandbox-token&project_id=4821&start_id=1"),
             body: b"",
         }
     }
@@ -376,7 +432,7 @@ mod tests {
         let reply = respond(
             &shared,
             &HttpIn {
-                query: Some("token=sandbox%2Dtoken&project_id=SANDBOX&start_id=s%2D1"),
+                query: Some("token=sandbox%2Dtoken&project_id=4821&start_id=s%2D1"),
                 ..ready_request()
             },
         );

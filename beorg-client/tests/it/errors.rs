@@ -26,6 +26,79 @@ async fn result_err(server: &wiremock::MockServer) -> Error {
         .unwrap_err()
 }
 
+/// 409 "already exists" carries the existing object's id in
+/// `error.data.questionary_id`.
+///
+/// Source: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `parseError()`:
+/// for status 409 it reads `error.data.questionary_id` and raises
+/// `QuestionaryAlreadyExistsException` with it.
+#[tokio::test]
+async fn a_409_surfaces_the_existing_questionary_id() {
+    let upload_server = server().await;
+    Mock::given(path("/api/bescan/add_document"))
+        .respond_with(json(
+            409,
+            &format!(
+                r#"{{"error": {{"code": 409, "message": "Questionary already exists", "data": {{"questionary_id": "q-5521"}}}}, "echo": "{TOKEN}"}}"#
+            ),
+        ))
+        .expect(1)
+        .mount(&upload_server)
+        .await;
+    let err = client(&upload_server)
+        .upload(beorg_client::UploadRequest::new().image(vec![1, 2, 3]))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict());
+    assert_eq!(err.questionary_id(), Some("q-5521"));
+    assert!(err.to_string().contains("q-5521"), "{err}");
+    crate::common::assert_no_token(&err);
+
+    // A number is read as text; elsewhere (or absent) it is None.
+    for (body, expected) in [
+        (
+            r#"{"error": {"data": {"questionary_id": 777}}}"#,
+            Some("777"),
+        ),
+        (
+            r#"{"errors": {"data": {"questionary_id": "q-1"}}}"#,
+            Some("q-1"),
+        ),
+        (r#"{"error": {"message": "already exists"}}"#, None),
+        ("not json", None),
+    ] {
+        let server = server().await;
+        Mock::given(path("/api/document/result/s-1"))
+            .respond_with(json(409, body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = result_err(&server).await;
+        assert_eq!(err.questionary_id(), expected, "{body}");
+    }
+}
+
+/// A token the server puts into `questionary_id` is scrubbed like any message.
+#[tokio::test]
+async fn a_questionary_id_never_carries_the_token() {
+    let server = server().await;
+    Mock::given(path("/api/document/result/s-1"))
+        .respond_with(json(
+            409,
+            &format!(r#"{{"error": {{"data": {{"questionary_id": "{TOKEN}"}}}}}}"#),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = result_err(&server).await;
+    assert_eq!(err.questionary_id(), Some("[REDACTED]"));
+    crate::common::assert_no_token(&err);
+}
+
+/// Each 4xx is its own kind. The statuses 400, 401, 404, 409 (and 425) are the ones
+/// `dev-moneyfriends-ru/yii2-beorg-api` (`src/ApiClient.php`, `parseError()`)
+/// distinguishes; it reads no body for 400 and 401, and no public source shows a
+/// 402 at all (accepted as "payment required", body read leniently).
 #[tokio::test]
 async fn client_errors_are_distinguishable_and_not_retried() {
     let cases = [
@@ -80,6 +153,11 @@ async fn client_errors_are_distinguishable_and_not_retried() {
     }
 }
 
+/// 404 with `{"errors": {"type": "CampaignNotFound", "message": …}}`.
+///
+/// Source: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `parseError()`
+/// (status 404 reads `errors.type`, compares it with `CampaignNotFound`, and
+/// `errors.message`).
 #[tokio::test]
 async fn not_found_carries_type_and_message() {
     let server = server().await;

@@ -1,5 +1,6 @@
 //! `/api/document/result/{set}`: GET and POST forms, every quirk of the payload,
-//! 425 / empty answers, and `wait_for_result`.
+//! 425 (the only "not yet"), final answers without usable documents (broken as a
+//! whole, no documents), and `wait_for_result`.
 
 use std::time::Duration;
 
@@ -14,12 +15,18 @@ use wiremock::{Mock, ResponseTemplate};
 
 const PASSPORT_SNILS: &str = include_str!("../fixtures/result_passport_snils.json");
 const OTHER_TYPES: &str = include_str!("../fixtures/result_other_types.json");
-const PROCESSING: &str = include_str!("../fixtures/result_processing.json");
+const NO_DOCUMENTS: &str = include_str!("../fixtures/result_no_documents.json");
 
 fn json_body(s: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(s.as_bytes().to_vec(), "application/json")
 }
 
+/// The result by GET with the token in the query, and the document shape.
+///
+/// Sources: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `result()`
+/// (`GET /api/document/result/<id>?token=<token>`) and `src/models/BeorgResult.php`
+/// (`document_id`, `documents[].type` / `key` / `data` / `metadata`); the field quirks
+/// follow Beorg's published examples (see docs/beorg-client.md, "Evidence").
 #[tokio::test]
 async fn get_result_parses_every_quirk() {
     let server = server().await;
@@ -219,6 +226,10 @@ async fn base_url_with_prefix_and_trailing_slash() {
     }
 }
 
+/// 425 means "still processing".
+///
+/// Source: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `parseError()`
+/// (status 425 → `InProgressException('Document in progress')`).
 #[tokio::test]
 async fn status_425_is_processing_with_retry_after() {
     let server = server().await;
@@ -240,10 +251,16 @@ async fn status_425_is_processing_with_retry_after() {
     );
 }
 
+/// Only HTTP 425 means "still processing"; a 200 is always final.
+///
+/// Source: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php` — `result()`
+/// turns every 200 into a result object, and `parseError()` maps status 425 (only)
+/// to `InProgressException`. (Our first release also took a 200 without documents
+/// for "processing", after a reading of one client; no public source does.)
 #[tokio::test]
-async fn empty_or_missing_documents_is_processing() {
+async fn a_200_without_documents_is_final_not_processing() {
     for body in [
-        PROCESSING,
+        NO_DOCUMENTS,
         "{}",
         r#"{"document_id": "s-1", "documents": null}"#,
     ] {
@@ -258,12 +275,126 @@ async fn empty_or_missing_documents_is_processing() {
             .result(&SetId::from_number(1))
             .await
             .unwrap();
-        assert_eq!(
-            status,
-            ResultStatus::Processing { retry_after: None },
-            "{body}"
+        assert!(
+            matches!(status, ResultStatus::NoDocuments(_)),
+            "{body}: {status:?}"
         );
+        assert!(!status.is_processing());
+        assert_eq!(status.result().map(|r| r.documents.len()), Some(0));
     }
+}
+
+/// A body whose top level marks the whole set broken, with no usable document,
+/// is a typed final outcome.
+///
+/// Source: a public Python client of the result endpoint (found through the code
+/// index, which does not name its repository; see docs/beorg-client.md) reads
+/// `broken` and `broken_reasons_ru` / `broken_reasons` at the top level of the
+/// result and, without extracted data, gives the set up. No vendor page shows the
+/// shape: every spelling below is accepted.
+#[tokio::test]
+async fn a_set_broken_as_a_whole_is_final() {
+    for body in [
+        json!({"document_id": "s-1", "broken": true,
+               "broken_reasons_ru": ["Изображение нечитаемо"], "documents": []}),
+        json!({"document_id": "s-1", "broken": "1", "broken_reasons": "unreadable"}),
+        json!({"broken_reasons_ru": ["Документ не найден на изображении"], "documents": [
+            {"type": "PASSPORT", "data": {"LastName": "", "Series": null}, "broken": true}
+        ]}),
+        json!({"document_id": "s-1", "broken": true, "documents": [
+            {"type": "PASSPORT", "data": {}, "broken": null}
+        ]}),
+    ] {
+        let server = server().await;
+        Mock::given(method("GET"))
+            .and(path("/api/document/result/s-1"))
+            .respond_with(json_body(&body.to_string()))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let status = client(&server)
+            .result(&SetId::from_number(1))
+            .await
+            .unwrap();
+        let ResultStatus::Broken(result) = status else {
+            panic!("{body}: {status:?}")
+        };
+        assert!(result.is_broken(), "{body}");
+        assert_eq!(result.document_id.as_str(), "s-1");
+    }
+}
+
+/// A top-level mark with a usable document is not a broken set: the documents
+/// are handed over (the Python client above returns them too).
+#[tokio::test]
+async fn a_top_level_mark_with_usable_documents_is_ready() {
+    let server = server().await;
+    let body = json!({"document_id": "s-2", "broken": true,
+    "broken_reasons_ru": ["Плохое качество прописки"], "documents": [
+        {"type": "PASSPORT", "data": {"LastName": "Иванов"}, "broken": null},
+        {"type": "PASSPORT_REG", "data": {}, "broken": true}
+    ]});
+    Mock::given(method("GET"))
+        .and(path("/api/document/result/s-2"))
+        .respond_with(json_body(&body.to_string()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let status = client(&server)
+        .result(&SetId::from_number(2))
+        .await
+        .unwrap();
+    let result = status.into_ready().expect("ready");
+    assert!(result.is_broken());
+    assert_eq!(
+        result.broken_reason_text().as_deref(),
+        Some("Плохое качество прописки")
+    );
+    // The marks survive a round trip; unmarked results do not grow them.
+    let back = serde_json::to_value(&result).unwrap();
+    assert_eq!(back["broken"], true);
+    let plain: RecognitionResult =
+        serde_json::from_value(json!({"document_id": "s-3", "documents": []})).unwrap();
+    let back = serde_json::to_value(&plain).unwrap();
+    assert!(
+        back.get("broken").is_none() && back.get("broken_reasons").is_none(),
+        "{back}"
+    );
+}
+
+#[tokio::test]
+async fn wait_for_result_stops_at_once_on_a_final_unusable_answer() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/document/result/s-5"))
+        .respond_with(json_body(
+            r#"{"document_id": "s-5", "broken": true, "broken_reasons_ru": ["Нечитаемо"]}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/document/result/s-6"))
+        .respond_with(json_body(r#"{"document_id": "s-6", "documents": []}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let err = client
+        .wait_for_result(&SetId::from_number(5), Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::SetBroken { reasons: Some(r), .. } if r == "Нечитаемо"),
+        "{err:?}"
+    );
+    assert!(err.is_unusable_result() && !err.is_retryable());
+    let err = client
+        .wait_for_result(&SetId::from_number(6), Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NoDocuments { .. }), "{err:?}");
+    crate::common::assert_no_token(&err);
 }
 
 #[tokio::test]

@@ -34,7 +34,8 @@ async fn upload_ready_result_cycle() {
     // The stream finds it once it is ready, starting from 1.
     let mut stream = client.ready_stream(1, Duration::from_millis(1));
     let first = stream.next().await.unwrap().unwrap();
-    assert_eq!(first, set);
+    assert_eq!(first.id, set);
+    assert_eq!(first.contour.as_deref(), Some("Кадры-Москва"));
     assert_eq!(stream.next_start_id(), 2);
     drop(stream);
 
@@ -121,46 +122,61 @@ async fn post_method_works_against_the_sandbox() {
     assert!(client.result(&set).await.unwrap().is_ready());
 }
 
+/// The letter's model: one company number, named contours, interleaved set
+/// numbers; `ready` lists all, `by_project` breaks them down.
 #[tokio::test]
-async fn contours_and_start_id() {
+async fn a_company_with_two_contours_and_start_id() {
     let sandbox = Sandbox::start(
         SandboxConfig::default()
-            .project_id("MAIN")
-            .projects(["BRANCH"])
             .polls_until_ready(0)
             .first_set_number(100),
     )
     .await;
-    let main = sandbox.client();
-    let branch = sandbox
+    assert_eq!(sandbox.project_id(), "4821");
+    assert_eq!(sandbox.contours(), ["Кадры-Москва", "Кадры-Казань"]);
+    let client = sandbox.client();
+    // Uploads with the company's number go to the contours in turn; with a
+    // contour's name, to that contour.
+    let a = client
+        .upload(UploadRequest::new().image(jpeg()))
+        .await
+        .unwrap();
+    let b = client
+        .upload(UploadRequest::new().image(jpeg()))
+        .await
+        .unwrap();
+    let kazan = sandbox
         .client_builder()
-        .project_id("BRANCH")
+        .project_id("Кадры-Казань")
         .build()
         .unwrap();
-    let a = main
+    let c = kazan
         .upload(UploadRequest::new().image(jpeg()))
         .await
         .unwrap();
-    let b = branch
-        .upload(UploadRequest::new().image(jpeg()))
-        .await
-        .unwrap();
-    let c = sandbox.add_set(SetSpec::new().project("BRANCH"));
+    let d = sandbox.add_set(SetSpec::new());
     assert_eq!(
-        (a.number(), b.number(), c.number()),
-        (Some(100), Some(101), Some(102))
+        (a.number(), b.number(), c.number(), d.number()),
+        (Some(100), Some(101), Some(102), Some(103))
     );
+    assert_eq!(sandbox.contour_of(&a).as_deref(), Some("Кадры-Москва"));
+    assert_eq!(sandbox.contour_of(&b).as_deref(), Some("Кадры-Казань"));
+    assert_eq!(sandbox.contour_of(&c).as_deref(), Some("Кадры-Казань"));
+    assert_eq!(sandbox.contour_of(&d).as_deref(), Some("Кадры-Москва"));
 
-    let all = main.ready(0).await.unwrap();
-    assert_eq!(all.ready, vec![a.clone(), b.clone(), c.clone()]);
-    assert_eq!(all.by_project["MAIN"], vec![a.clone()]);
-    assert_eq!(all.by_project["BRANCH"], vec![b.clone(), c.clone()]);
+    let all = client.ready(0).await.unwrap();
+    assert_eq!(all.ready, vec![a.clone(), b.clone(), c.clone(), d.clone()]);
+    assert_eq!(all.by_project["Кадры-Москва"], vec![a.clone(), d.clone()]);
+    assert_eq!(all.by_project["Кадры-Казань"], vec![b.clone(), c.clone()]);
 
-    let later = main.ready(101).await.unwrap();
-    assert_eq!(later.ready, vec![b, c.clone()]);
-    assert_eq!(later.by_project["MAIN"], Vec::<SetId>::new());
-    assert!(main.ready(103).await.unwrap().is_empty());
+    let later = client.ready(102).await.unwrap();
+    assert_eq!(later.ready, vec![c.clone(), d.clone()]);
+    assert_eq!(later.by_project["Кадры-Москва"], vec![d]);
+    assert!(client.ready(104).await.unwrap().is_empty());
 
+    // The ready call takes the company's number only.
+    let err = kazan.ready(0).await.unwrap_err();
+    assert!(err.is_not_found());
     let unknown = sandbox.client_builder().project_id("NOPE").build().unwrap();
     let err = unknown.ready(0).await.unwrap_err();
     assert!(err.is_not_found());
@@ -175,6 +191,121 @@ async fn contours_and_start_id() {
         .await
         .unwrap_err();
     assert!(err.is_not_found());
+}
+
+/// Every answer mode of the sandbox gives the same sets on the same contours.
+#[tokio::test]
+async fn every_ready_answer_shape_gives_the_same_sets() {
+    use beorg_client::sandbox::{ByProjectShape, IdShape};
+    for (by_project, ids) in [
+        (ByProjectShape::MapOfNumbers, IdShape::Numbers),
+        (ByProjectShape::MapOfStrings, IdShape::Numbers),
+        (ByProjectShape::ListOfObjects, IdShape::Strings),
+        (ByProjectShape::Absent, IdShape::Strings),
+    ] {
+        let sandbox = Sandbox::start(
+            SandboxConfig::default()
+                .polls_until_ready(0)
+                .by_project(by_project)
+                .ready_ids(ids),
+        )
+        .await;
+        for _ in 0..3 {
+            sandbox.add_set(SetSpec::new());
+        }
+        let raw: serde_json::Value = reqwest::get(format!(
+            "{}/api/document/ready?token=sandbox-token&project_id=4821&start_id=1",
+            sandbox.uri()
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let first = &raw["ready"][0];
+        match ids {
+            IdShape::Numbers => assert_eq!(first, &serde_json::json!(1), "{raw}"),
+            _ => assert_eq!(first, &serde_json::json!("s-1"), "{raw}"),
+        }
+        assert_eq!(
+            raw.get("by_project").is_none(),
+            by_project == ByProjectShape::Absent,
+            "{raw}"
+        );
+
+        let sets = sandbox.client().ready(1).await.unwrap().sets();
+        let got: Vec<(u64, Option<String>)> = sets
+            .into_iter()
+            .map(|s| (s.id.number().unwrap(), s.contour))
+            .collect();
+        let contour = |c: &str| (by_project != ByProjectShape::Absent).then(|| c.to_owned());
+        assert_eq!(
+            got,
+            [
+                (1, contour("Кадры-Москва")),
+                (2, contour("Кадры-Казань")),
+                (3, contour("Кадры-Москва")),
+            ],
+            "{by_project:?}"
+        );
+    }
+}
+
+/// One contour (or none): no `by_project`, as the letter says.
+#[tokio::test]
+async fn a_single_contour_company_has_no_by_project() {
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .contours(["Единственный"])
+            .polls_until_ready(0),
+    )
+    .await;
+    sandbox.add_set(SetSpec::new());
+    let ready = sandbox.client().ready(1).await.unwrap();
+    assert!(ready.by_project.is_empty());
+    assert_eq!(ready.sets()[0].contour, None);
+}
+
+#[tokio::test]
+async fn broken_empty_and_never_ready_sets() {
+    let sandbox = Sandbox::start(SandboxConfig::default().polls_until_ready(0)).await;
+    let broken = sandbox.add_set(SetSpec::new().broken());
+    let empty = sandbox.add_set(SetSpec::new().empty());
+    let stuck = sandbox.add_set(SetSpec::new().never_ready());
+    let client = sandbox.client();
+    // All three are listed as ready.
+    assert_eq!(client.ready(1).await.unwrap().ready.len(), 3);
+    match client.result(&broken).await.unwrap() {
+        ResultStatus::Broken(r) => {
+            assert!(r.is_broken());
+            assert_eq!(
+                r.broken_reason_text().as_deref(),
+                Some("Изображение нечитаемо")
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(
+        client.result(&empty).await.unwrap(),
+        ResultStatus::NoDocuments(_)
+    ));
+    for _ in 0..3 {
+        assert!(client.result(&stuck).await.unwrap().is_processing());
+    }
+    assert!(!sandbox.is_ready(&stuck));
+    let err = client
+        .wait_for_result(&broken, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(err.is_unusable_result(), "{err}");
+    assert!(err.to_string().contains("broken as a whole"), "{err}");
+    let err = client
+        .wait_for_result(&empty, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NoDocuments { .. }), "{err}");
+    assert!(sandbox.mark_ready(&stuck));
+    assert!(client.result(&stuck).await.unwrap().is_ready());
 }
 
 #[tokio::test]
@@ -297,6 +428,7 @@ async fn the_client_succeeds_through_5xx_and_429_shares() {
     let stream_ids: Vec<SetId> = client
         .ready_stream(1, Duration::from_millis(1))
         .take(20)
+        .map_ok(|s| s.id)
         .try_collect()
         .await
         .unwrap();
@@ -391,9 +523,9 @@ async fn bad_uploads_are_rejected_with_400() {
     let http = reqwest::Client::new();
     let url = format!("{}/api/bescan/add_document", sandbox.uri());
     for body in [
-        serde_json::json!({"project_id": "SANDBOX", "token": "sandbox-token", "images": []}),
-        serde_json::json!({"project_id": "SANDBOX", "token": "sandbox-token", "images": ["%%%"]}),
-        serde_json::json!({"project_id": "SANDBOX", "token": "sandbox-token", "images": ["AQID"], "process_info": []}),
+        serde_json::json!({"project_id": "4821", "token": "sandbox-token", "images": []}),
+        serde_json::json!({"project_id": "4821", "token": "sandbox-token", "images": ["%%%"]}),
+        serde_json::json!({"project_id": "4821", "token": "sandbox-token", "images": ["AQID"], "process_info": []}),
     ] {
         let resp = http.post(&url).json(&body).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 400, "{body}");

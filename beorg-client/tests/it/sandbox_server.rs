@@ -15,7 +15,7 @@ async fn get_forms_read_the_query_and_post_forms_the_body() {
 
     // Percent-encoded query values are decoded.
     let url = format!(
-        "{}/api/document/ready?token=sandbox%2Dtoken&project_id=SANDBOX&start_id=s%2D1",
+        "{}/api/document/ready?token=sandbox%2Dtoken&project_id=4821&start_id=s%2D1",
         sandbox.uri()
     );
     let resp = http.get(&url).send().await.unwrap();
@@ -23,7 +23,7 @@ async fn get_forms_read_the_query_and_post_forms_the_body() {
     assert_eq!(resp.headers()["content-type"], "application/json");
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["ready"], serde_json::json!([1]));
-    assert_eq!(v["by_project"]["SANDBOX"], serde_json::json!(["s-1"]));
+    assert_eq!(v["by_project"]["Кадры-Москва"], serde_json::json!([1]));
 
     let url = format!("{}/api/document/result/{set}", sandbox.uri());
     let resp = http
@@ -89,7 +89,7 @@ async fn rate_limited_answers_carry_retry_after_in_whole_seconds() {
     .await;
     let resp = reqwest::Client::new()
         .get(format!(
-            "{}/api/document/ready?token=sandbox-token&project_id=SANDBOX&start_id=1",
+            "{}/api/document/ready?token=sandbox-token&project_id=4821&start_id=1",
             sandbox.uri()
         ))
         .send()

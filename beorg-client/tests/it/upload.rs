@@ -12,6 +12,14 @@ fn ok() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(UPLOAD_OK, "application/json")
 }
 
+/// The upload body (`project_id`, `token`, `machine_uid`, base64 `images`,
+/// `process_info` with `key` / `type` / `options.stages` / `options.relation`) and
+/// the answer `{"document_id": "s-12345"}`.
+///
+/// Sources: Beorg's document pages, e.g. <https://docs.beorg.ru/api_docs/universal/fprn>
+/// ("Отправка документа": the request structure and the example answer), and
+/// `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `send()` (the same
+/// keys, `document_id` read from the answer).
 #[tokio::test]
 async fn sends_base64_images_and_typed_process_info() {
     let server = server().await;

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::common::Env;
 use pipeline::StoreError;
-use pipeline::store::{SetRecord, SetStatus, SqliteStore, StateStore, StatusCounts, Step};
+use pipeline::store::{NewSet, SetRecord, SetStatus, SqliteStore, StateStore, StatusCounts, Step};
+use pipeline::watermark::{Advance, WatermarkRule};
 use time::OffsetDateTime;
 
 /// A store that "crashes" the first time it is asked to record `step`: the
@@ -38,30 +39,30 @@ impl CrashAfter {
 }
 
 impl StateStore for CrashAfter {
-    fn init_project(&self, project: &str, initial: u64) -> Result<u64, StoreError> {
-        self.inner.init_project(project, initial)
+    fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError> {
+        self.inner.init_company(company, initial)
     }
-    fn start_id(&self, project: &str) -> Result<Option<u64>, StoreError> {
-        self.inner.start_id(project)
+    fn start_id(&self, company: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.start_id(company)
     }
     fn advance_start_id(
         &self,
-        project: &str,
+        company: &str,
         now: OffsetDateTime,
-        gap_grace: Duration,
-    ) -> Result<Option<u64>, StoreError> {
-        self.inner.advance_start_id(project, now, gap_grace)
+        rule: &WatermarkRule,
+    ) -> Result<Option<Advance>, StoreError> {
+        self.inner.advance_start_id(company, now, rule)
     }
     fn record_seen_at(
         &self,
-        project: &str,
-        sets: &[(String, u64)],
+        company: &str,
+        sets: &[NewSet],
         seen_at: OffsetDateTime,
     ) -> Result<Vec<String>, StoreError> {
         if self.step == Step::Seen {
             self.crash()?;
         }
-        self.inner.record_seen_at(project, sets, seen_at)
+        self.inner.record_seen_at(company, sets, seen_at)
     }
     fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
         if record.step == self.step && record.status != SetStatus::Failed {
@@ -69,33 +70,33 @@ impl StateStore for CrashAfter {
         }
         self.inner.save(record)
     }
-    fn get(&self, project: &str, set_id: &str) -> Result<Option<SetRecord>, StoreError> {
-        self.inner.get(project, set_id)
+    fn get(&self, company: &str, set_id: &str) -> Result<Option<SetRecord>, StoreError> {
+        self.inner.get(company, set_id)
     }
     fn list(
         &self,
-        project: &str,
+        company: &str,
         status: Option<SetStatus>,
         after: Option<(u64, &str)>,
         limit: usize,
     ) -> Result<Vec<SetRecord>, StoreError> {
-        self.inner.list(project, status, after, limit)
+        self.inner.list(company, status, after, limit)
     }
-    fn counts(&self, project: &str) -> Result<StatusCounts, StoreError> {
-        self.inner.counts(project)
+    fn counts(&self, company: &str) -> Result<StatusCounts, StoreError> {
+        self.inner.counts(company)
     }
     fn replay_failed(
         &self,
-        project: &str,
+        company: &str,
         set_ids: Option<&[String]>,
     ) -> Result<Vec<SetRecord>, StoreError> {
-        self.inner.replay_failed(project, set_ids)
+        self.inner.replay_failed(company, set_ids)
     }
-    fn event_cursor(&self) -> Result<Option<String>, StoreError> {
-        self.inner.event_cursor()
+    fn event_cursor(&self, scope: &str) -> Result<Option<String>, StoreError> {
+        self.inner.event_cursor(scope)
     }
-    fn set_event_cursor(&self, cursor: &str) -> Result<(), StoreError> {
-        self.inner.set_event_cursor(cursor)
+    fn set_event_cursor(&self, scope: &str, cursor: &str) -> Result<(), StoreError> {
+        self.inner.set_event_cursor(scope, cursor)
     }
 }
 
@@ -211,7 +212,7 @@ async fn killed_mid_run_at_various_moments() {
 /// modification time.
 fn archive_snapshot(env: &Env) -> Vec<(std::path::PathBuf, Vec<u8>, std::time::SystemTime)> {
     let mut out = Vec::new();
-    let Ok(sets) = std::fs::read_dir(env.archive_dir()) else {
+    let Ok(sets) = std::fs::read_dir(env.archive_dir().join(env.company())) else {
         return out;
     };
     for set in sets {
@@ -263,7 +264,7 @@ async fn archive_written_before_a_crash_is_left_untouched_on_restart() {
         );
     }
     // No temporary file left anywhere.
-    for set in std::fs::read_dir(env.archive_dir()).unwrap() {
+    for set in std::fs::read_dir(env.archive_dir().join(env.company())).unwrap() {
         for file in std::fs::read_dir(set.unwrap().path()).unwrap() {
             let name = file.unwrap().file_name().to_string_lossy().into_owned();
             assert!(!name.starts_with('.'), "left behind: {name}");

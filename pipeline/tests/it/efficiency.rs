@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::common::Env;
 use pipeline::store::SetStatus;
-use pipeline::{Progress, StopReason};
+use pipeline::{ProgressKind, StopReason};
 
 const READ: &str = "СБИС.ПрочитатьДокумент";
 
@@ -68,11 +68,7 @@ async fn each_set_reads_its_document_once_and_archives_what_a_read_would() {
             .map(|f| (f.name, f.bytes.to_vec()))
             .collect();
         assert!(expected.keys().any(|n| n.ends_with(".zip")), "{expected:?}");
-        assert_eq!(
-            files_in(&env.archive_dir().join(set_id)),
-            expected,
-            "{set_id}"
-        );
+        assert_eq!(files_in(&env.archive_of(set_id)), expected, "{set_id}");
     }
 }
 
@@ -86,8 +82,8 @@ async fn back_pressure_skips_polls_but_drains_every_set() {
     let on_progress = {
         let env = Arc::clone(&env);
         let added = Arc::clone(&added);
-        move |p: &Progress| {
-            if matches!(p, Progress::SetSeen { .. }) && !added.swap(true, Ordering::SeqCst) {
+        move |p: &pipeline::Progress| {
+            if matches!(p.kind, ProgressKind::Seen) && !added.swap(true, Ordering::SeqCst) {
                 env.add_sets(3);
             }
         }
@@ -107,7 +103,7 @@ async fn back_pressure_skips_polls_but_drains_every_set() {
     let records = env.records(pipeline.store().as_ref());
     assert_eq!(records.len(), 8);
     assert!(records.iter().all(|r| r.status == SetStatus::Done));
-    assert_eq!(pipeline.store().pending_count(&env.project()).unwrap(), 0);
+    assert_eq!(pipeline.store().pending_count(&env.company()).unwrap(), 0);
     // The watermark moved past every set.
-    assert_eq!(pipeline.store().start_id(&env.project()).unwrap(), Some(9));
+    assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(9));
 }

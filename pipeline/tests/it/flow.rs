@@ -10,11 +10,10 @@ use std::time::Duration;
 use crate::common::Env;
 use async_trait::async_trait;
 use beorg_client::RecognitionResult;
-use pipeline::sandbox::beorg::{SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::sandbox::saby::SandboxConfig as SabyConfig;
-use pipeline::store::{SetStatus, StateStore, Step};
+use pipeline::sandbox::beorg::SetSpec;
+use pipeline::store::{FailureKind, NewSet, SetStatus, StateStore, Step};
 use pipeline::{
-    DefaultMapper, DocumentMapper, Error, MappingContext, MappingError, Progress, Replay,
+    DefaultMapper, DocumentMapper, Error, MappingContext, MappingError, ProgressKind, Replay,
     StopReason, StoreError,
 };
 use saby_client::{Document, StateCode};
@@ -76,13 +75,12 @@ async fn every_set_reaches_a_final_state_once() {
         );
         assert_eq!(names.len(), 3, "passport, SNILS, whole result: {names:?}");
 
-        let archived = std::fs::read_dir(env.archive_dir().join(set_id))
-            .unwrap()
-            .count();
+        // The archive directory holds the company: <archive>/<company>/<set>/.
+        let archived = std::fs::read_dir(env.archive_of(set_id)).unwrap().count();
         assert!(archived > 0, "nothing archived for {set_id}");
     }
     // Everything settled: Beorg polling moves past the last set.
-    let start = pipeline.store().start_id(&env.project()).unwrap();
+    let start = pipeline.store().start_id(&env.company()).unwrap();
     assert_eq!(start, Some(7));
 }
 
@@ -168,17 +166,20 @@ async fn a_permanently_bad_set_is_recorded_and_does_not_block_the_others() {
         assert_eq!((summary.archived, summary.failed), (3, 1), "{summary}");
         assert!(!summary.all_final());
 
-        let record = pipeline.store().get(&env.project(), &bad).unwrap().unwrap();
+        let record = pipeline.store().get(&env.company(), &bad).unwrap().unwrap();
         assert_eq!(record.status, SetStatus::Failed);
         let failure = record.failure.unwrap();
-        assert_eq!(failure.step, Step::Fetched);
+        assert_eq!(
+            (failure.step, failure.kind),
+            (Step::Fetched, FailureKind::Mapping)
+        );
         assert!(
             failure.reason.contains("does not match the SNILS"),
             "{}",
             failure.reason
         );
         // Recorded failures are settled: the watermark is past every set.
-        assert_eq!(pipeline.store().start_id(&env.project()).unwrap(), Some(5));
+        assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(5));
         assert_eq!(env.saby.document_count(), 3);
     }
 
@@ -219,7 +220,7 @@ async fn a_document_past_its_deadline_fails_and_replays_without_resending() {
             assert_eq!(record.status, SetStatus::Failed);
             let failure = record.failure.unwrap();
             assert_eq!(failure.step, Step::Final);
-            assert_eq!(failure.reason, pipeline::TIMED_OUT);
+            assert_eq!(failure.kind, FailureKind::FinalStateTimedOut);
         }
     }
     assert_eq!(env.send_count(), 2);
@@ -259,16 +260,16 @@ async fn progress_events_follow_the_steps_in_order() {
         let kinds: Vec<&str> = events
             .iter()
             .filter(|e| e.set_id() == set_id)
-            .map(|e| match e {
-                Progress::SetSeen { .. } => "seen",
-                Progress::Fetched { .. } => "fetched",
-                Progress::Written { .. } => "written",
-                Progress::Sent {
+            .map(|e| match &e.kind {
+                ProgressKind::Seen => "seen",
+                ProgressKind::Fetched { .. } => "fetched",
+                ProgressKind::Written { .. } => "written",
+                ProgressKind::Sent {
                     already_sent: false,
                     ..
                 } => "sent",
-                Progress::Final { .. } => "final",
-                Progress::Archived { .. } => "archived",
+                ProgressKind::Final { .. } => "final",
+                ProgressKind::Archived { .. } => "archived",
                 _ => "other",
             })
             .filter(|k| *k != "other")
@@ -278,6 +279,38 @@ async fn progress_events_follow_the_steps_in_order() {
             ["seen", "fetched", "written", "sent", "final", "archived"],
             "{set_id}"
         );
+        // Every event names the company and the set's contour.
+        let contour = env
+            .beorg
+            .contour_of(&beorg_client::SetId::new(set_id.clone()));
+        for e in events.iter().filter(|e| e.set_id() == set_id) {
+            assert_eq!(e.company, env.company());
+            assert_eq!(e.contour, contour, "{e:?}");
+        }
+        // Fetched tells the document types, never a file name made from a surname.
+        let fetched = events
+            .iter()
+            .find(|e| e.set_id() == set_id && matches!(e.kind, ProgressKind::Fetched { .. }))
+            .unwrap();
+        let ProgressKind::Fetched {
+            document_types,
+            attachments,
+        } = &fetched.kind
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            document_types,
+            &[
+                beorg_client::DocumentType::Passport,
+                beorg_client::DocumentType::Snils
+            ]
+        );
+        assert_eq!(*attachments, 3);
+        assert!(
+            !format!("{events:?}").contains("Паспорт_"),
+            "a FileName leaked into events"
+        );
     }
     // The broadcast subscription saw the same events.
     let mut broadcast = Vec::new();
@@ -285,69 +318,6 @@ async fn progress_events_follow_the_steps_in_order() {
         broadcast.push(e);
     }
     assert_eq!(broadcast, events);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn several_contours_are_polled_and_tracked_separately() {
-    let env = Env::start_with(
-        BeorgConfig::default()
-            .project_id("MAIN")
-            .projects(["SECOND"])
-            .polls_until_ready(0),
-        SabyConfig::default(),
-    )
-    .await;
-    let a = env.beorg.add_set(SetSpec::new().surname("Иванов"));
-    let b = env
-        .beorg
-        .add_set(SetSpec::new().surname("Петрова").project("SECOND"));
-    let c = env.beorg.add_set(SetSpec::new().surname("Сидоров"));
-    let config = env.config().projects(["MAIN", "SECOND"]).build().unwrap();
-    let pipeline = env.builder(config).build().unwrap();
-    let summary = pipeline.run_once().await.unwrap();
-    assert!(summary.all_final(), "{summary}");
-    let store = pipeline.store();
-    assert!(store.get("MAIN", a.as_str()).unwrap().is_some());
-    assert!(store.get("MAIN", c.as_str()).unwrap().is_some());
-    assert!(store.get("SECOND", b.as_str()).unwrap().is_some());
-    assert!(
-        store.get("MAIN", b.as_str()).unwrap().is_none(),
-        "a set belongs to one contour"
-    );
-    // Each contour's numbers are gaps in the other's sequence: they hold its
-    // start_id for the gap grace (15 minutes by default).
-    assert_eq!(store.start_id("MAIN").unwrap(), b.number());
-    assert_eq!(store.start_id("SECOND").unwrap(), a.number());
-    // Different contours give different document ids.
-    let doc_b = pipeline::ids::document_id("SECOND", b.as_str()).to_string();
-    assert!(env.saby.document(&doc_b).is_some());
-    assert_eq!(env.saby.document_count(), 3);
-    drop(pipeline);
-
-    // Without a grace, the next poll moves each past the other's numbers.
-    let config = env
-        .config()
-        .projects(["MAIN", "SECOND"])
-        .gap_grace(Duration::ZERO)
-        .build()
-        .unwrap();
-    let pipeline = env
-        .builder(config)
-        .store(env.open_store().await)
-        .build()
-        .unwrap();
-    let summary = pipeline.run_once().await.unwrap();
-    assert_eq!((summary.seen, summary.sent), (0, 0), "{summary}");
-    let store = pipeline.store();
-    assert_eq!(
-        store.start_id("MAIN").unwrap(),
-        Some(c.number().unwrap() + 1)
-    );
-    assert_eq!(
-        store.start_id("SECOND").unwrap(),
-        Some(b.number().unwrap() + 1)
-    );
-    assert_eq!(env.saby.document_count(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,14 +334,14 @@ async fn run_polls_until_cancelled_and_picks_up_new_sets() {
     });
     let mut archived = 0;
     while archived < 2 {
-        if let Progress::Archived { .. } = rx.recv().await.unwrap() {
+        if let ProgressKind::Archived { .. } = rx.recv().await.unwrap().kind {
             archived += 1;
         }
     }
     // A set that becomes ready while running is picked up by the next poll.
     env.add_sets(1);
     while archived < 3 {
-        if let Progress::Archived { .. } = rx.recv().await.unwrap() {
+        if let ProgressKind::Archived { .. } = rx.recv().await.unwrap().kind {
             archived += 1;
         }
     }
@@ -408,7 +378,7 @@ async fn cancelling_while_waiting_for_final_states_checkpoints_at_sent() {
         });
         let mut sent = 0;
         while sent < 3 {
-            if let Progress::Sent { .. } = rx.recv().await.unwrap() {
+            if let ProgressKind::Sent { .. } = rx.recv().await.unwrap().kind {
                 sent += 1;
             }
         }
@@ -468,11 +438,11 @@ async fn a_set_still_being_recognized_stays_pending_until_ready() {
     {
         // As if an earlier poll had listed it: its result still answers 425.
         let store = env.open_store().await;
-        store.init_project(&env.project(), 1).unwrap();
+        store.init_company(&env.company(), 1).unwrap();
         store
             .record_seen(
-                &env.project(),
-                &[(slow.as_str().to_owned(), slow.number().unwrap())],
+                &env.company(),
+                &[NewSet::new(slow.as_str(), slow.number().unwrap())],
             )
             .unwrap();
     }
@@ -487,14 +457,14 @@ async fn a_set_still_being_recognized_stays_pending_until_ready() {
     );
     let mut not_ready = 0;
     while let Ok(e) = rx.try_recv() {
-        if matches!(e, Progress::NotReady { .. }) {
+        if matches!(e.kind, ProgressKind::NotReady) {
             not_ready += 1;
         }
     }
     assert!(not_ready >= 1, "the 425 answers were seen");
     let record = pipeline
         .store()
-        .get(&env.project(), slow.as_str())
+        .get(&env.company(), slow.as_str())
         .unwrap()
         .unwrap();
     assert_eq!((record.status, record.attempts), (SetStatus::Done, 0));

@@ -6,10 +6,13 @@
 
 mod common;
 
+mod companies;
+mod contours;
 mod crash;
 mod efficiency;
 mod faults;
 mod flow;
+mod migration;
 mod out_of_order;
 mod store;
 

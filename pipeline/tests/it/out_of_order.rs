@@ -1,7 +1,9 @@
 //! Sets that become ready out of order: Beorg recognizes set N+1 before set N.
 //! The `start_id` watermark must wait for N (a gap) for `gap_grace`, or N is
 //! below `start_id` when it becomes ready and is never listed again. A gap that
-//! never fills (another contour's number) is passed once its grace is over.
+//! never fills (another customer's number, a deleted set) is passed once its
+//! grace is over. The company's two contours interleave their numbers: one
+//! contour's numbers are never gaps for the other (one watermark per company).
 
 // Test helpers may unwrap and panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,8 +12,7 @@ use std::time::Duration;
 
 use crate::common::Env;
 use beorg_client::SetId;
-use pipeline::sandbox::beorg::{SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::sandbox::saby::SandboxConfig as SabyConfig;
+use pipeline::sandbox::beorg::SetSpec;
 use pipeline::store::SetStatus;
 use pipeline::{Pipeline, PipelineConfig, StopReason};
 
@@ -33,7 +34,7 @@ fn slow_then_quick(env: &Env) -> (SetId, SetId) {
 fn status(env: &Env, pipeline: &Pipeline, set: &SetId) -> Option<SetStatus> {
     pipeline
         .store()
-        .get(&env.project(), set.as_str())
+        .get(&env.company(), set.as_str())
         .unwrap()
         .map(|r| r.status)
 }
@@ -59,7 +60,7 @@ async fn a_set_ready_after_a_higher_one_is_picked_up_by_the_next_run() {
     let (pipeline, slow, quick) = first_run(&env, env.config().build().unwrap()).await;
     // The watermark waits at N: N+1 is done, but N was never seen.
     let n = slow.number().unwrap();
-    assert_eq!(pipeline.store().start_id(&env.project()).unwrap(), Some(n));
+    assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(n));
 
     let summary = pipeline.run_once().await.unwrap();
     assert!(summary.all_final(), "{summary}");
@@ -79,7 +80,7 @@ async fn a_set_ready_after_a_higher_one_is_picked_up_by_the_next_run() {
     assert_eq!(env.saby.document_count(), 2);
     assert_eq!(env.send_count(), 2, "one send per set");
     assert_eq!(
-        pipeline.store().start_id(&env.project()).unwrap(),
+        pipeline.store().start_id(&env.company()).unwrap(),
         Some(n + 2)
     );
 }
@@ -93,7 +94,7 @@ async fn zero_gap_grace_does_not_wait_and_the_late_set_is_never_listed() {
     let (pipeline, slow, _) = first_run(&env, config).await;
     let n = slow.number().unwrap();
     assert_eq!(
-        pipeline.store().start_id(&env.project()).unwrap(),
+        pipeline.store().start_id(&env.company()).unwrap(),
         Some(n + 2)
     );
 
@@ -105,26 +106,22 @@ async fn zero_gap_grace_does_not_wait_and_the_late_set_is_never_listed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_that_never_fills_is_passed_once_its_grace_is_over() {
-    let env = Env::start_with(
-        BeorgConfig::default()
-            .project_id("MAIN")
-            .projects(["OTHER"])
-            .polls_until_ready(0),
-        SabyConfig::default(),
-    )
-    .await;
-    // Set 1 belongs to a contour this pipeline does not serve: for MAIN, 1 is
-    // a gap that will never fill.
-    let foreign = env.beorg.add_set(SetSpec::new().project("OTHER"));
+    let env = Env::start().await;
+    // Number 1 is never listed (a number that is not the company's, or a
+    // deleted set): for the watermark, a gap that will never fill.
+    let never = env
+        .beorg
+        .add_set(SetSpec::new().polls_until_ready(u32::MAX));
     let ours = env.beorg.add_set(SetSpec::new().surname("Орлов"));
     env.sets.lock().unwrap().push(ours.as_str().to_owned());
+    let company = env.company();
     {
         // The default grace (15 minutes) holds the watermark at the gap.
         let pipeline = env.pipeline();
         let summary = pipeline.run_once().await.unwrap();
         assert!(summary.all_final(), "{summary}");
         assert_eq!(summary.archived, 1, "{summary}");
-        assert_eq!(pipeline.store().start_id("MAIN").unwrap(), Some(1));
+        assert_eq!(pipeline.store().start_id(&company).unwrap(), never.number());
     }
 
     // A short grace, over by the next run: the watermark moves past the gap.
@@ -140,10 +137,66 @@ async fn a_gap_that_never_fills_is_passed_once_its_grace_is_over() {
     assert_eq!((summary.seen, summary.sent), (0, 0), "{summary}");
     let store = pipeline.store();
     assert_eq!(
-        store.start_id("MAIN").unwrap(),
+        store.start_id(&company).unwrap(),
         Some(ours.number().unwrap() + 1)
     );
-    assert!(store.get("MAIN", foreign.as_str()).unwrap().is_none());
+    assert!(store.get(&company, never.as_str()).unwrap().is_none());
     assert_eq!(env.saby.document_count(), 1);
     assert_eq!(env.send_count(), 1);
+}
+
+/// The interleaved contours of one company never hold each other's watermark:
+/// with the default grace, everything settled moves it past the last set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_contours_are_no_gaps_for_each_other() {
+    let env = Env::start().await;
+    let sets = env.add_sets(4);
+    let pipeline = env.pipeline();
+    assert!(pipeline.run_once().await.unwrap().all_final());
+    let contours: Vec<Option<String>> = sets
+        .iter()
+        .map(|s| env.beorg.contour_of(&SetId::new(s.clone())))
+        .collect();
+    assert_eq!(
+        contours,
+        [
+            "Кадры-Москва",
+            "Кадры-Казань",
+            "Кадры-Москва",
+            "Кадры-Казань"
+        ]
+        .map(|c| Some(c.to_owned()))
+    );
+    assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(5));
+}
+
+/// The late set with a restart in between: a new process on the same state
+/// file resumes from the persisted watermark (held at N) and picks N up once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_set_survives_a_restart_in_between() {
+    let env = Env::start().await;
+    let (slow, quick) = {
+        let (pipeline, slow, quick) = first_run(&env, env.config().build().unwrap()).await;
+        assert_eq!(
+            pipeline.store().start_id(&env.company()).unwrap(),
+            slow.number()
+        );
+        (slow, quick)
+    };
+    // A new process: a new pipeline on the same file.
+    let pipeline = env
+        .builder(env.config().build().unwrap())
+        .store(env.open_store().await)
+        .build()
+        .unwrap();
+    let summary = pipeline.run_once().await.unwrap();
+    assert!(summary.all_final(), "{summary}");
+    assert_eq!((summary.seen, summary.sent), (1, 1), "{summary}");
+    assert_eq!(status(&env, &pipeline, &slow), Some(SetStatus::Done));
+    assert_eq!(status(&env, &pipeline, &quick), Some(SetStatus::Done));
+    assert_eq!(env.send_count(), 2, "one send per set");
+    assert_eq!(
+        pipeline.store().start_id(&env.company()).unwrap(),
+        Some(quick.number().unwrap() + 1)
+    );
 }

@@ -36,7 +36,7 @@ pub struct Env {
     pub beorg: Beorg,
     pub saby: Saby,
     pub dir: tempfile::TempDir,
-    /// Sets seeded through [`Env::add_sets`] (main project).
+    /// Sets seeded through [`Env::add_sets`] (and others pushed by tests).
     pub sets: Mutex<Vec<String>>,
 }
 
@@ -139,12 +139,13 @@ impl Env {
             .unwrap()
     }
 
-    pub fn project(&self) -> String {
+    /// The Beorg company (the sandbox client's `project_id`).
+    pub fn company(&self) -> String {
         self.beorg.project_id().to_owned()
     }
 
     pub fn document_id(&self, set_id: &str) -> String {
-        pipeline::ids::document_id(&self.project(), set_id).to_string()
+        pipeline::ids::document_id(&self.company(), set_id).to_string()
     }
 
     /// Opens the state file, waiting briefly for a dropped pipeline's
@@ -162,8 +163,13 @@ impl Env {
         panic!("state store still locked");
     }
 
-    /// Every record of the main project.
+    /// Every record of the company.
     pub fn records(&self, store: &dyn StateStore) -> Vec<SetRecord> {
-        store.list(&self.project(), None, None, 10_000).unwrap()
+        store.list(&self.company(), None, None, 10_000).unwrap()
+    }
+
+    /// The archive directory of one set: `<archive>/<company>/<set>/`.
+    pub fn archive_of(&self, set_id: &str) -> PathBuf {
+        self.archive_dir().join(self.company()).join(set_id)
     }
 }

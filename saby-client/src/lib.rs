@@ -89,9 +89,9 @@ pub use error::{
 };
 pub use model::{
     Account, Action, Attachment, Base64Data, Certificate, CurrentUser, Direction, Document,
-    DocumentFilter, DocumentLink, DocumentPage, Edition, Event, FileRef, Individual, Key, KeyType,
-    LegalEntity, Navigation, Party, Person, Regulation, SabyDate, SabyDateTime, ServiceStageFilter,
-    Signature, Stage, State, StateCode, VersionInfo,
+    DocumentFilter, DocumentLink, DocumentPage, Edition, Event, ExternalInterface, FileRef,
+    Individual, Key, KeyType, LegalEntity, Navigation, Party, Person, Regulation, SabyDate,
+    SabyDateTime, ServiceStageFilter, Signature, Stage, State, StateCode, VersionInfo,
 };
 pub use retry::RetryPolicy;
 pub use signer::{ServerSigner, SignRequest, Signer};

@@ -82,7 +82,9 @@ pub use api::archive::{
 pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
 pub use api::service_stages::PROCESS_SERVICE_ACTION;
 pub use client::{CallOptions, Client};
-pub use config::{ClientBuilder, Credentials, DEFAULT_BASE_URL, SessionDecryptor};
+pub use config::{
+    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_EVENT_HISTORY_WINDOW, SessionDecryptor,
+};
 pub use error::{
     CLASSID_CONFIRMATION_REQUIRED, CLASSID_FILE_NOT_READY, ConfirmationInfo, Error, ErrorCode,
     Result, RpcError,

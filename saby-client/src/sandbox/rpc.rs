@@ -21,8 +21,8 @@ pub(crate) struct RpcError {
     pub(crate) details: String,
     pub(crate) kind: &'static str,
     pub(crate) classid: Option<&'static str>,
-    /// `data.addinfo` when it is more than the details text.
-    pub(crate) addinfo: Option<Value>,
+    /// `data.addinfo` when it is more than the details text (boxed: keeps the error small).
+    pub(crate) addinfo: Option<Box<Value>>,
 }
 
 impl RpcError {
@@ -96,7 +96,7 @@ impl RpcError {
     }
 
     pub(crate) fn addinfo(mut self, addinfo: Value) -> Self {
-        self.addinfo = Some(addinfo);
+        self.addinfo = Some(Box::new(addinfo));
         self
     }
 
@@ -123,7 +123,7 @@ impl RpcError {
             data.insert("classid".into(), Value::String(classid.to_owned()));
         }
         if let Some(addinfo) = &self.addinfo {
-            data.insert("addinfo".into(), addinfo.clone());
+            data.insert("addinfo".into(), Value::clone(addinfo));
         } else if !self.details.is_empty() {
             data.insert(
                 "addinfo".into(),

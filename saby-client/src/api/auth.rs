@@ -51,12 +51,13 @@ struct CertificateData<'a> {
 /// an answer that carries only `sid` is a session id, sent as `X-SBISSessionID`.
 #[derive(Deserialize)]
 struct ServiceAppAnswer {
+    // Read as JSON and kept only when text: another type is no token, not a decode error.
     #[serde(default)]
-    token: Option<String>,
+    token: Option<serde_json::Value>,
     #[serde(default)]
-    access_token: Option<String>,
+    access_token: Option<serde_json::Value>,
     #[serde(default)]
-    sid: Option<String>,
+    sid: Option<serde_json::Value>,
 }
 
 impl Client {
@@ -210,7 +211,10 @@ impl Client {
         )
         .await
         .map_err(login_error)?;
-        let present = |t: Option<String>| t.filter(|t| !t.trim().is_empty());
+        let present = |t: Option<serde_json::Value>| match t {
+            Some(serde_json::Value::String(t)) if !t.trim().is_empty() => Some(t),
+            _ => None,
+        };
         if let Some(token) = present(answer.token).or_else(|| present(answer.access_token)) {
             return Ok(AuthToken::Access(SecretString::from(token)));
         }

@@ -147,7 +147,7 @@ macro_rules! wire_struct {
                                         )?;
                                         $field = read.value;
                                         if let Some(raw) = read.raw {
-                                            extra.insert(key.0.into_owned(), raw);
+                                            extra.insert(key.0.into_owned(), *raw);
                                         }
                                     }
                                 )*

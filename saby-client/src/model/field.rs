@@ -30,7 +30,14 @@ use super::wire::{Base64Data, SabyDate, SabyDateTime, yes_no};
 /// else) and, when the wire value did not fit, that value as received.
 pub(crate) struct Lenient<T> {
     pub(crate) value: T,
-    pub(crate) raw: Option<Value>,
+    /// Boxed: the typed path moves this struct for every field, and a `Value` (with
+    /// `preserve_order`) is several words wide.
+    pub(crate) raw: Option<Box<Value>>,
+}
+
+/// A raw value to keep.
+fn kept(value: Value) -> Option<Box<Value>> {
+    Some(Box::new(value))
 }
 
 impl<T> Lenient<T> {
@@ -92,33 +99,33 @@ fn number_f64(v: f64) -> Value {
 macro_rules! raw_visits {
     (bool) => {
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Lenient { value: Self::missing(), raw: Some(Value::Bool(v)) })
+            Ok(Lenient { value: Self::missing(), raw: kept(Value::Bool(v)) })
         }
     };
     (numbers) => {
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Lenient { value: Self::missing(), raw: Some(number_u64(v)) })
+            Ok(Lenient { value: Self::missing(), raw: kept(number_u64(v)) })
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Lenient { value: Self::missing(), raw: Some(number_i64(v)) })
+            Ok(Lenient { value: Self::missing(), raw: kept(number_i64(v)) })
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Lenient { value: Self::missing(), raw: Some(number_f64(v)) })
+            Ok(Lenient { value: Self::missing(), raw: kept(number_f64(v)) })
         }
     };
     (str) => {
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Lenient { value: Self::missing(), raw: Some(Value::String(v.to_owned())) })
+            Ok(Lenient { value: Self::missing(), raw: kept(Value::String(v.to_owned())) })
         }
     };
     (map) => {
         fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            Ok(Lenient { value: Self::missing(), raw: Some(raw_map(map)?) })
+            Ok(Lenient { value: Self::missing(), raw: kept(raw_map(map)?) })
         }
     };
     (seq) => {
         fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            Ok(Lenient { value: Self::missing(), raw: Some(raw_seq(seq)?) })
+            Ok(Lenient { value: Self::missing(), raw: kept(raw_seq(seq)?) })
         }
     };
     (null) => {
@@ -215,7 +222,7 @@ impl<'de> Visitor<'de> for FlagVisitor {
             1 => Lenient::typed(Some(true)),
             _ => Lenient {
                 value: None,
-                raw: Some(number_u64(v)),
+                raw: kept(number_u64(v)),
             },
         })
     }
@@ -225,7 +232,7 @@ impl<'de> Visitor<'de> for FlagVisitor {
             1 => Lenient::typed(Some(true)),
             _ => Lenient {
                 value: None,
-                raw: Some(number_i64(v)),
+                raw: kept(number_i64(v)),
             },
         })
     }
@@ -234,7 +241,7 @@ impl<'de> Visitor<'de> for FlagVisitor {
             Some(flag) => Lenient::typed(flag),
             None => Lenient {
                 value: None,
-                raw: Some(Value::String(v.to_owned())),
+                raw: kept(Value::String(v.to_owned())),
             },
         })
     }
@@ -242,7 +249,7 @@ impl<'de> Visitor<'de> for FlagVisitor {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         Ok(Lenient {
             value: None,
-            raw: Some(number_f64(v)),
+            raw: kept(number_f64(v)),
         })
     }
 }
@@ -385,7 +392,7 @@ impl<'de> Visitor<'de> for CodeVisitor {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         Ok(Lenient {
             value: Self::missing(),
-            raw: Some(number_f64(v)),
+            raw: kept(number_f64(v)),
         })
     }
 }
@@ -429,7 +436,7 @@ impl<'de> Visitor<'de> for BinaryVisitor {
             Some(data) => Lenient::typed(Some(data)),
             None => Lenient {
                 value: None,
-                raw: Some(Value::String(v.to_owned())),
+                raw: kept(Value::String(v.to_owned())),
             },
         })
     }
@@ -500,7 +507,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
         } else {
             Lenient {
                 value: None,
-                raw: Some(Value::String(v.to_owned())),
+                raw: kept(Value::String(v.to_owned())),
             }
         })
     }
@@ -629,7 +636,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
         }
         Ok(Lenient {
             value: items,
-            raw: (!raw.is_empty()).then_some(Value::Array(raw)),
+            raw: (!raw.is_empty()).then(|| Box::new(Value::Array(raw))),
         })
     }
     fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
@@ -641,7 +648,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
         } else {
             Lenient {
                 value: Vec::new(),
-                raw: Some(Value::String(v.to_owned())),
+                raw: kept(Value::String(v.to_owned())),
             }
         })
     }
@@ -692,7 +699,7 @@ mod tests {
         assert_eq!(odd.raw.unwrap()[0]["Код"], "1");
         assert_eq!(
             read::<Text, Option<String>>("true").raw,
-            Some(Value::Bool(true))
+            kept(Value::Bool(true))
         );
     }
 
@@ -712,8 +719,8 @@ mod tests {
         }
         let odd = read::<Flag, Option<bool>>(r#""Может быть""#);
         assert_eq!(odd.value, None);
-        assert_eq!(odd.raw, Some(Value::String("Может быть".into())));
-        assert_eq!(read::<Flag, Option<bool>>("7").raw, Some(Value::from(7)));
+        assert_eq!(odd.raw, kept(Value::String("Может быть".into())));
+        assert_eq!(read::<Flag, Option<bool>>("7").raw, kept(Value::from(7)));
     }
 
     #[test]
@@ -726,7 +733,7 @@ mod tests {
             r#"[{"Название":"a"}, "строка", null, {"Название":"b"}]"#,
         );
         assert_eq!(l.value.len(), 2);
-        assert_eq!(l.raw, Some(serde_json::json!(["строка"])));
+        assert_eq!(l.raw, kept(serde_json::json!(["строка"])));
         let one = read::<List, Vec<super::super::Regulation>>(r#"{"Название":"a"}"#);
         assert_eq!(one.value.len(), 1);
         assert!(
@@ -742,7 +749,7 @@ mod tests {
         assert_eq!(ok.value.unwrap().bytes().as_ref(), b"hi");
         let bad = read::<Binary, Option<Base64Data>>(r#""не base64""#);
         assert!(bad.value.is_none());
-        assert_eq!(bad.raw, Some(Value::String("не base64".into())));
+        assert_eq!(bad.raw, kept(Value::String("не base64".into())));
     }
 
     #[test]

@@ -18,17 +18,66 @@
 //!
 //! Signing uses server-side keys (`ServerSigner`): Saby signs. A certificate with a client-side
 //! key needs a `Signer` that makes detached CMS signatures instead.
+//!
+//! When the account asks for a confirmation code at login, the example has Saby send it
+//! (`send_auth_code`) and reads it from `SABY_CONFIRMATION_CODE` or, failing that, from the
+//! terminal (three tries). `SABY_SANDBOX_CONFIRMATION=1` makes the sandbox ask for one too
+//! (its code is printed, as an SMS would bring it).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use saby_client::sandbox::{Sandbox, SandboxConfig};
+use saby_client::sandbox::{LoginConfirmation, Sandbox, SandboxConfig};
 use saby_client::{
     Attachment, Client, Document, Error, EventCursor, Party, ServerSigner, StateCode,
 };
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Logs in now; when Saby asks for a confirmation code, has it sent and confirms it (from
+/// `SABY_CONFIRMATION_CODE`, else typed in; three tries).
+async fn login(
+    client: &Client,
+    sandbox: Option<&Sandbox>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let info = match client.login_now().await {
+        Ok(()) => return Ok(()),
+        Err(Error::ConfirmationRequired(info)) => info,
+        Err(e) => return Err(e.into()),
+    };
+    client.send_auth_code(&info).await?;
+    println!(
+        "Saby sent a confirmation code to {}",
+        info.phone.as_deref().unwrap_or("your phone")
+    );
+    // The sandbox's "SMS": its code, as if the user had typed it.
+    let sandbox_code = sandbox.and_then(Sandbox::last_confirmation_code);
+    if let Some(code) = &sandbox_code {
+        println!("(sandbox) the code is {code}");
+    }
+    for _ in 0..3 {
+        let code = match env("SABY_CONFIRMATION_CODE").or_else(|| sandbox_code.clone()) {
+            Some(code) => code,
+            None => {
+                println!("Enter the code:");
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line
+            }
+        };
+        match client.confirm_login(&info, &code).await {
+            Ok(()) => return Ok(()),
+            Err(e @ Error::AuthFailed { .. })
+                if env("SABY_CONFIRMATION_CODE").is_none() && sandbox_code.is_none() =>
+            {
+                println!("{e}");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err("the confirmation code was refused three times".into())
 }
 
 /// A fresh GUID-shaped identifier: our own id makes the write idempotent.
@@ -52,13 +101,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let real = env("SABY_LOGIN").is_some() || env("SABY_APP_CLIENT_ID").is_some();
     // Keep the sandbox alive for as long as the client talks to it.
-    let (client, _sandbox, poll, patience) = if real {
+    let (client, sandbox, poll, patience) = if real {
         let patience = env("SABY_FOLLOW_SECS")
             .and_then(|s| s.parse().ok())
             .map_or(Duration::from_secs(300), Duration::from_secs);
         (Client::from_env()?, None, Duration::from_secs(10), patience)
     } else {
-        let sandbox = Sandbox::start(SandboxConfig::default()).await;
+        let mut config = SandboxConfig::default();
+        if env("SABY_SANDBOX_CONFIRMATION").is_some() {
+            config = config.login_confirmation(LoginConfirmation::RandomCode);
+        }
+        let sandbox = Sandbox::start(config).await;
         println!(
             "No SABY_* credentials: using the sandbox at {}",
             sandbox.uri()
@@ -70,6 +123,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Duration::from_secs(30),
         )
     };
+
+    login(&client, sandbox.as_ref()).await?;
 
     let counterparty = Party::legal_entity(
         env("SABY_COUNTERPARTY_INN").unwrap_or_else(|| "7807654321".to_owned()),

@@ -176,6 +176,23 @@ impl Client {
         &self.inner.http
     }
 
+    /// Where a feed without a start begins: the configured fixed start, or now (Moscow time,
+    /// as Saby writes times) minus the configured window.
+    pub(crate) fn event_history_start(&self) -> crate::model::SabyDateTime {
+        match &self.inner.config.event_history {
+            crate::config::EventHistory::From(at) => at.clone(),
+            crate::config::EventHistory::Window(window) => {
+                let moscow = time::UtcOffset::from_hms(3, 0, 0).unwrap_or(time::UtcOffset::UTC);
+                let now = time::OffsetDateTime::now_utc().to_offset(moscow);
+                let start = time::Duration::try_from(*window)
+                    .ok()
+                    .and_then(|w| now.checked_sub(w))
+                    .unwrap_or(now);
+                time::PrimitiveDateTime::new(start.date(), start.time()).into()
+            }
+        }
+    }
+
     /// Calls any method: `params` become `"params"`, `"result"` is decoded into `R`.
     /// Use it for methods this crate does not wrap.
     ///

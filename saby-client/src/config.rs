@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::model::Certificate;
+use crate::model::{Certificate, SabyDateTime};
 use crate::retry::RetryPolicy;
 
 /// The default production host.
@@ -144,7 +144,20 @@ pub(crate) struct Config {
     pub(crate) max_in_flight: usize,
     pub(crate) file_not_ready_delay: Duration,
     pub(crate) file_not_ready_attempts: u32,
+    pub(crate) event_history: EventHistory,
 }
+
+/// Where a feed whose cursor has no start begins.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum EventHistory {
+    /// This long before now.
+    Window(Duration),
+    /// At this time.
+    From(SabyDateTime),
+}
+
+/// The default history window of the event feed: 7 days.
+pub const DEFAULT_EVENT_HISTORY_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Builds a [`Client`]. Start with [`Client::builder`].
 ///
@@ -159,6 +172,7 @@ pub(crate) struct Config {
 /// | [`max_in_flight`](Self::max_in_flight) | 5 |
 /// | [`file_not_ready_delay`](Self::file_not_ready_delay) | 1 s |
 /// | [`file_not_ready_attempts`](Self::file_not_ready_attempts) | 30 |
+/// | [`event_history_window`](Self::event_history_window) / [`event_history_from`](Self::event_history_from) | the last 7 days |
 #[must_use]
 pub struct ClientBuilder {
     base_url: String,
@@ -170,6 +184,7 @@ pub struct ClientBuilder {
     max_in_flight: usize,
     file_not_ready_delay: Duration,
     file_not_ready_attempts: u32,
+    event_history: EventHistory,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -181,6 +196,7 @@ impl fmt::Debug for ClientBuilder {
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("max_in_flight", &self.max_in_flight)
+            .field("event_history", &self.event_history)
             .finish_non_exhaustive()
     }
 }
@@ -197,6 +213,7 @@ impl Default for ClientBuilder {
             max_in_flight: 5,
             file_not_ready_delay: Duration::from_secs(1),
             file_not_ready_attempts: 30,
+            event_history: EventHistory::Window(DEFAULT_EVENT_HISTORY_WINDOW),
         }
     }
 }
@@ -249,6 +266,21 @@ impl ClientBuilder {
         self.file_not_ready_attempts = attempts.max(1);
         self
     }
+    /// How far back the event feed reaches when its cursor has no start
+    /// ([`crate::EventCursor::default`] / [`crate::EventCursor::start`]): the first request
+    /// sends `ДатаВремяС` = now (Moscow time) minus `window`. Default 7 days, so a fresh state
+    /// does not replay an account's whole history. A cursor with a start (persisted, or
+    /// [`crate::EventCursor::since`]) is not affected.
+    pub fn event_history_window(mut self, window: Duration) -> Self {
+        self.event_history = EventHistory::Window(window);
+        self
+    }
+    /// Like [`ClientBuilder::event_history_window`], with a fixed start instead (e.g. the
+    /// account's first day, to read its whole history).
+    pub fn event_history_from(mut self, start: impl Into<SabyDateTime>) -> Self {
+        self.event_history = EventHistory::From(start.into());
+        self
+    }
     /// Builds the client. Fails on a bad URL or missing credentials. No request is made:
     /// the first call logs in.
     pub fn build(self) -> Result<Client> {
@@ -274,6 +306,7 @@ impl ClientBuilder {
             max_in_flight: self.max_in_flight,
             file_not_ready_delay: self.file_not_ready_delay,
             file_not_ready_attempts: self.file_not_ready_attempts,
+            event_history: self.event_history,
         };
         Ok(Client::from_parts(config, credentials, http))
     }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -387,64 +387,87 @@ impl fmt::Display for RpcError {
     }
 }
 
-/// The `error` object as sent.
-#[derive(Debug, Deserialize)]
+/// The `error` member as sent, read leniently: usually an object
+/// `{code, message, details, type, data}`, but a plain string is seen too (`magdv/sbis`,
+/// `src/BaseClient.php`, turns `"error": "<text>"` into `{"message": "<text>"}`): then the text
+/// is the message. `code` may be a number or a string; a `message` or `details` of another
+/// type is kept as its JSON text.
+#[derive(Debug, Default)]
 pub(crate) struct WireError {
-    #[serde(default)]
     pub(crate) code: Option<ErrorCode>,
-    #[serde(default)]
     pub(crate) message: String,
-    #[serde(default)]
     pub(crate) details: Option<String>,
-    #[serde(default, rename = "type")]
     pub(crate) error_type: Option<String>,
-    #[serde(default)]
     pub(crate) data: Option<Value>,
 }
 
-/// `error.data.addinfo` of the "confirmation code required" login error.
-///
-/// `session_id` (`ИдентификаторСессии`) is a temporary session; it is kept out of `Debug`.
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ConfirmationInfo {
-    /// `Сообщение`.
-    #[serde(rename = "Сообщение", default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// `Телефон` (masked by Saby).
-    #[serde(rename = "Телефон", default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// `Идентификатор`.
-    #[serde(
-        rename = "Идентификатор",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub id: Option<String>,
-    /// `МетодОтправкиКодаПодтверждения`.
-    #[serde(
-        rename = "МетодОтправкиКодаПодтверждения",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub send_code_method: Option<String>,
-    /// `МетодПроверкиКодаИсключения`.
-    #[serde(
-        rename = "МетодПроверкиКодаИсключения",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub check_code_method: Option<String>,
-    /// `ИдентификаторСессии`: the temporary session (secret; redacted in `Debug`).
-    #[serde(
-        rename = "ИдентификаторСессии",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub session_id: Option<String>,
-    /// Unknown fields.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+impl WireError {
+    fn from_value(value: Value) -> Self {
+        fn text(v: Option<Value>) -> Option<String> {
+            match v? {
+                Value::Null => None,
+                Value::String(s) => Some(s),
+                other => Some(other.to_string()),
+            }
+        }
+        match value {
+            Value::Object(mut m) => Self {
+                code: match m.remove("code") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Number(n)) => Some(match n.as_i64() {
+                        Some(i) => ErrorCode::Number(i),
+                        None => ErrorCode::Text(n.to_string()),
+                    }),
+                    Some(Value::String(s)) => Some(ErrorCode::Text(s)),
+                    Some(other) => Some(ErrorCode::Text(other.to_string())),
+                },
+                message: text(m.remove("message")).unwrap_or_default(),
+                details: text(m.remove("details")),
+                error_type: text(m.remove("type")),
+                data: m.remove("data").filter(|d| !d.is_null()),
+            },
+            Value::String(message) => Self {
+                message,
+                ..Self::default()
+            },
+            other => Self {
+                message: other.to_string(),
+                ..Self::default()
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for WireError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Error bodies are small: reading the member as a `Value` first costs nothing.
+        Value::deserialize(d).map(Self::from_value)
+    }
+}
+
+crate::model::wire_struct! {
+    /// `error.data.addinfo` of the "confirmation code required" login error.
+    ///
+    /// `session_id` (`ИдентификаторСессии`) is a temporary session; it is kept out of `Debug`.
+    /// Read leniently like every wire struct: a field of an unexpected type stays in `extra`
+    /// and the rest is still read.
+    #[derive(Clone, Default)]
+    pub struct ConfirmationInfo {
+        /// `Сообщение`.
+        pub message: Option<String> = "Сообщение" => Text,
+        /// `Телефон` (masked by Saby).
+        pub phone: Option<String> = "Телефон" => Text,
+        /// `Идентификатор`: passed back to `СБИС.ОтправитьКодАутентификации` and
+        /// `СБИС.ПодтвердитьВход`.
+        pub id: Option<String> = "Идентификатор" => Text,
+        /// `МетодОтправкиКодаПодтверждения`.
+        pub send_code_method: Option<String> = "МетодОтправкиКодаПодтверждения" => Text,
+        /// `МетодПроверкиКодаИсключения`.
+        pub check_code_method: Option<String> = "МетодПроверкиКодаИсключения" => Text,
+        /// `ИдентификаторСессии`: the temporary session the follow-up calls are sent with
+        /// (secret; redacted in `Debug`).
+        pub session_id: Option<String> = "ИдентификаторСессии" => Text,
+    }
 }
 
 impl fmt::Debug for ConfirmationInfo {

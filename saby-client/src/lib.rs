@@ -82,16 +82,18 @@ pub use api::archive::{
 pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
 pub use api::service_stages::PROCESS_SERVICE_ACTION;
 pub use client::{CallOptions, Client};
-pub use config::{ClientBuilder, Credentials, DEFAULT_BASE_URL, SessionDecryptor};
+pub use config::{
+    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_EVENT_HISTORY_WINDOW, SessionDecryptor,
+};
 pub use error::{
     CLASSID_CONFIRMATION_REQUIRED, CLASSID_FILE_NOT_READY, ConfirmationInfo, Error, ErrorCode,
     Result, RpcError,
 };
 pub use model::{
     Account, Action, Attachment, Base64Data, Certificate, CurrentUser, Direction, Document,
-    DocumentFilter, DocumentLink, DocumentPage, Edition, Event, FileRef, Individual, Key, KeyType,
-    LegalEntity, Navigation, Party, Person, Regulation, SabyDate, SabyDateTime, ServiceStageFilter,
-    Signature, Stage, State, StateCode, VersionInfo,
+    DocumentFilter, DocumentLink, DocumentPage, Edition, Event, ExternalInterface, FileRef,
+    Individual, Key, KeyType, LegalEntity, Navigation, Party, Person, Regulation, SabyDate,
+    SabyDateTime, ServiceStageFilter, Signature, Stage, State, StateCode, VersionInfo,
 };
 pub use retry::RetryPolicy;
 pub use signer::{ServerSigner, SignRequest, Signer};

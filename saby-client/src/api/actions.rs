@@ -41,7 +41,9 @@ pub struct Execution {
     pub action_name: String,
     /// `Действие.Комментарий`.
     pub comment: Option<String>,
-    /// The certificate to act with (`Действие.Сертификат`), when several are offered.
+    /// The certificate to act with, sent as `Действие.Сертификат: [{"Отпечаток": ...}]`.
+    /// [`Client::perform`] fills it with the certificate the document offers for the action
+    /// (also for server-side keys).
     pub certificate: Option<Certificate>,
     /// `(attachment id, signature)` pairs, sent as `Вложение[{Идентификатор, Подпись[...]}]`.
     pub signatures: Vec<(String, Signature)>,
@@ -122,6 +124,9 @@ struct ExecStage<'a> {
     attachments: Vec<ExecAttachment<'a>>,
 }
 
+/// `Действие` of `СБИС.ВыполнитьДействие`: the action carries its certificate as an array
+/// of references, `"Сертификат": [{"Отпечаток": ...}]`, also for server-side keys — as
+/// Tensor's own API tests and public clients send it (see `docs/saby-client.md`, evidence).
 #[derive(Serialize)]
 struct ExecAction<'a> {
     #[serde(rename = "Название")]
@@ -129,7 +134,35 @@ struct ExecAction<'a> {
     #[serde(rename = "Комментарий", skip_serializing_if = "Option::is_none")]
     comment: Option<&'a str>,
     #[serde(rename = "Сертификат", skip_serializing_if = "Option::is_none")]
-    certificate: Option<&'a Certificate>,
+    certificate: Option<[CertRef<'a>; 1]>,
+}
+
+/// `Действие` of `СБИС.ПодготовитьДействие`: the certificate as one object reference,
+/// `"Сертификат": {"Отпечаток": ...}` (`tv1ce/nerpa`, `app/services/saby_tms_client.py`).
+#[derive(Serialize)]
+struct PrepareAction<'a> {
+    #[serde(rename = "Название")]
+    name: &'a str,
+    #[serde(rename = "Сертификат", skip_serializing_if = "Option::is_none")]
+    certificate: Option<CertRef<'a>>,
+}
+
+/// A certificate as an action names it: `{"Отпечаток": ...}` when it has a thumbprint, else
+/// the certificate as given (e.g. `{ФИО, ИНН}`).
+struct CertRef<'a>(&'a Certificate);
+
+impl Serialize for CertRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        match self.0.thumbprint.as_deref().map(str::trim) {
+            Some(thumbprint) if !thumbprint.is_empty() => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("Отпечаток", thumbprint)?;
+                map.end()
+            }
+            _ => self.0.serialize(s),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -161,7 +194,7 @@ struct PrepareStage<'a> {
     #[serde(rename = "Название")]
     name: &'a str,
     #[serde(rename = "Действие")]
-    action: ExecAction<'a>,
+    action: PrepareAction<'a>,
 }
 
 /// Name candidates of a named helper.
@@ -259,9 +292,8 @@ impl Client {
                 stage: PrepareStage {
                     id: None,
                     name: stage,
-                    action: ExecAction {
+                    action: PrepareAction {
                         name: action,
-                        comment: None,
                         certificate: None,
                     },
                 },
@@ -283,10 +315,9 @@ impl Client {
                 stage: PrepareStage {
                     id: stage.id.as_deref(),
                     name: stage.name.as_deref().unwrap_or_default(),
-                    action: ExecAction {
+                    action: PrepareAction {
                         name: action.name.as_deref().unwrap_or_default(),
-                        comment: None,
-                        certificate: action.certificates.first(),
+                        certificate: action.certificates.first().map(CertRef),
                     },
                 },
             },
@@ -321,7 +352,7 @@ impl Client {
                     actions: [ExecAction {
                         name: &execution.action_name,
                         comment: execution.comment.as_deref(),
-                        certificate: execution.certificate.as_ref(),
+                        certificate: execution.certificate.as_ref().map(|c| [CertRef(c)]),
                     }],
                     attachments,
                 }],
@@ -431,6 +462,8 @@ impl Client {
             .and_then(|s| s.id.clone())
             .or_else(|| stage.id.clone());
         execution.comment = comment.map(str::to_owned);
+        // The action names the certificate it is performed with, whatever the key type.
+        execution.certificate = certificate.cloned();
         if client_side {
             let to_sign = p_stage
                 .map(|s| s.attachments.as_slice())

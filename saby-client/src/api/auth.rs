@@ -1,8 +1,6 @@
 //! Authentication: login (password, service application, certificate), the confirmation
 //! code path, logout, accounts and the current user.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -10,9 +8,9 @@ use serde_json::json;
 use crate::client::{AuthToken, CallOptions, Client};
 use crate::config::Credentials;
 use crate::error::{ConfirmationInfo, Error, Result};
-use crate::model::{Account, Certificate, CurrentUser};
+use crate::model::{Account, Base64Data, Certificate, CurrentUser};
 use crate::retry::Idempotency;
-use crate::transport::{self, body_excerpt, decode, join};
+use crate::transport::{self, body_excerpt, decode, decode_value, join};
 
 #[derive(Serialize)]
 struct PasswordParams<'a> {
@@ -37,14 +35,29 @@ struct ServiceAppParams<'a> {
     secret_key: &'a str,
 }
 
+#[derive(Serialize)]
+struct CertificateParams<'a> {
+    #[serde(rename = "Сертификат")]
+    certificate: CertificateData<'a>,
+}
+
+#[derive(Serialize)]
+struct CertificateData<'a> {
+    #[serde(rename = "ДвоичныеДанные")]
+    data: &'a Base64Data,
+}
+
+/// The answer of `/oauth/service/`. `token` (or `access_token`) goes in `X-SBISAccessToken`;
+/// an answer that carries only `sid` is a session id, sent as `X-SBISSessionID`.
 #[derive(Deserialize)]
 struct ServiceAppAnswer {
+    // Read as JSON and kept only when text: another type is no token, not a decode error.
     #[serde(default)]
-    token: Option<String>,
+    token: Option<serde_json::Value>,
     #[serde(default)]
-    access_token: Option<String>,
+    access_token: Option<serde_json::Value>,
     #[serde(default)]
-    sid: Option<String>,
+    sid: Option<serde_json::Value>,
 }
 
 impl Client {
@@ -91,33 +104,32 @@ impl Client {
                 certificate,
                 decryptor,
             } => {
-                let params = json!({ "Параметр": certificate });
-                let raw = self
-                    .call_raw(
-                        "СБИС.АутентифицироватьПоСертификату",
-                        &params,
-                        &CallOptions::new(),
+                // Help page `authinput_ep`: params `{"Сертификат": {"ДвоичныеДанные": <DER,
+                // base64>}}`; the result is the sid encrypted to that certificate, base64.
+                let der = certificate.data.as_ref().ok_or_else(|| {
+                    Error::InvalidInput(
+                        "certificate login needs the certificate itself (Certificate.data, \
+                         ДвоичныеДанные: DER); a thumbprint alone is not enough"
+                            .to_owned(),
                     )
+                })?;
+                let params = CertificateParams {
+                    certificate: CertificateData { data: der },
+                };
+                let method = "СБИС.АутентифицироватьПоСертификату";
+                let raw = self
+                    .call_raw(method, &params, &CallOptions::new())
                     .await
                     .map_err(login_error)?;
-                let encrypted: String = decode(
-                    "СБИС.АутентифицироватьПоСертификату",
-                    200,
-                    "result",
-                    raw.get(),
-                    true,
-                )?;
-                let cleaned: String = encrypted
-                    .chars()
-                    .filter(|c| !c.is_ascii_whitespace())
-                    .collect();
+                let encrypted: String = decode(method, 200, "result", raw.get(), true)?;
                 let enveloped =
-                    STANDARD
-                        .decode(cleaned.as_bytes())
-                        .map_err(|_| Error::AuthFailed {
-                            message: "certificate login answer is not base64".to_owned(),
-                        })?;
-                let sid = decryptor.decrypt(&enveloped).await.map_err(Error::Signer)?;
+                    Base64Data::decode_text(&encrypted).ok_or_else(|| Error::AuthFailed {
+                        message: "certificate login answer is not base64".to_owned(),
+                    })?;
+                let sid = decryptor
+                    .decrypt(enveloped.bytes())
+                    .await
+                    .map_err(Error::Signer)?;
                 if sid.expose_secret().trim().is_empty() {
                     return Err(Error::AuthFailed {
                         message: "decrypted session id is empty".to_owned(),
@@ -199,14 +211,17 @@ impl Client {
         )
         .await
         .map_err(login_error)?;
-        answer
-            .token
-            .or(answer.access_token)
-            .or(answer.sid)
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| AuthToken::Access(SecretString::from(t)))
+        let present = |t: Option<serde_json::Value>| match t {
+            Some(serde_json::Value::String(t)) if !t.trim().is_empty() => Some(t),
+            _ => None,
+        };
+        if let Some(token) = present(answer.token).or_else(|| present(answer.access_token)) {
+            return Ok(AuthToken::Access(SecretString::from(token)));
+        }
+        present(answer.sid)
+            .map(|sid| AuthToken::Session(SecretString::from(sid)))
             .ok_or_else(|| Error::AuthFailed {
-                message: "service application login returned no token".to_owned(),
+                message: "service application login returned no token or sid".to_owned(),
             })
     }
 
@@ -220,49 +235,74 @@ impl Client {
 
     /// `СБИС.ОтправитьКодАутентификации`: asks Saby to send the confirmation code described
     /// by `info` (from [`Error::ConfirmationRequired`]).
+    ///
+    /// Sent as public clients send it (`SecretDerped/pysaby`, `src/pysaby/auth.py`): params
+    /// flat, `{"Идентификатор": info.id}`, to `/auth/service/`, with the temporary session
+    /// `info.session_id` (`ИдентификаторСессии`) in `X-SBISSessionID`. The method name is
+    /// `МетодОтправкиКодаПодтверждения` when Saby names one.
     pub async fn send_auth_code(&self, info: &ConfirmationInfo) -> Result<()> {
         let method = info
             .send_code_method
             .as_deref()
+            .map(str::trim)
+            .filter(|m| m.starts_with("СБИС."))
             .unwrap_or("СБИС.ОтправитьКодАутентификации");
-        let params = json!({ "Параметр": { "Идентификатор": info.id } });
-        let temp = info
-            .session_id
-            .clone()
-            .map(|s| AuthToken::Session(SecretString::from(s)));
+        let params = CodeParams {
+            id: confirmation_id(info)?,
+            code: None,
+        };
         let opts = CallOptions::new()
             .endpoint(transport::Endpoint::Auth)
             .idempotent(false);
-        self.call_raw_as(method, &params, &opts, temp).await?;
+        self.call_raw_as(method, &params, &opts, temporary_session(info))
+            .await
+            .map_err(login_error)?;
         Ok(())
     }
 
     /// `СБИС.ПодтвердитьВход`: confirms the login with the code the user received; the
-    /// confirmed session becomes the client's session.
+    /// session Saby returns (`result`, the new sid) becomes the client's session.
+    ///
+    /// Params flat, `{"Идентификатор": info.id, "Код": code}`, with the temporary session
+    /// header, as for [`Client::send_auth_code`]. A code Saby refuses is
+    /// [`Error::AuthFailed`] carrying Saby's message (ask the user again; the same `info`
+    /// stays valid until Saby says otherwise).
     pub async fn confirm_login(&self, info: &ConfirmationInfo, code: &str) -> Result<()> {
-        if code.trim().is_empty() {
+        let code = code.trim();
+        if code.is_empty() {
             return Err(Error::InvalidInput(
                 "the confirmation code is empty".to_owned(),
             ));
         }
-        let params = json!({ "Параметр": { "Идентификатор": info.id, "Код": code.trim() } });
-        let temp = info
-            .session_id
-            .clone()
-            .map(|s| AuthToken::Session(SecretString::from(s)));
+        let params = CodeParams {
+            id: confirmation_id(info)?,
+            code: Some(code),
+        };
+        let opts = CallOptions::new().endpoint(transport::Endpoint::Auth);
         let raw = self
-            .call_raw_as("СБИС.ПодтвердитьВход", &params, &CallOptions::new(), temp)
+            .call_raw_as(
+                "СБИС.ПодтвердитьВход",
+                &params,
+                &opts,
+                temporary_session(info),
+            )
             .await
-            .map_err(login_error)?;
-        let sid: Option<serde_json::Value> =
+            .map_err(|e| match login_error(e) {
+                Error::Rpc(rpc) => Error::AuthFailed {
+                    message: format!("confirmation code refused: {}", rpc.message),
+                },
+                other => other,
+            })?;
+        let sid: serde_json::Value =
             decode("СБИС.ПодтвердитьВход", 200, "result", raw.get(), true)?;
         let sid = match sid {
-            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s),
-            _ => info.session_id.clone(),
+            serde_json::Value::String(s) if !s.trim().is_empty() => s,
+            _ => {
+                return Err(Error::AuthFailed {
+                    message: "login confirmation returned no session id".to_owned(),
+                });
+            }
         };
-        let sid = sid.ok_or_else(|| Error::AuthFailed {
-            message: "login confirmation returned no session".to_owned(),
-        })?;
         self.set_session(Some(AuthToken::Session(SecretString::from(sid))))
             .await;
         Ok(())
@@ -279,16 +319,18 @@ impl Client {
         res.map(|_| ())
     }
 
-    /// `СБИС.СписокАккаунтов`.
+    /// `СБИС.СписокАккаунтов` (on `/auth/service/`, params `{}`).
+    ///
+    /// Reads `result.Список` as Saby's own 1C connector does (`saby-integration/vo3_core`,
+    /// `base/LocalHelper.bsl`, `local_helper_get_accoutslist`: a missing `Список` is an empty
+    /// list), with items `{НомерАккаунта, НазваниеАккаунта}`. Older shapes are accepted too: a
+    /// bare array, `Аккаунт` / `Аккаунты` keys, a single object.
     pub async fn accounts(&self) -> Result<Vec<Account>> {
+        let method = "СБИС.СписокАккаунтов";
         let raw = self
-            .call_raw(
-                "СБИС.СписокАккаунтов",
-                &json!({}),
-                &CallOptions::new().idempotent(true),
-            )
+            .call_raw(method, &json!({}), &CallOptions::new().idempotent(true))
             .await?;
-        transport::decode_list("СБИС.СписокАккаунтов", &raw, &["Аккаунт", "Аккаунты"])
+        transport::decode_list(method, &raw, &["Список", "Аккаунт", "Аккаунты"])
     }
 
     /// `СБИС.ПереключитьАккаунт`: switches to account `number`; the new session replaces
@@ -313,10 +355,29 @@ impl Client {
         Ok(())
     }
 
-    /// `СБИС.ИнформацияОТекущемПользователе`.
+    /// `СБИС.ИнформацияОТекущемПользователе`, sent with `{"Параметр": {}}`.
+    ///
+    /// Saby's own 1C connector reads the answer under `result.Пользователь`
+    /// (`saby-integration/vo3_core`, `base/LocalHelper.bsl`, `local_helper_get_user_info`);
+    /// a flat answer (the user's fields right in `result`) is accepted too. Keys next to
+    /// `Пользователь` are kept in the user's `extra`.
     pub async fn current_user(&self) -> Result<CurrentUser> {
-        self.call("СБИС.ИнформацияОТекущемПользователе", &json!({}))
-            .await
+        let method = "СБИС.ИнформацияОТекущемПользователе";
+        let raw = self
+            .call_raw(method, &json!({ "Параметр": {} }), &CallOptions::new())
+            .await?;
+        let mut value: serde_json::Value = decode(method, 200, "result", raw.get(), false)?;
+        if let Some(obj) = value.as_object_mut()
+            && let Some(serde_json::Value::Object(_)) = obj.get("Пользователь")
+            && let Some(inner) = obj.remove("Пользователь")
+        {
+            let mut user: CurrentUser = decode_value(method, "result.Пользователь", inner)?;
+            for (k, v) in std::mem::take(obj) {
+                user.extra.entry(k).or_insert(v);
+            }
+            return Ok(user);
+        }
+        decode_value(method, "result", value)
     }
 
     /// `СБИС.СписокСертификатовДляАутентификации`: certificates usable for
@@ -335,6 +396,36 @@ impl Client {
             &["Сертификат"],
         )
     }
+}
+
+/// Params of `СБИС.ОтправитьКодАутентификации` / `СБИС.ПодтвердитьВход`: flat, no `Параметр`.
+#[derive(Serialize)]
+struct CodeParams<'a> {
+    #[serde(rename = "Идентификатор")]
+    id: &'a str,
+    #[serde(rename = "Код", skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+}
+
+fn confirmation_id(info: &ConfirmationInfo) -> Result<&str> {
+    info.id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            Error::InvalidInput(
+                "the confirmation info has no Идентификатор (error.data.addinfo)".to_owned(),
+            )
+        })
+}
+
+/// The temporary session of a confirmation (`ИдентификаторСессии`), for `X-SBISSessionID`.
+fn temporary_session(info: &ConfirmationInfo) -> Option<AuthToken> {
+    info.session_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| AuthToken::Session(SecretString::from(s.to_owned())))
 }
 
 /// A 401 on a login method means the credentials were refused, not a session to renew.

@@ -2,9 +2,16 @@
 //!
 //! Paging follows what production clients learned: the feed is paged by the last event
 //! (`ИдентификаторСобытия` + `ИдентификаторДокумента` + `ДатаВремяС`), never by `Навигация`
-//! (sending it breaks paging). The server may return the boundary event again; the feed
-//! drops every event whose id it already yielded from the previous page, so no event is
-//! yielded twice, even across a persisted and resumed [`EventCursor`].
+//! (sending it breaks paging), and the method is called with `"protocol": 3` — both from a
+//! public client's note "checked in production" (see `docs/saby-client.md`, evidence). The
+//! server may return the boundary event again; the feed drops every event whose id it
+//! already yielded from the previous page, so no event is yielded twice, even across a
+//! persisted and resumed [`EventCursor`].
+//!
+//! Every request carries a `ДатаВремяС`, as every public client sends one: a cursor without
+//! a start (`EventCursor::default()`) gets the client's history start on its first fetch
+//! ([`crate::ClientBuilder::event_history_window`], default now minus 7 days, Moscow time),
+//! and keeps it, so a fresh state does not replay an account's whole history.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -23,8 +30,11 @@ use crate::transport::decode;
 
 /// Where the feed stands: the last event yielded, and the ids already seen at that point.
 ///
-/// `Default` is the start of the feed. Serialize it (JSON, a database column...) after
-/// handling each event and pass it back to [`Client::events`] to resume exactly after it.
+/// `Default` (same as [`EventCursor::start`]) starts where the client's history starts
+/// ([`crate::ClientBuilder::event_history_window`], default the last 7 days); the feed
+/// writes that start into the cursor on its first fetch. Serialize the cursor (JSON, a
+/// database column...) after handling each event and pass it back to [`Client::events`] to
+/// resume exactly after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EventCursor {
@@ -43,11 +53,14 @@ pub struct EventCursor {
 }
 
 impl EventCursor {
-    /// The start of the feed.
+    /// The start of the client's history window (the same as `Default`): the first fetch
+    /// sends `ДатаВремяС` = now minus [`crate::ClientBuilder::event_history_window`] (or the
+    /// fixed [`crate::ClientBuilder::event_history_from`]).
     pub fn start() -> Self {
         Self::default()
     }
-    /// Starts at a point in time (`ДатаВремяС`).
+    /// Starts at a point in time (`ДатаВремяС`, Moscow time as Saby writes it); to read an
+    /// account's whole history, pass a date before its first document.
     pub fn since(datetime: impl Into<SabyDateTime>) -> Self {
         Self {
             since: Some(datetime.into().as_str().to_owned()),
@@ -126,6 +139,10 @@ impl ChangeEvent {
         self.document.id_str()
     }
 }
+
+/// The `protocol` the event feed is called with (a public client's production note: the
+/// method needs version 3).
+pub(crate) const FEED_PROTOCOL: i64 = 3;
 
 #[derive(Serialize)]
 struct FeedParams<'a> {
@@ -264,13 +281,20 @@ impl EventFeed {
         &self.cursor
     }
 
-    /// Sets extra filters (type, organization, end time...).
-    pub fn with_filter(mut self, filter: EventFilter) -> Self {
+    /// Sets extra filters (type, organization, end time...). A `Навигация` field is dropped:
+    /// the feed is paged by its last event, and `Навигация` breaks that paging.
+    pub fn with_filter(mut self, mut filter: EventFilter) -> Self {
+        if filter.extra.remove("Навигация").is_some() {
+            tracing::warn!("dropped Навигация from the event feed filter: it breaks paging");
+        }
         self.filter = filter;
         self
     }
 
     fn start_fetch(&mut self) {
+        if self.cursor.since.is_none() {
+            self.cursor.since = Some(self.client.event_history_start().as_str().to_owned());
+        }
         let client = self.client.clone();
         let filter = self.filter.clone();
         let cursor = self.cursor.clone();
@@ -284,9 +308,8 @@ impl EventFeed {
                 },
             };
             let method = "СБИС.СписокИзменений";
-            let raw = client
-                .call_raw(method, &params, &CallOptions::new().idempotent(true))
-                .await?;
+            let options = CallOptions::new().idempotent(true).protocol(FEED_PROTOCOL);
+            let raw = client.call_raw(method, &params, &options).await?;
             let page: DocumentPage = decode(method, 200, "result", raw.get(), false)?;
             let more = page.has_more();
             Ok((page, more))

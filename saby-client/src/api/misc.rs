@@ -44,8 +44,11 @@ impl Client {
         decode_list(method, &raw, &["Сертификат"])
     }
 
-    /// `СБИС.ИнформацияОВерсии`.
+    /// `СБИС.ИнформацияОВерсии`, sent with `{"Параметр": {}}` as Saby's own 1C connector
+    /// sends it (`saby-integration/vo3_core`, `base/LocalHelper.bsl`,
+    /// `local_helper_get_server_datetime`, which reads `result.ВнешнийИнтерфейс.ДатаВремяЗапроса`).
     pub async fn version_info(&self) -> Result<VersionInfo> {
-        self.call("СБИС.ИнформацияОВерсии", &json!({})).await
+        self.call("СБИС.ИнформацияОВерсии", &json!({ "Параметр": {} }))
+            .await
     }
 }

@@ -73,26 +73,34 @@ impl Client {
         Ok(done)
     }
 
-    /// `СБИС.ОтложитьСлужебныйЭтап`: postpones a service stage.
+    /// `СБИС.ОтложитьСлужебныйЭтап`: postpones a service stage (Saby stops listing it in
+    /// [`Client::service_stages`] for this session for a few minutes).
+    ///
+    /// Sent in the newer wrapped shape of Saby's own 1C connector,
+    /// `{"Параметры": {"Документ": {Идентификатор, Этап{Идентификатор}}}}`
+    /// (`saby-integration/vo3_core`, `base/LocalHelper.bsl`, `local_helper_delay_service_stage`;
+    /// its older `src/LocalHelper.1c` sent `{"Документ": ...}` unwrapped).
     pub async fn defer_service_stage(&self, document_id: &str, stage_id: &str) -> Result<()> {
-        self.service_stage_op("СБИС.ОтложитьСлужебныйЭтап", document_id, stage_id)
-            .await
+        let params = json!({ "Параметры": stage_ref(document_id, stage_id) });
+        self.call_raw("СБИС.ОтложитьСлужебныйЭтап", &params, &CallOptions::new())
+            .await?;
+        Ok(())
     }
 
     /// `СБИС.УдалитьСлужебныйЭтап`: drops a service stage.
+    ///
+    /// No public source shows this method's shape; it is sent like
+    /// `СБИС.ОтложитьСлужебныйЭтап`'s older form, `{"Документ": {Идентификатор,
+    /// Этап{Идентификатор}}}`, and any answer is accepted.
     pub async fn delete_service_stage(&self, document_id: &str, stage_id: &str) -> Result<()> {
-        self.service_stage_op("СБИС.УдалитьСлужебныйЭтап", document_id, stage_id)
-            .await
-    }
-
-    async fn service_stage_op(
-        &self,
-        method: &str,
-        document_id: &str,
-        stage_id: &str,
-    ) -> Result<()> {
-        let params = json!({ "Документ": { "Идентификатор": document_id, "Этап": { "Идентификатор": stage_id } } });
-        self.call_raw(method, &params, &CallOptions::new()).await?;
+        let params = stage_ref(document_id, stage_id);
+        self.call_raw("СБИС.УдалитьСлужебныйЭтап", &params, &CallOptions::new())
+            .await?;
         Ok(())
     }
+}
+
+/// `{"Документ": {"Идентификатор": ..., "Этап": {"Идентификатор": ...}}}`.
+fn stage_ref(document_id: &str, stage_id: &str) -> serde_json::Value {
+    json!({ "Документ": { "Идентификатор": document_id, "Этап": { "Идентификатор": stage_id } } })
 }

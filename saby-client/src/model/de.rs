@@ -1,12 +1,13 @@
-//! Single-pass `Deserialize` for the model structs that keep unknown fields in `extra`.
+//! One declaration per wire struct: [`wire_struct!`] declares the struct, its `Serialize` and
+//! its lenient single-pass `Deserialize` from one field list.
 //!
-//! `#[serde(flatten)]` on the deserialize side makes serde buffer every unknown key and
-//! value into its private `Content` tree and then replay it into the `Map` — on every
-//! nested struct of a document. [`deserialize_with_extra!`] writes instead what a derive
-//! without flatten would write, plus one arm: known wire keys go straight into their fields
-//! (through the field's own helper, like `deserialize_with`), every other key goes into
-//! `extra` as `serde_json::Value` read directly from the input. Serialization keeps its
-//! derive (`flatten` does not buffer there).
+//! Each field names its wire key and its kind (see [`super::field`]): how it is read, written
+//! and recognised as absent. Deserializing reads known keys straight into their fields and
+//! keeps every other key — and every known key whose value did not fit — in `extra` as
+//! `serde_json::Value` read directly from the input (no `#[serde(flatten)]`, which would
+//! buffer every unknown key and value into serde's private `Content` tree first).
+//! Serializing writes the fields that are set, then `extra`, skipping an `extra` entry whose
+//! key belongs to a field that is set (the field wins).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -38,63 +39,116 @@ impl<'de> Deserialize<'de> for WireKey<'de> {
     }
 }
 
-/// Implements `Deserialize` for a struct with an `extra: Map<String, Value>` field.
+/// Declares a wire struct with its `Serialize` and lenient `Deserialize` impls.
 ///
 /// ```text
-/// deserialize_with_extra! {
-///     Regulation, "struct Regulation" {
-///         id: Option<String> = "Идентификатор", with string_or_number::deserialize;
-///         name: Option<String> = "Название";
-///         code: StateCode = "Код" (required);   // no `#[serde(default)]`
-///         other: Option<String> = "Имя" | "ДругоеИмя";   // with an alias
+/// wire_struct! {
+///     /// `Регламент`.
+///     #[derive(Debug, Clone, Default, PartialEq)]
+///     pub struct Regulation {
+///         /// `Идентификатор`.
+///         pub id: Option<String> = "Идентификатор" => Text,
+///         /// `Название` (also read from `Имя`).
+///         pub name: Option<String> = "Название" | "Имя" => Text,
 ///     }
 /// }
 /// ```
 ///
-/// Every listed field not sent is `Default::default()`, except `(required)` ones (a
-/// `missing field` error, as the derive gives). A field sent twice is a `duplicate field`
-/// error (as the derive). `with path` is the field's `deserialize_with` function, wrapped in
-/// a newtype per field the way serde derive does it.
-macro_rules! deserialize_with_extra {
+/// The struct gets `#[non_exhaustive]` and a documented `extra` map. A field not sent gets its
+/// kind's missing value (`None`, an empty list...). A key sent twice: the last one wins. An
+/// alias is read like the wire key; the wire key (the first name) is what is written.
+macro_rules! wire_struct {
     (
-        $ty:ident, $expecting:literal {
+        $(#[$meta:meta])*
+        pub struct $ty:ident {
             $(
-                $field:ident : $fty:ty = $wire:literal $(| $alias:literal)*
-                    $(($req:ident))? $(, with $with:path)?
-            );* $(;)?
+                $(#[$fmeta:meta])*
+                pub $field:ident : $fty:ty = $wire:literal $(| $alias:literal)* => $kind:ident
+            ),* $(,)?
         }
     ) => {
+        $(#[$meta])*
+        #[non_exhaustive]
+        pub struct $ty {
+            $( $(#[$fmeta])* pub $field: $fty, )*
+            /// Fields this crate does not model, and fields whose value did not fit the model
+            /// (e.g. an array where text was expected), kept as received under their wire names.
+            pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        }
+
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                $(
+                    if !<$crate::model::field::$kind as $crate::model::field::Kind<$fty>>::absent(
+                        &self.$field,
+                    ) {
+                        map.serialize_entry(
+                            $wire,
+                            &<$crate::model::field::$kind as $crate::model::field::Kind<$fty>>::ser(
+                                &self.$field,
+                            ),
+                        )?;
+                    }
+                )*
+                for (key, value) in &self.extra {
+                    let shadowed = match key.as_str() {
+                        $(
+                            $wire $(| $alias)* => !<$crate::model::field::$kind as
+                                $crate::model::field::Kind<$fty>>::absent(&self.$field),
+                        )*
+                        _ => false,
+                    };
+                    if !shadowed {
+                        map.serialize_entry(key, value)?;
+                    }
+                }
+                map.end()
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for $ty {
             fn deserialize<D: ::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::std::result::Result<Self, D::Error> {
-                struct ExtraVisitor;
-                impl<'de> ::serde::de::Visitor<'de> for ExtraVisitor {
+                struct WireVisitor;
+                impl<'de> ::serde::de::Visitor<'de> for WireVisitor {
                     type Value = $ty;
                     fn expecting(
                         &self,
                         f: &mut ::std::fmt::Formatter<'_>,
                     ) -> ::std::fmt::Result {
-                        f.write_str($expecting)
+                        f.write_str(concat!("an object (", stringify!($ty), ")"))
                     }
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(
                         self,
                         mut map: A,
                     ) -> ::std::result::Result<$ty, A::Error> {
-                        $( let mut $field: ::std::option::Option<$fty> = None; )*
+                        $(
+                            let mut $field: $fty = <$crate::model::field::$kind as
+                                $crate::model::field::Kind<$fty>>::missing();
+                        )*
                         let mut extra = ::serde_json::Map::new();
                         while let Some(key) =
-                            map.next_key::<$crate::model::de::WireKey<'de>>()?
+                            map.next_key::<$crate::model::WireKey<'de>>()?
                         {
                             match &*key.0 {
                                 $(
                                     $wire $(| $alias)* => {
-                                        if $field.is_some() {
-                                            return Err(::serde::de::Error::duplicate_field($wire));
+                                        let read = map.next_value_seed(
+                                            $crate::model::field::Seed::<
+                                                $crate::model::field::$kind,
+                                                $fty,
+                                            >::new(),
+                                        )?;
+                                        $field = read.value;
+                                        if let Some(raw) = read.raw {
+                                            extra.insert(key.0.into_owned(), *raw);
                                         }
-                                        $field = Some($crate::model::de::next_field_value!(
-                                            map, $fty $(, $with)?
-                                        ));
                                     }
                                 )*
                                 _ => {
@@ -103,49 +157,13 @@ macro_rules! deserialize_with_extra {
                                 }
                             }
                         }
-                        Ok($ty {
-                            $( $field: $crate::model::de::field_or_default!(
-                                $field, $wire $(, $req)?
-                            ), )*
-                            extra,
-                        })
+                        Ok($ty { $( $field, )* extra })
                     }
                 }
-                deserializer.deserialize_map(ExtraVisitor)
+                deserializer.deserialize_map(WireVisitor)
             }
         }
     };
 }
 
-/// The next map value of a field: plain `Deserialize`, or through its `with` function.
-macro_rules! next_field_value {
-    ($map:ident, $fty:ty) => {
-        $map.next_value::<$fty>()?
-    };
-    ($map:ident, $fty:ty, $with:path) => {{
-        struct With($fty);
-        impl<'de> ::serde::Deserialize<'de> for With {
-            fn deserialize<D: ::serde::Deserializer<'de>>(
-                d: D,
-            ) -> ::std::result::Result<Self, D::Error> {
-                $with(d).map(With)
-            }
-        }
-        $map.next_value::<With>()?.0
-    }};
-}
-
-/// A field's final value: its default when absent, or `missing field` when `required`.
-macro_rules! field_or_default {
-    ($v:ident, $wire:literal) => {
-        $v.unwrap_or_default()
-    };
-    ($v:ident, $wire:literal, required) => {
-        match $v {
-            Some(v) => v,
-            None => return Err(::serde::de::Error::missing_field($wire)),
-        }
-    };
-}
-
-pub(crate) use {deserialize_with_extra, field_or_default, next_field_value};
+pub(crate) use wire_struct;

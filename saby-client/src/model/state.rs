@@ -6,39 +6,25 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::de::deserialize_with_extra;
+use super::de::wire_struct;
 
-/// `Состояние{Код, Название, Описание, Примечание}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct State {
-    /// `Код` (sent as a number or a string).
-    #[serde(rename = "Код")]
-    pub code: StateCode,
-    /// `Название`.
-    #[serde(rename = "Название", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `Описание`.
-    #[serde(rename = "Описание", default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `Примечание`.
-    #[serde(
-        rename = "Примечание",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub note: Option<String>,
-    /// Unknown fields.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-deserialize_with_extra! {
-    State, "struct State" {
-        code: StateCode = "Код" (required);
-        name: Option<String> = "Название";
-        description: Option<String> = "Описание";
-        note: Option<String> = "Примечание";
+wire_struct! {
+    /// `Состояние{Код, Название, Описание, Примечание}`.
+    ///
+    /// `Описание` is text on most documents, but Tensor's own test output shows it as an array
+    /// of `{Код, Название}` on others: such a value stays in `extra["Описание"]` (see
+    /// [`State::description_items`]). A state sent without `Код` reads as
+    /// `StateCode::Unknown("")`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct State {
+        /// `Код` (sent as a number or a string).
+        pub code: StateCode = "Код" => Code,
+        /// `Название`.
+        pub name: Option<String> = "Название" => Text,
+        /// `Описание` (when sent as text).
+        pub description: Option<String> = "Описание" => Text,
+        /// `Примечание`.
+        pub note: Option<String> = "Примечание" => Text,
     }
 }
 
@@ -56,6 +42,17 @@ impl State {
     /// Shorthand for `self.code.is_final()`.
     pub fn is_final(&self) -> bool {
         self.code.is_final()
+    }
+    /// `Описание` when Saby sent it as a list of `{Код, Название}`: the `Название` of each
+    /// item (empty when it was text, see [`State::description`], or absent).
+    pub fn description_items(&self) -> Vec<&str> {
+        match self.extra.get("Описание") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.get("Название").and_then(Value::as_str))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }
 

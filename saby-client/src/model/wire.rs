@@ -11,8 +11,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use time::{Date, PrimitiveDateTime, Time};
 
-/// `Option<bool>` written as `"Да"` / `"Нет"`; reads `"Да"`, `"Нет"`, booleans, `"true"`,
-/// `"false"`, `"1"`, `"0"`, `1`, `0` and an empty string (as `None`).
+/// Flags: `Option<bool>` written as `"Да"` / `"Нет"`; [`yes_no::parse_yes_no`] reads `"Да"`,
+/// `"Нет"` (any case), `"true"`, `"false"`, `"1"`, `"0"` and an empty string (as `None`).
 pub(crate) mod yes_no {
     use super::*;
 
@@ -21,48 +21,6 @@ pub(crate) mod yes_no {
             Some(true) => s.serialize_str("Да"),
             Some(false) => s.serialize_str("Нет"),
             None => s.serialize_none(),
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        d.deserialize_any(YesNoVisitor)
-    }
-
-    struct YesNoVisitor;
-
-    impl<'de> Visitor<'de> for YesNoVisitor {
-        type Value = Option<bool>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("\"Да\" or \"Нет\" (or a boolean)")
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            match v {
-                0 => Ok(Some(false)),
-                1 => Ok(Some(true)),
-                _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
-            }
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            match v {
-                0 => Ok(Some(false)),
-                1 => Ok(Some(true)),
-                _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
-            }
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            parse_yes_no(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(YesNoVisitor)
         }
     }
 
@@ -86,13 +44,9 @@ pub(crate) mod yes_no {
     }
 }
 
-/// `Option<String>` that also accepts numbers (`4` as well as `"4"`).
+/// Text that also accepts numbers (`4` as well as `"4"`), for the date types' own `Deserialize`.
 pub(crate) mod string_or_number {
     use super::*;
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        d.deserialize_any(StrNum)
-    }
 
     pub(crate) struct StrNum;
 
@@ -124,90 +78,6 @@ pub(crate) mod string_or_number {
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_any(StrNum)
-        }
-    }
-}
-
-/// `Vec<T>` that accepts `null`, a single object or an array.
-///
-/// Read in one pass with a visitor (no intermediate `serde_json::Value`): an array gives
-/// its elements, an object gives one element, `null` and `""` give none; any other scalar is
-/// handed to `T` (which reports its own type error). Element errors keep their JSON path
-/// (`Вложение[1].Файл.Имя`) under `serde_path_to_error`.
-pub(crate) mod one_or_many {
-    use std::marker::PhantomData;
-
-    use serde::de::IntoDeserializer as _;
-    use serde::de::value::{
-        BorrowedStrDeserializer, MapAccessDeserializer, StrDeserializer, StringDeserializer,
-    };
-
-    use super::*;
-
-    pub(crate) fn deserialize<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: Deserialize<'de>,
-    {
-        d.deserialize_any(OneOrMany(PhantomData))
-    }
-
-    struct OneOrMany<T>(PhantomData<T>);
-
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
-        type Value = Vec<T>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an array, an object or null")
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            // Cap the hint: it comes from the input.
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-            while let Some(item) = seq.next_element()? {
-                out.push(item);
-            }
-            Ok(out)
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            T::deserialize(MapAccessDeserializer::new(map)).map(|one| vec![one])
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-            if v.is_empty() {
-                return Ok(Vec::new());
-            }
-            T::deserialize(BorrowedStrDeserializer::new(v)).map(|one| vec![one])
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if v.is_empty() {
-                return Ok(Vec::new());
-            }
-            T::deserialize(StrDeserializer::new(v)).map(|one| vec![one])
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            if v.is_empty() {
-                return Ok(Vec::new());
-            }
-            T::deserialize(StringDeserializer::new(v)).map(|one| vec![one])
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            T::deserialize(v.into_deserializer()).map(|one| vec![one])
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            T::deserialize(v.into_deserializer()).map(|one| vec![one])
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            T::deserialize(v.into_deserializer()).map(|one| vec![one])
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            T::deserialize(v.into_deserializer()).map(|one| vec![one])
         }
     }
 }
@@ -383,6 +253,20 @@ impl Base64Data {
     pub fn bytes(&self) -> &Bytes {
         &self.0
     }
+
+    /// Decodes base64 text (line breaks and spaces ignored); `None` when it is not base64.
+    ///
+    /// Decoded straight from the text; a copy only when it holds line breaks or spaces
+    /// (ASCII whitespace never occurs inside a multi-byte character).
+    pub(crate) fn decode_text(text: &str) -> Option<Self> {
+        let decoded = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+            let cleaned: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            STANDARD.decode(cleaned)
+        } else {
+            STANDARD.decode(text.as_bytes())
+        };
+        decoded.ok().map(|v| Base64Data(Bytes::from(v)))
+    }
 }
 
 impl fmt::Debug for Base64Data {
@@ -418,17 +302,7 @@ impl<'de> Deserialize<'de> for Base64Data {
                 f.write_str("a string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Data, E> {
-                // Decoded straight from the input text; a copy only when it holds line breaks
-                // or spaces (ASCII whitespace never occurs inside a multi-byte character).
-                let decoded = if v.bytes().any(|b| b.is_ascii_whitespace()) {
-                    let cleaned: Vec<u8> = v.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-                    STANDARD.decode(cleaned)
-                } else {
-                    STANDARD.decode(v.as_bytes())
-                };
-                decoded
-                    .map(|v| Base64Data(Bytes::from(v)))
-                    .map_err(|e| de::Error::custom(format_args!("invalid base64: {e}")))
+                Base64Data::decode_text(v).ok_or_else(|| de::Error::custom("invalid base64"))
             }
         }
         d.deserialize_str(B64Visitor)

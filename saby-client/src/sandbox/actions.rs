@@ -330,6 +330,32 @@ fn signatures(
     Ok(out)
 }
 
+/// Checks `Действие.Сертификат` when the request names one: an object or an array of objects
+/// (Tensor's tests and public clients send `[{"Отпечаток": ...}]`), each naming the
+/// sandbox's certificate by `Отпечаток` (or carrying no thumbprint at all).
+fn check_certificates(action: Option<&Map<String, Value>>) -> Result<(), RpcError> {
+    let Some(action) = action else {
+        return Ok(());
+    };
+    for (i, cert) in one_or_many(action.get("Сертификат"))
+        .into_iter()
+        .enumerate()
+    {
+        let path = format!("Документ.Этап.Действие.Сертификат[{i}]");
+        let cert = cert
+            .as_object()
+            .ok_or_else(|| RpcError::invalid_params(&path, "ожидается объект"))?;
+        if let Some(thumbprint) = text(cert, "Отпечаток")
+            && !thumbprint.eq_ignore_ascii_case(render::CERTIFICATE_THUMBPRINT)
+        {
+            return Err(RpcError::business(format!(
+                "Сертификат с отпечатком «{thumbprint}» не найден"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `СБИС.ВыполнитьДействие`.
 pub(crate) fn execute(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
     let (doc_param, id) = document_ref(params)?;
@@ -351,6 +377,7 @@ pub(crate) fn execute(st: &mut State, params: &Map<String, Value>) -> Result<Val
         ))
         .details("Документ.Этап.Действие.Комментарий"));
     }
+    check_certificates(req.action)?;
     let files = match &doc.prepared {
         Some(p) if p.stage == def.name && p.action == action.name => p.files.clone(),
         _ => files_to_sign(doc, &def, &action),
@@ -519,11 +546,23 @@ pub(crate) fn list_service_stages(
     }))
 }
 
+/// The document of a service-stage call: `{"Документ": ...}`, or wrapped as
+/// `{"Параметры": {"Документ": ...}}` as newer `saby-integration/vo3_core` sends
+/// `СБИС.ОтложитьСлужебныйЭтап` (`base/LocalHelper.bsl`; its older `src/LocalHelper.1c` sends
+/// the unwrapped form). Both are accepted for both service-stage methods.
+fn service_stage_params(params: &Map<String, Value>) -> Result<&Map<String, Value>, RpcError> {
+    match params.get("Параметры") {
+        Some(Value::Object(inner)) if !params.contains_key("Документ") => Ok(inner),
+        Some(Value::Object(_)) | None => Ok(params),
+        Some(_) => Err(RpcError::invalid_params("Параметры", "ожидается объект")),
+    }
+}
+
 fn with_service_stage<'a>(
     st: &'a mut State,
     params: &Map<String, Value>,
 ) -> Result<(String, &'a mut StoredDoc), RpcError> {
-    let (_, id) = document_ref(params)?;
+    let (_, id) = document_ref(service_stage_params(params)?)?;
     let doc = st
         .docs
         .get_mut(&id)

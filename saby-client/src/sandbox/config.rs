@@ -31,6 +31,37 @@ pub enum ResultWrapping {
     Alternate,
 }
 
+/// Whether password login needs a confirmation code (two-factor login).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LoginConfirmation {
+    /// No confirmation: `СБИС.Аутентифицировать` answers with the session id (the default).
+    #[default]
+    Off,
+    /// `СБИС.Аутентифицировать` answers with the "confirmation required" error
+    /// (`classid {00000000-0000-0000-0000-1FA000001002}`); `СБИС.ОтправитьКодАутентификации`
+    /// "sends" this code and `СБИС.ПодтвердитьВход` accepts it.
+    Code(String),
+    /// Like [`LoginConfirmation::Code`] with a fresh random 6-digit code per login, "sent" by
+    /// `СБИС.ОтправитьКодАутентификации` and readable with
+    /// [`Sandbox::last_confirmation_code`](crate::sandbox::Sandbox::last_confirmation_code).
+    RandomCode,
+}
+
+/// What `POST /oauth/service/` (service-application login) answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OAuthAnswer {
+    /// `{"token", "access_token", "sid"}`: the token for `X-SBISAccessToken`, the sid for
+    /// `X-SBISSessionID` (both name the same session). The default.
+    #[default]
+    TokenAndSid,
+    /// Only `{"token"}`.
+    TokenOnly,
+    /// Only `{"sid"}`: a session id, accepted in `X-SBISSessionID` only.
+    SidOnly,
+}
+
 /// An organization as the sandbox knows it (ours or a counterparty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxOrganization {
@@ -63,6 +94,8 @@ pub struct SandboxConfig {
     pub(crate) app_client_id: String,
     pub(crate) app_secret: String,
     pub(crate) secret_key: String,
+    pub(crate) login_confirmation: LoginConfirmation,
+    pub(crate) oauth_answer: OAuthAnswer,
     pub(crate) session_expires_after_calls: Option<u64>,
     pub(crate) session_ttl: Option<Duration>,
     pub(crate) session_idle_timeout: Duration,
@@ -95,6 +128,8 @@ impl Default for SandboxConfig {
             app_client_id: "sandbox-app".to_owned(),
             app_secret: "sandbox-app-secret".to_owned(),
             secret_key: "sandbox-secret-key".to_owned(),
+            login_confirmation: LoginConfirmation::Off,
+            oauth_answer: OAuthAnswer::TokenAndSid,
             session_expires_after_calls: None,
             session_ttl: None,
             session_idle_timeout: Duration::from_secs(24 * 60 * 60),
@@ -156,6 +191,23 @@ impl SandboxConfig {
         self.app_client_id = app_client_id.into();
         self.app_secret = app_secret.into();
         self.secret_key = secret_key.into();
+        self
+    }
+
+    /// Whether password login needs a confirmation code (default
+    /// [`LoginConfirmation::Off`]). With a code, login follows the real two-step flow: the
+    /// "confirmation required" error carrying `addinfo{Идентификатор, ИдентификаторСессии,
+    /// Телефон, ...}`, then `СБИС.ОтправитьКодАутентификации {Идентификатор}` and
+    /// `СБИС.ПодтвердитьВход {Идентификатор, Код}` sent with the temporary session in
+    /// `X-SBISSessionID`; a wrong code is an error, five wrong codes end the attempt.
+    pub fn login_confirmation(mut self, confirmation: LoginConfirmation) -> Self {
+        self.login_confirmation = confirmation;
+        self
+    }
+
+    /// What service-application login answers with (default [`OAuthAnswer::TokenAndSid`]).
+    pub fn oauth_answer(mut self, answer: OAuthAnswer) -> Self {
+        self.oauth_answer = answer;
         self
     }
 

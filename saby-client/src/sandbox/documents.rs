@@ -256,7 +256,12 @@ pub(crate) fn read_document(
     st: &mut State,
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
-    let (_, id) = document_ref(params)?;
+    // `{"Документ": {"Идентификатор"}}` as documented; a public client (`tv1ce/nerpa`,
+    // `app/services/sbis_client.py`) sends the id flat, `{"Идентификатор"}`: accepted too.
+    let id = match (params.get("Документ"), text(params, "Идентификатор")) {
+        (None, Some(id)) => id,
+        _ => document_ref(params)?.1,
+    };
     let doc = st
         .docs
         .get(&id)

@@ -12,7 +12,7 @@ use crate::sandbox::files;
 use crate::sandbox::rpc::{
     FILE_NOT_READY_CLASSID, JSON_RPC, RpcError, encode_segment, error_body, result_body,
 };
-use crate::sandbox::state::State;
+use crate::sandbox::state::{AuthHeaders, State};
 use crate::sandbox::{actions, auth, documents, feed, misc};
 
 /// One HTTP request, as the engine sees it.
@@ -21,7 +21,7 @@ pub(crate) struct HttpIn<'a> {
     pub(crate) method: &'a str,
     pub(crate) path: &'a str,
     pub(crate) content_type: Option<&'a str>,
-    pub(crate) session: Option<&'a str>,
+    pub(crate) auth: AuthHeaders<'a>,
     pub(crate) body: &'a [u8],
 }
 
@@ -82,6 +82,8 @@ struct Envelope {
     id: Value,
     method: String,
     params: Map<String, Value>,
+    /// The top-level `protocol`, if sent (public clients send 2 or 3, or none).
+    protocol: Value,
 }
 
 /// A request that is no JSON-RPC envelope: the id (if any) and the error.
@@ -128,7 +130,13 @@ fn parse_envelope(strict: bool, req: &HttpIn<'_>) -> Result<Envelope, Rejected> 
             )));
         }
     };
-    Ok(Envelope { id, method, params })
+    let protocol = obj.remove("protocol").unwrap_or(Value::Null);
+    Ok(Envelope {
+        id,
+        method,
+        params,
+        protocol,
+    })
 }
 
 fn error_reply(st: &mut State, id: &Value, error: &RpcError) -> Reply {
@@ -250,9 +258,7 @@ fn download(st: &mut State, req: &HttpIn<'_>) -> Reply {
     let extra = decision.extra_delay.unwrap_or_default();
     let mut reply = if let Some(fault) = decision.fault {
         fault_reply(st, &Value::Null, fault)
-    } else if files::needs_session(req.path)
-        && req.session.and_then(|s| st.use_session(s)).is_none()
-    {
+    } else if files::needs_session(req.path) && st.use_auth(req.auth).is_none() {
         st.counters.unauthorized += 1;
         error_reply(st, &Value::Null, &RpcError::unauthorized())
     } else {
@@ -279,10 +285,38 @@ fn download(st: &mut State, req: &HttpIn<'_>) -> Reply {
 }
 
 /// Methods that only live on `/auth/service/`.
-const AUTH_ONLY: &[&str] = &["СБИС.Аутентифицировать"];
+const AUTH_ONLY: &[&str] = &[
+    "СБИС.Аутентифицировать",
+    "СБИС.АутентифицироватьПоСертификату",
+];
 
-/// Methods that need no session.
-const NO_SESSION: &[&str] = &["СБИС.Аутентифицировать", "СБИС.Выход"];
+/// Methods that need no session (the confirmation steps check their temporary session
+/// themselves).
+const NO_SESSION: &[&str] = &[
+    "СБИС.Аутентифицировать",
+    "СБИС.Выход",
+    "СБИС.ОтправитьКодАутентификации",
+    "СБИС.ПодтвердитьВход",
+    "СБИС.АутентифицироватьПоСертификату",
+    "СБИС.СписокСертификатовДляАутентификации",
+];
+
+/// What the inspection API keeps of a call: params and `protocol`, passwords redacted.
+fn recorded_call(method: &str, params: &Map<String, Value>, protocol: &Value) -> Value {
+    let mut params = params.clone();
+    if method == "СБИС.Аутентифицировать" {
+        let redact = |m: &mut Map<String, Value>| {
+            if m.contains_key("Пароль") {
+                m.insert("Пароль".into(), Value::String("[redacted]".into()));
+            }
+        };
+        redact(&mut params);
+        if let Some(Value::Object(inner)) = params.get_mut("Параметр") {
+            redact(inner);
+        }
+    }
+    serde_json::json!({ "params": params, "protocol": protocol })
+}
 
 fn rpc(st: &mut State, route: Route, req: &HttpIn<'_>) -> Reply {
     let envelope = match parse_envelope(st.config.strict_content_type, req) {
@@ -292,9 +326,16 @@ fn rpc(st: &mut State, route: Route, req: &HttpIn<'_>) -> Reply {
             return error_reply(st, &id, &e);
         }
     };
-    let Envelope { id, method, params } = envelope;
+    let Envelope {
+        id,
+        method,
+        params,
+        protocol,
+    } = envelope;
     st.counters.calls += 1;
     *st.counters.per_method.entry(method.clone()).or_insert(0) += 1;
+    st.last_calls
+        .insert(method.clone(), recorded_call(&method, &params, &protocol));
 
     // Faults come first: a faulted request changes nothing.
     let target = if route == Route::Service {
@@ -310,7 +351,7 @@ fn rpc(st: &mut State, route: Route, req: &HttpIn<'_>) -> Reply {
         return r;
     }
 
-    let result = call(st, route, &method, &params, req.session);
+    let result = call(st, route, &method, &params, req.auth);
     let mut reply = match result {
         Ok(value) => Reply::json(200, &result_body(&id, value)),
         Err(e) => {
@@ -332,7 +373,7 @@ fn call(
     route: Route,
     method: &str,
     params: &Map<String, Value>,
-    secret: Option<&str>,
+    auth: AuthHeaders<'_>,
 ) -> Result<Value, RpcError> {
     if route == Route::Service && AUTH_ONLY.contains(&method) {
         return Err(RpcError::method_not_found(method).details(format!(
@@ -342,7 +383,20 @@ fn call(
     if NO_SESSION.contains(&method) {
         return match method {
             "СБИС.Аутентифицировать" => auth::authenticate(st, params),
-            _ => Ok(auth::logout(st, secret)),
+            "СБИС.ОтправитьКодАутентификации" => {
+                auth::send_code(st, params, auth.sid)
+            }
+            "СБИС.ПодтвердитьВход" => auth::confirm(st, params, auth.sid),
+            "СБИС.АутентифицироватьПоСертификату" => {
+                auth::authenticate_by_certificate(st, params)
+            }
+            "СБИС.СписокСертификатовДляАутентификации" => {
+                Ok(auth::auth_certificates(st))
+            }
+            _ => {
+                let session = st.session_of(auth);
+                Ok(auth::logout(st, session))
+            }
         };
     }
     if route == Route::Service
@@ -354,9 +408,7 @@ fn call(
             st.expire_all_sessions();
         }
     }
-    let session = secret
-        .and_then(|s| st.use_session(s))
-        .ok_or_else(RpcError::unauthorized)?;
+    let session = st.use_auth(auth).ok_or_else(RpcError::unauthorized)?;
     if st.config.pace == PaceUnit::Calls {
         st.step_flows();
     }
@@ -399,7 +451,7 @@ fn call(
         }
         "СБИС.СписокНашихОрганизаций" => Ok(misc::our_organizations(st)),
         "СБИС.СписокСертификатов" => Ok(misc::certificates(st)),
-        "СБИС.ИнформацияОВерсии" => Ok(misc::version()),
+        "СБИС.ИнформацияОВерсии" => Ok(misc::version(st)),
         _ => Err(RpcError::method_not_found(method)),
     }
 }
@@ -425,7 +477,10 @@ mod tests {
             method: "POST",
             path,
             content_type: Some(JSON_RPC),
-            session,
+            auth: AuthHeaders {
+                sid: session,
+                token: None,
+            },
             body,
         }
     }
@@ -495,7 +550,7 @@ mod tests {
                 method: "GET",
                 path: "/nowhere",
                 content_type: None,
-                session: None,
+                auth: AuthHeaders::default(),
                 body: b"",
             },
         );

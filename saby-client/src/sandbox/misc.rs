@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::sandbox::render::{certificate, organization};
 use crate::sandbox::rpc::{RpcError, object, text};
-use crate::sandbox::state::{State, xml_escape};
+use crate::sandbox::state::{State, format_date_time, xml_escape};
 
 /// `СБИС.ИнформацияОКонтрагенте {Участник{СвЮЛ{ИНН, КПП}} | Участник{СвФЛ{ИНН, ...}}}`.
 /// Any well-formed ИНН is "registered"; the configured counterparty and our organization
@@ -80,10 +80,15 @@ pub(crate) fn certificates(st: &State) -> Value {
     json!({ "Сертификат": [certificate(st)] })
 }
 
-/// `СБИС.ИнформацияОВерсии`.
-pub(crate) fn version() -> Value {
+/// `СБИС.ИнформацияОВерсии` (params `{"Параметр": {}}` or `{}`): `ВнешнийИнтерфейс` is an
+/// object whose `ДатаВремяЗапроса` Saby's own 1C connector reads
+/// (`saby-integration/vo3_core`, `local_helper_get_server_datetime`).
+pub(crate) fn version(st: &State) -> Value {
+    let now = st.now();
     json!({
-        "ВерсияВнешнегоИнтерфейса": "3.18",
+        "ВнешнийИнтерфейс": {
+            "ДатаВремяЗапроса": format_date_time(now),
+        },
         "Сервер": "saby-client sandbox",
         "ВерсияПесочницы": env!("CARGO_PKG_VERSION"),
     })

@@ -3,8 +3,11 @@
 //!
 //! [`Sandbox::start`](crate::sandbox::Sandbox::start) binds a loopback HTTP server that speaks the real wire protocol:
 //!
-//! * `POST /auth/service/` — `СБИС.Аутентифицировать`, `СБИС.Выход`, `СБИС.СписокАккаунтов`,
-//!   `СБИС.ПереключитьАккаунт`;
+//! * `POST /auth/service/` — `СБИС.Аутентифицировать` (optionally with a confirmation code:
+//!   `СБИС.ОтправитьКодАутентификации`, `СБИС.ПодтвердитьВход`, see
+//!   [`LoginConfirmation`](crate::sandbox::LoginConfirmation)), certificate login
+//!   (`СБИС.СписокСертификатовДляАутентификации`, `СБИС.АутентифицироватьПоСертификату`),
+//!   `СБИС.Выход`, `СБИС.СписокАккаунтов`, `СБИС.ПереключитьАккаунт`;
 //! * `POST /oauth/service/` — service-application login (plain JSON);
 //! * `POST /service/?srv=1` — documents, stages and actions, the event feed, service stages,
 //!   reference methods;
@@ -17,6 +20,12 @@
 //! (see [`SandboxConfig`](crate::sandbox::SandboxConfig)). Incoming documents are seeded with [`Sandbox::add_incoming`](crate::sandbox::Sandbox::add_incoming).
 //! Faults (server errors, broken bodies, slow answers, session expiry, ...) are injected with
 //! [`Faults`](crate::sandbox::Faults), and a request answered with a fault never changes the state.
+//!
+//! It answers in the shapes the public evidence shows (see `docs/saby-client.md`) and accepts
+//! every request shape a public client is seen to send, e.g. `SecretDerped/pysaby`'s flat
+//! login params, `"protocol": 2` and `POST /service/` without `?srv=1`.
+//! [`Sandbox::last_call`](crate::sandbox::Sandbox::last_call) shows what a method last
+//! received.
 //!
 //! ```
 //! use futures::StreamExt;
@@ -76,11 +85,34 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use crate::sandbox::config::{PaceUnit, ResultWrapping, SandboxConfig, SandboxOrganization};
+pub use crate::sandbox::config::{
+    LoginConfirmation, OAuthAnswer, PaceUnit, ResultWrapping, SandboxConfig, SandboxOrganization,
+};
 pub use crate::sandbox::faults::Faults;
 pub use crate::sandbox::incoming::Incoming;
 
 use crate::sandbox::state::State;
+
+/// Decrypts the session id the sandbox's certificate login answers with. The sandbox does no
+/// real encryption: its "envelope" is a fixed prefix and the sid, which this reverses (and
+/// anything else is an error).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SandboxSessionDecryptor;
+
+#[async_trait::async_trait]
+impl crate::SessionDecryptor for SandboxSessionDecryptor {
+    async fn decrypt(
+        &self,
+        enveloped: &[u8],
+    ) -> std::result::Result<secrecy::SecretString, Box<dyn std::error::Error + Send + Sync>> {
+        let sid = enveloped
+            .strip_prefix(auth::ENVELOPE_PREFIX)
+            .ok_or("not an envelope of the Saby sandbox")?;
+        Ok(secrecy::SecretString::from(String::from_utf8(
+            sid.to_vec(),
+        )?))
+    }
+}
 
 #[derive(Debug)]
 struct Inner {
@@ -200,6 +232,33 @@ impl Sandbox {
             st.config.app_secret.clone(),
             st.config.secret_key.clone(),
         )
+    }
+
+    /// Certificate-login credentials the sandbox accepts: its certificate
+    /// ([`Sandbox::certificate`]) and [`SandboxSessionDecryptor`].
+    pub fn certificate_credentials(&self) -> crate::Credentials {
+        crate::Credentials::certificate(
+            Self::certificate(),
+            std::sync::Arc::new(SandboxSessionDecryptor),
+        )
+    }
+
+    /// The sandbox's certificate for `СБИС.АутентифицироватьПоСертификату`: its DER bytes
+    /// (`ДвоичныеДанные`; a stand-in, not a real X.509 certificate).
+    pub fn certificate() -> crate::Certificate {
+        crate::Certificate::from_der(auth::CERTIFICATE_DER.to_vec())
+    }
+
+    /// The last confirmation code `СБИС.ОтправитьКодАутентификации` "sent" (see
+    /// [`LoginConfirmation`]), as a user would read it from the SMS.
+    pub fn last_confirmation_code(&self) -> Option<String> {
+        self.state().last_confirmation_code.clone()
+    }
+
+    /// What `method` last received: `{"params": ..., "protocol": ...}` (`protocol` is `null`
+    /// when not sent; login passwords are redacted). `None` when it was never called.
+    pub fn last_call(&self, method: &str) -> Option<Value> {
+        self.state().last_calls.get(method).cloned()
     }
 
     /// Replaces the injected faults (and restarts their seeded generator).

@@ -37,6 +37,9 @@ fn signature_link(st: &State, doc_id: &str, file_id: &str, n: usize) -> String {
 }
 
 /// The `Сертификат` offered for actions (its `Ключ.Тип` follows the signing mode).
+/// The thumbprint of the sandbox's one certificate.
+pub(crate) const CERTIFICATE_THUMBPRINT: &str = "5AB1D0C0FFEE5AB1D0C0FFEE5AB1D0C0FFEE5AB1";
+
 pub(crate) fn certificate(st: &State) -> Value {
     let key_type = if st.config.client_side_signing {
         "Клиентский"
@@ -44,7 +47,7 @@ pub(crate) fn certificate(st: &State) -> Value {
         "Серверный"
     };
     json!({
-        "Отпечаток": "5AB1D0C0FFEE5AB1D0C0FFEE5AB1D0C0FFEE5AB1",
+        "Отпечаток": CERTIFICATE_THUMBPRINT,
         "ФИО": "Иванов Иван Иванович",
         "Должность": "Генеральный директор",
         "ИНН": st.config.our_organization.inn,

@@ -8,6 +8,10 @@ pub(crate) const JSON_RPC: &str = "application/json-rpc;charset=utf-8";
 /// The classid the real service uses for "file not ready yet".
 pub(crate) const FILE_NOT_READY_CLASSID: &str = "{00000000-0000-0000-0000-1aa0000f1002}";
 
+/// The classid of the "confirmation code required" login error (as the evidence writes it;
+/// public clients compare it case-insensitively).
+pub(crate) const CONFIRMATION_CLASSID: &str = "{00000000-0000-0000-0000-1FA000001002}";
+
 /// A JSON-RPC error with the HTTP status it travels with.
 #[derive(Debug, Clone)]
 pub(crate) struct RpcError {
@@ -17,6 +21,8 @@ pub(crate) struct RpcError {
     pub(crate) details: String,
     pub(crate) kind: &'static str,
     pub(crate) classid: Option<&'static str>,
+    /// `data.addinfo` when it is more than the details text (boxed: keeps the error small).
+    pub(crate) addinfo: Option<Box<Value>>,
 }
 
 impl RpcError {
@@ -28,6 +34,7 @@ impl RpcError {
             details: String::new(),
             kind,
             classid: None,
+            addinfo: None,
         }
     }
 
@@ -88,6 +95,11 @@ impl RpcError {
         self
     }
 
+    pub(crate) fn addinfo(mut self, addinfo: Value) -> Self {
+        self.addinfo = Some(Box::new(addinfo));
+        self
+    }
+
     pub(crate) fn status(mut self, status: u16) -> Self {
         self.status = status;
         self
@@ -110,7 +122,9 @@ impl RpcError {
         if let Some(classid) = self.classid {
             data.insert("classid".into(), Value::String(classid.to_owned()));
         }
-        if !self.details.is_empty() {
+        if let Some(addinfo) = &self.addinfo {
+            data.insert("addinfo".into(), Value::clone(addinfo));
+        } else if !self.details.is_empty() {
             data.insert(
                 "addinfo".into(),
                 json!({ "Описание": self.details.clone() }),

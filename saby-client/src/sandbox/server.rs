@@ -18,7 +18,7 @@ use axum::serve::ListenerExt;
 use tokio::sync::oneshot;
 
 use crate::sandbox::engine::{self, HttpIn};
-use crate::sandbox::state::State;
+use crate::sandbox::state::{AuthHeaders, State};
 
 /// Largest request body read (100 MiB); a larger one is answered 413.
 const MAX_BODY: usize = 100 * 1024 * 1024;
@@ -85,15 +85,17 @@ async fn serve(AxumState(state): AxumState<Arc<Mutex<State>>>, request: Request)
             "request body larger than 100 MiB or cut off",
         );
     };
-    let session = header(&parts.headers, "x-sbissessionid")
-        .or_else(|| header(&parts.headers, "x-sbisaccesstoken"));
+    let auth = AuthHeaders {
+        sid: header(&parts.headers, "x-sbissessionid"),
+        token: header(&parts.headers, "x-sbisaccesstoken"),
+    };
     let reply = engine::handle(
         &state,
         &HttpIn {
             method: parts.method.as_str(),
             path: parts.uri.path(),
             content_type: header(&parts.headers, "content-type"),
-            session,
+            auth,
             body: &bytes,
         },
     );

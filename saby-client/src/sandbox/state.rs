@@ -233,6 +233,24 @@ pub(crate) enum SessionKind {
     ServiceApp,
 }
 
+/// Which header a session secret is accepted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecretKind {
+    /// `X-SBISSessionID`.
+    Sid,
+    /// `X-SBISAccessToken`.
+    Token,
+}
+
+/// The authentication headers of a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AuthHeaders<'a> {
+    /// `X-SBISSessionID`.
+    pub(crate) sid: Option<&'a str>,
+    /// `X-SBISAccessToken`.
+    pub(crate) token: Option<&'a str>,
+}
+
 /// One live session.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
@@ -241,7 +259,18 @@ pub(crate) struct Session {
     pub(crate) created: OffsetDateTime,
     pub(crate) last_used: OffsetDateTime,
     pub(crate) calls: u64,
-    pub(crate) secrets: Vec<String>,
+    pub(crate) secrets: Vec<(String, SecretKind)>,
+}
+
+/// A password login waiting for its confirmation code.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingLogin {
+    /// The temporary session the follow-up calls carry in `X-SBISSessionID`.
+    pub(crate) temp_sid: String,
+    pub(crate) account: String,
+    /// The code, once "sent".
+    pub(crate) code: Option<String>,
+    pub(crate) wrong_codes: u32,
 }
 
 /// Counters exposed to tests.
@@ -268,7 +297,14 @@ pub(crate) struct State {
     pub(crate) base_uri: String,
     pub(crate) clock_offset: Duration,
     pub(crate) sessions: HashMap<u64, Session>,
-    pub(crate) session_by_secret: HashMap<String, u64>,
+    pub(crate) session_by_secret: HashMap<String, (u64, SecretKind)>,
+    /// Password logins waiting for a confirmation code, by `Идентификатор`.
+    pub(crate) pending_logins: HashMap<String, PendingLogin>,
+    /// The last confirmation code "sent".
+    pub(crate) last_confirmation_code: Option<String>,
+    /// The last call of each method: `{"params": ..., "protocol": ...}` as received (logins'
+    /// passwords redacted).
+    pub(crate) last_calls: HashMap<String, serde_json::Value>,
     pub(crate) session_order: VecDeque<u64>,
     pub(crate) next_session: u64,
     pub(crate) docs: HashMap<String, StoredDoc>,
@@ -294,6 +330,9 @@ impl State {
             clock_offset: Duration::ZERO,
             sessions: HashMap::new(),
             session_by_secret: HashMap::new(),
+            pending_logins: HashMap::new(),
+            last_confirmation_code: None,
+            last_calls: HashMap::new(),
             session_order: VecDeque::new(),
             next_session: 1,
             docs: HashMap::new(),
@@ -326,13 +365,14 @@ impl State {
         &mut self,
         kind: SessionKind,
         account: String,
-        secrets: Vec<String>,
+        secrets: Vec<(String, SecretKind)>,
     ) {
         let now = self.now();
         let id = self.next_session;
         self.next_session += 1;
-        for secret in &secrets {
-            self.session_by_secret.insert(secret.clone(), id);
+        for (secret, secret_kind) in &secrets {
+            self.session_by_secret
+                .insert(secret.clone(), (id, *secret_kind));
         }
         self.sessions.insert(
             id,
@@ -355,7 +395,7 @@ impl State {
 
     pub(crate) fn close_session(&mut self, id: u64) {
         if let Some(session) = self.sessions.remove(&id) {
-            for secret in session.secrets {
+            for (secret, _) in session.secrets {
                 self.session_by_secret.remove(&secret);
             }
         }
@@ -368,10 +408,36 @@ impl State {
         self.session_order.clear();
     }
 
-    /// Checks the session behind `secret` and counts one call on it. `None`: no such session,
-    /// or it has just expired (and is now closed).
-    pub(crate) fn use_session(&mut self, secret: &str) -> Option<u64> {
-        let id = *self.session_by_secret.get(secret)?;
+    /// The session named by a request's headers (`X-SBISSessionID` first, then
+    /// `X-SBISAccessToken`), a call counted on it. A secret is accepted only in its own header.
+    pub(crate) fn use_auth(&mut self, auth: AuthHeaders<'_>) -> Option<u64> {
+        auth.sid
+            .and_then(|s| self.use_session(s, SecretKind::Sid))
+            .or_else(|| {
+                auth.token
+                    .and_then(|t| self.use_session(t, SecretKind::Token))
+            })
+    }
+
+    /// The session id behind a request's headers, without counting a call.
+    pub(crate) fn session_of(&self, auth: AuthHeaders<'_>) -> Option<u64> {
+        let lookup = |secret: Option<&str>, kind: SecretKind| {
+            secret
+                .and_then(|s| self.session_by_secret.get(s))
+                .filter(|(_, k)| *k == kind)
+                .map(|(id, _)| *id)
+        };
+        lookup(auth.sid, SecretKind::Sid).or_else(|| lookup(auth.token, SecretKind::Token))
+    }
+
+    /// Checks the session behind `secret` (sent in the header of `kind`) and counts one call
+    /// on it. `None`: no such session, the wrong header, or it has just expired (and is now
+    /// closed).
+    pub(crate) fn use_session(&mut self, secret: &str, kind: SecretKind) -> Option<u64> {
+        let (id, secret_kind) = *self.session_by_secret.get(secret)?;
+        if secret_kind != kind {
+            return None;
+        }
         let now = self.now();
         let (calls, created, last_used) = {
             let s = self.sessions.get(&id)?;
@@ -705,20 +771,35 @@ mod tests {
     fn sessions_are_limited_per_user() {
         let mut st = State::new(SandboxConfig::default().max_sessions(2));
         for i in 0..3 {
-            st.open_session(SessionKind::Password, "1".into(), vec![format!("s{i}")]);
+            st.open_session(
+                SessionKind::Password,
+                "1".into(),
+                vec![(format!("s{i}"), SecretKind::Sid)],
+            );
         }
-        assert!(st.use_session("s0").is_none(), "oldest closed");
-        assert!(st.use_session("s1").is_some());
-        assert!(st.use_session("s2").is_some());
+        assert!(
+            st.use_session("s0", SecretKind::Sid).is_none(),
+            "oldest closed"
+        );
+        assert!(st.use_session("s1", SecretKind::Sid).is_some());
+        assert!(st.use_session("s2", SecretKind::Sid).is_some());
+        assert!(
+            st.use_session("s2", SecretKind::Token).is_none(),
+            "a sid is no access token"
+        );
     }
 
     #[test]
     fn sessions_expire_after_calls() {
         let mut st = State::new(SandboxConfig::default().session_expires_after_calls(2));
-        st.open_session(SessionKind::Password, "1".into(), vec!["s".into()]);
-        assert!(st.use_session("s").is_some());
-        assert!(st.use_session("s").is_some());
-        assert!(st.use_session("s").is_none());
-        assert!(st.use_session("s").is_none());
+        st.open_session(
+            SessionKind::Password,
+            "1".into(),
+            vec![("s".into(), SecretKind::Sid)],
+        );
+        assert!(st.use_session("s", SecretKind::Sid).is_some());
+        assert!(st.use_session("s", SecretKind::Sid).is_some());
+        assert!(st.use_session("s", SecretKind::Sid).is_none());
+        assert!(st.use_session("s", SecretKind::Sid).is_none());
     }
 }

@@ -243,9 +243,13 @@ async fn approve_and_reject_resolve_from_the_document() {
     let execs = bodies(&server, "СБИС.ВыполнитьДействие").await;
     let action = |i: usize| execs[i]["params"]["Документ"]["Этап"][0]["Действие"][0].clone();
     assert_eq!(action(0)["Название"], "Утвердить");
+    // The action carries the certificate the document offers, as an array of thumbprint
+    // references — also for server-side keys (Tensor's API tests; a public client sending
+    // `"Действие": [{"Название": ..., "Сертификат": [{"Отпечаток": ...}]}]`).
     assert_eq!(
         action(1),
-        json!({"Название": "Отклонить", "Комментарий": "Неверные реквизиты"})
+        json!({"Название": "Отклонить", "Комментарий": "Неверные реквизиты",
+               "Сертификат": [{"Отпечаток": "AB12"}]})
     );
     assert_eq!(
         execs[1]["params"]["Документ"]["Этап"][0]["Название"],

@@ -215,23 +215,35 @@ async fn account_number_is_sent_when_configured() {
 }
 
 #[tokio::test]
-async fn service_app_token_is_sent_as_access_token_header() {
-    for (field, token) in [
-        ("token", "tok-1"),
-        ("access_token", "tok-2"),
-        ("sid", "tok-3"),
+async fn service_app_token_is_an_access_token_and_a_lone_sid_a_session() {
+    // A `token` / `access_token` goes in `X-SBISAccessToken`; an answer that carries only
+    // `sid` is a session id, sent as `X-SBISSessionID` (public clients read `sid` as a session;
+    // see docs/saby-client.md, evidence). Both present: the token wins.
+    for (answer, header_name, secret) in [
+        (json!({"token": "tok-1"}), "X-SBISAccessToken", "tok-1"),
+        (
+            json!({"access_token": "tok-2"}),
+            "X-SBISAccessToken",
+            "tok-2",
+        ),
+        (json!({"sid": "sid-3"}), "X-SBISSessionID", "sid-3"),
+        (
+            json!({"token": "tok-4", "sid": "sid-4"}),
+            "X-SBISAccessToken",
+            "tok-4",
+        ),
     ] {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/oauth/service/"))
             .and(body_json(json!({"app_client_id": "app-1", "app_secret": "app-secret-x", "secret_key": "key-secret-y"})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ field: token })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer.clone()))
             .expect(1)
             .mount(&server)
             .await;
         Mock::given(method("POST"))
             .and(path("/service/"))
-            .and(header("X-SBISAccessToken", token))
+            .and(header(header_name, secret))
             .respond_with(reply(fx(include_str!("../fixtures/version_info.json"))))
             .expect(1)
             .mount(&server)
@@ -246,6 +258,14 @@ async fn service_app_token_is_sent_as_access_token_header() {
             .build()
             .unwrap();
         client.version_info().await.unwrap();
+        let other = if header_name == "X-SBISSessionID" {
+            "X-SBISAccessToken"
+        } else {
+            "X-SBISSessionID"
+        };
+        let calls = server.received_requests().await.unwrap();
+        let service = calls.iter().find(|r| r.url.path() == "/service/").unwrap();
+        assert!(service.headers.get(other).is_none(), "{answer}: no {other}");
     }
 }
 
@@ -307,16 +327,35 @@ async fn certificate_login_decrypts_the_sid_with_the_callers_decryptor() {
     let certs = plain.auth_certificates().await.unwrap();
     assert_eq!(certs[0].thumbprint.as_deref(), Some("AB12"));
 
-    let client = builder(&server)
+    // A thumbprint alone cannot log in: the help page wants the certificate itself.
+    let thumb_only = builder(&server)
         .credentials(Credentials::certificate(
             Certificate::by_thumbprint("AB12"),
             Arc::new(Reverse),
         ))
         .build()
         .unwrap();
+    assert!(matches!(
+        thumb_only.login_now().await.unwrap_err(),
+        Error::InvalidInput(m) if m.contains("ДвоичныеДанные")
+    ));
+
+    let der = b"\x30\x82\x01\x0aDER-certificate".to_vec();
+    let client = builder(&server)
+        .credentials(Credentials::certificate(
+            Certificate::from_der(der.clone()),
+            Arc::new(Reverse),
+        ))
+        .build()
+        .unwrap();
     client.version_info().await.unwrap();
+    // Help page sbis.ru/help/integration/api/all_methods/authinput_ep: params
+    // `{"Сертификат": {"ДвоичныеДанные": <DER, base64>}}`, on /auth/service/.
     let sent = bodies(&server, "СБИС.АутентифицироватьПоСертификату").await;
-    assert_eq!(sent[0]["params"]["Параметр"]["Отпечаток"], "AB12");
+    assert_eq!(
+        sent[0]["params"],
+        json!({"Сертификат": {"ДвоичныеДанные": base64::engine::general_purpose::STANDARD.encode(&der)}})
+    );
 }
 
 #[tokio::test]
@@ -366,14 +405,57 @@ async fn confirmation_code_path() {
         "temporary session redacted"
     );
     client.send_auth_code(&info).await.unwrap();
-    client.confirm_login(&info, "123456").await.unwrap();
+    client.confirm_login(&info, " 123456 ").await.unwrap();
     client.version_info().await.unwrap();
-    let confirm = bodies(&server, "СБИС.ПодтвердитьВход").await;
-    assert_eq!(confirm[0]["params"]["Параметр"]["Код"], "123456");
+    // Flat params, as SecretDerped/pysaby (src/pysaby/auth.py) sends them, with the temporary
+    // session header (checked by the mocks above).
     assert_eq!(
-        confirm[0]["params"]["Параметр"]["Идентификатор"],
-        "confirm-42"
+        bodies(&server, "СБИС.ОтправитьКодАутентификации").await[0]["params"],
+        json!({"Идентификатор": "confirm-42"})
     );
+    assert_eq!(
+        bodies(&server, "СБИС.ПодтвердитьВход").await[0]["params"],
+        json!({"Идентификатор": "confirm-42", "Код": "123456"})
+    );
+}
+
+#[tokio::test]
+async fn a_refused_confirmation_code_is_auth_failed_and_no_sid_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/auth/service/"))
+        .and(rpc("СБИС.ПодтвердитьВход"))
+        .and(|req: &wiremock::Request| body(req)["params"]["Код"] == "000000")
+        .respond_with(reply(json!({"jsonrpc": "2.0", "id": 0, "error": {
+            "code": -32000, "message": "Неверный код подтверждения", "details": "", "type": "error"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/auth/service/"))
+        .and(rpc("СБИС.ПодтвердитьВход"))
+        .and(|req: &wiremock::Request| body(req)["params"]["Код"] == "111111")
+        .respond_with(result(Value::Null))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let client = client(&server);
+    let mut info = saby_client::ConfirmationInfo::default();
+    info.id = Some("confirm-1".to_owned());
+    info.session_id = Some("temp-sid-secret-1".to_owned());
+    let err = client.confirm_login(&info, "000000").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::AuthFailed { message } if message.contains("Неверный код")),
+        "{err:?}"
+    );
+    assert!(err.is_auth());
+    let err = client.confirm_login(&info, "111111").await.unwrap_err();
+    assert!(matches!(err, Error::AuthFailed { .. }), "{err:?}");
+    // No id to confirm: refused before any request.
+    info.id = None;
+    assert!(matches!(
+        client.confirm_login(&info, "1").await.unwrap_err(),
+        Error::InvalidInput(_)
+    ));
 }
 
 #[tokio::test]

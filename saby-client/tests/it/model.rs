@@ -172,8 +172,15 @@ fn yes_no_variants_and_bad_values() {
         let a: Attachment = serde_json::from_value(json!({"Служебный": v})).unwrap();
         assert_eq!(a.service, expected, "{v}");
     }
-    let err = serde_json::from_value::<Attachment>(json!({"Служебный": "Может быть"})).unwrap_err();
-    assert!(err.to_string().contains("Может быть"));
+    // Another word is no flag: the flag stays unset and the value is kept as sent.
+    let a: Attachment = serde_json::from_value(json!({"Служебный": "Может быть"})).unwrap();
+    assert_eq!(a.service, None);
+    assert_eq!(a.extra["Служебный"], "Может быть");
+    // Written back as received.
+    assert_eq!(
+        serde_json::to_value(&a).unwrap(),
+        json!({"Служебный": "Может быть"})
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use crate::common::*;
 use futures::StreamExt;
-use saby_client::{Document, DocumentPage, Error, EventCursor, KeyType, State, StateCode};
+use saby_client::{Document, DocumentPage, EventCursor, KeyType, State, StateCode};
 use serde_json::{Value, json};
 
 /// A document with an unknown field on every nested object.
@@ -172,44 +172,53 @@ fn escaped_keys_are_matched_like_plain_ones() {
 }
 
 #[test]
-fn duplicate_and_missing_fields_are_errors_as_with_the_derive() {
-    let err = serde_json::from_str::<Document>(r#"{"Тип":"a","Тип":"b"}"#).unwrap_err();
-    assert!(err.to_string().contains("duplicate field `Тип`"), "{err}");
-    let err = serde_json::from_str::<State>(r#"{"Название":"x"}"#).unwrap_err();
-    assert!(err.to_string().contains("missing field `Код`"), "{err}");
+fn duplicate_keys_take_the_last_and_a_missing_code_is_unknown() {
+    let doc = serde_json::from_str::<Document>(r#"{"Тип":"a","Тип":"b"}"#).unwrap();
+    assert_eq!(doc.doc_type.as_deref(), Some("b"));
+    // A state without `Код` no longer fails the whole document.
+    let state = serde_json::from_str::<State>(r#"{"Название":"x"}"#).unwrap();
+    assert_eq!(state.code, saby_client::StateCode::Unknown(String::new()));
+    assert_eq!(state.name.as_deref(), Some("x"));
+    // Written back without an empty `Код`.
+    assert_eq!(
+        serde_json::to_value(&state).unwrap(),
+        json!({"Название": "x"})
+    );
+    // Something that is no object at all is still refused.
     let err = serde_json::from_str::<Document>(r#"["not", "an", "object"]"#).unwrap_err();
-    assert!(err.to_string().contains("struct Document"), "{err}");
+    assert!(err.to_string().contains("Document"), "{err}");
 }
 
 #[test]
-fn one_or_many_errors_keep_the_element_path() {
-    let text = r#"{"Документ":[{"Идентификатор":"a"},{"Вложение":[{},{"Файл":{"Имя":{"x":1}}}]}]}"#;
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let err = serde_path_to_error::deserialize::<_, DocumentPage>(de).unwrap_err();
-    assert_eq!(err.path().to_string(), "Документ[1].Вложение[1].Файл.Имя");
-    // A single object (not an array) is one element; its errors have no index.
+fn odd_list_items_and_values_are_kept_raw_beside_the_typed_ones() {
+    let text = r#"{"Документ":[{"Идентификатор":"a"},{"Вложение":[{},{"Файл":{"Имя":{"x":1}}}, "строка"]}]}"#;
+    let page: DocumentPage = serde_json::from_str(text).unwrap();
+    assert_eq!(page.documents.len(), 2);
+    let atts = &page.documents[1].attachments;
+    assert_eq!(atts.len(), 2, "the two objects are attachments");
+    assert_eq!(atts[1].file.as_ref().unwrap().extra["Имя"], json!({"x": 1}));
+    assert_eq!(page.documents[1].extra["Вложение"], json!(["строка"]));
+    // A single object (not an array) is one element; bad base64 is kept as text.
     let text = r#"{"Документ":{"Вложение":{"Файл":{"ДвоичныеДанные":"!!"}}}}"#;
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let err = serde_path_to_error::deserialize::<_, DocumentPage>(de).unwrap_err();
-    assert_eq!(
-        err.path().to_string(),
-        "Документ.Вложение.Файл.ДвоичныеДанные"
-    );
-    assert!(err.to_string().contains("invalid base64"), "{err}");
-    // A scalar where an object (or array) belongs is the element type's error.
-    let err = serde_json::from_str::<Document>(r#"{"Вложение":"файл"}"#).unwrap_err();
-    assert!(err.to_string().contains("struct Attachment"), "{err}");
+    let page: DocumentPage = serde_json::from_str(text).unwrap();
+    let file = page.documents[0].attachments[0].file.as_ref().unwrap();
+    assert!(file.data.is_none());
+    assert_eq!(file.extra["ДвоичныеДанные"], "!!");
+    // A scalar where a list of objects belongs is kept raw; the list is empty.
+    let doc = serde_json::from_str::<Document>(r#"{"Вложение":"файл"}"#).unwrap();
+    assert!(doc.attachments.is_empty());
+    assert_eq!(doc.extra["Вложение"], "файл");
 }
 
 #[tokio::test]
-async fn a_wrong_type_deep_in_a_feed_document_names_its_path() {
+async fn a_wrong_type_deep_in_a_feed_document_does_not_stop_the_feed() {
     let server = server_with_login(Some(1)).await;
     let page = json!({
         "Документ": [
             {"Идентификатор": "d-1", "Событие": {"Идентификатор": "e-1"}},
             {"Идентификатор": "d-2",
              "Событие": [{"Идентификатор": "e-2",
-                          "Вложение": [{"Идентификатор": "a-1", "Файл": {"Ссылка": 17}}]}]}
+                          "Вложение": [{"Идентификатор": "a-1", "Файл": {"Ссылка": {"href": "x"}}}]}]}
         ],
         "Навигация": {"ЕстьЕще": "Нет"}
     });
@@ -219,17 +228,18 @@ async fn a_wrong_type_deep_in_a_feed_document_names_its_path() {
         .mount(&server)
         .await;
     let client = client(&server);
-    let mut feed = client.events(EventCursor::default());
-    match feed.next().await {
-        Some(Err(Error::Decode { method, path, .. })) => {
-            assert_eq!(method, "СБИС.СписокИзменений");
-            assert_eq!(
-                path,
-                "result.Документ[1].Событие[0].Вложение[0].Файл.Ссылка"
-            );
-        }
-        other => panic!("expected a decode error, got {other:?}"),
-    }
+    let got: Vec<_> = client
+        .events(EventCursor::default())
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<saby_client::Result<_>>()
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    let odd = got.iter().find(|c| c.document_id() == "d-2").unwrap();
+    let file = odd.event.attachments[0].file.as_ref().unwrap();
+    assert_eq!(file.url, None);
+    assert_eq!(file.extra["Ссылка"]["href"], "x");
 }
 
 #[tokio::test]
@@ -277,23 +287,22 @@ async fn feed_events_keep_unknown_fields_and_share_the_document() {
 }
 
 #[tokio::test]
-async fn read_document_errors_name_the_path_in_nested_lists() {
+async fn read_document_keeps_a_strange_flag_deep_in_nested_lists() {
     let server = server_with_login(Some(1)).await;
     wiremock::Mock::given(rpc("СБИС.ПрочитатьДокумент"))
         .respond_with(result(json!({"Документ": {
-            "Этап": [{"Действие": {"Сертификат": [{"Ключ": {"Активирован": "может быть"}}]}}]
+            "Идентификатор": "x",
+            "Этап": [{"Действие": {"Сертификат": [{"Ключ": {"Тип": "Серверный", "Активирован": "может быть"}}]}}]
         }})))
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(&server).read_document("x").await.unwrap_err();
-    match err {
-        Error::Decode { path, .. } => {
-            assert_eq!(
-                path,
-                "result.Документ.Этап[0].Действие.Сертификат[0].Ключ.Активирован"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
+    let doc = client(&server).read_document("x").await.unwrap();
+    let key = doc.stages[0].actions[0].certificates[0]
+        .key
+        .as_ref()
+        .unwrap();
+    assert_eq!(key.activated, None);
+    assert_eq!(key.extra["Активирован"], "может быть");
+    assert_eq!(key.key_type, Some(saby_client::KeyType::Server));
 }

@@ -204,9 +204,20 @@ async fn login_session_and_protocol_errors() {
     assert_eq!(sb.failed_login_count(), 1);
     rpc.login(&sb).await;
     assert_eq!(sb.login_count(), 1);
-    let a = rpc.call("СБИС.ИнформацияОВерсии", json!({})).await;
-    assert_eq!(a.status, 200);
-    assert!(a.result()["ВерсияВнешнегоИнтерфейса"].is_string());
+    // `ВнешнийИнтерфейс` is an object with `ДатаВремяЗапроса`, which Saby's own 1C connector
+    // reads (saby-integration/vo3_core, base/LocalHelper.bsl, local_helper_get_server_datetime,
+    // called with `{"Параметр": {}}`); `{}` is accepted too.
+    for params in [json!({"Параметр": {}}), json!({})] {
+        let a = rpc.call("СБИС.ИнформацияОВерсии", params).await;
+        assert_eq!(a.status, 200);
+        assert!(
+            a.result()["ВнешнийИнтерфейс"]["ДатаВремяЗапроса"]
+                .as_str()
+                .is_some_and(|t| saby_client::SabyDateTime::parse(t).datetime().is_some()),
+            "{}",
+            a.body
+        );
+    }
     // Unknown method.
     let a = rpc.call("СБИС.НетТакогоМетода", json!({})).await;
     assert_eq!(
@@ -272,7 +283,12 @@ async fn login_session_and_protocol_errors() {
     let a = rpc
         .raw("/auth/service/", "СБИС.СписокАккаунтов", json!({}))
         .await;
-    assert_eq!(a.result()["Аккаунт"].as_array().unwrap().len(), 2);
+    // `result.Список` of `{НомерАккаунта, НазваниеАккаунта}`, as Saby's own 1C connector reads
+    // it (saby-integration/vo3_core, base/LocalHelper.bsl, local_helper_get_accoutslist).
+    let list = a.result()["Список"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["НомерАккаунта"], sb.account());
+    assert!(list[0]["НазваниеАккаунта"].is_string());
     let other = format!("{}-2", sb.account());
     let a = rpc
         .raw(
@@ -288,10 +304,14 @@ async fn login_session_and_protocol_errors() {
         "old sid closed"
     );
     rpc.sid = Some(new_sid);
-    let a = rpc
-        .call("СБИС.ИнформацияОТекущемПользователе", json!({}))
-        .await;
-    assert_eq!(a.result()["НомерАккаунта"], other);
+    // The user sits under `Пользователь` (vo3_core, local_helper_get_user_info, reads
+    // `result["Пользователь"]["Аккаунт"]["Номер"]`), with or without `Параметр`.
+    for params in [json!({"Параметр": {}}), json!({})] {
+        let a = rpc
+            .call("СБИС.ИнформацияОТекущемПользователе", params)
+            .await;
+        assert_eq!(a.result()["Пользователь"]["Аккаунт"]["Номер"], other);
+    }
 }
 
 #[tokio::test]

@@ -78,11 +78,16 @@ async fn list_process_defer_and_delete_service_stages() {
         .delete_service_stage("svc-doc-1", "svc-stage-1")
         .await
         .unwrap();
-    for m in ["СБИС.ОтложитьСлужебныйЭтап", "СБИС.УдалитьСлужебныйЭтап"]
-    {
-        assert_eq!(
-            bodies(&server, m).await[0]["params"],
-            json!({"Документ": {"Идентификатор": "svc-doc-1", "Этап": {"Идентификатор": "svc-stage-1"}}})
-        );
-    }
+    let stage_ref = json!({"Документ": {"Идентификатор": "svc-doc-1", "Этап": {"Идентификатор": "svc-stage-1"}}});
+    // The newer wrapped shape of Saby's own 1C connector (saby-integration/vo3_core,
+    // base/LocalHelper.bsl, local_helper_delay_service_stage).
+    assert_eq!(
+        bodies(&server, "СБИС.ОтложитьСлужебныйЭтап").await[0]["params"],
+        json!({ "Параметры": stage_ref.clone() })
+    );
+    // No public shape: sent like the older form.
+    assert_eq!(
+        bodies(&server, "СБИС.УдалитьСлужебныйЭтап").await[0]["params"],
+        stage_ref
+    );
 }

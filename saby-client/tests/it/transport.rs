@@ -32,7 +32,7 @@ async fn posts_json_rpc_with_headers_ids_and_protocol() {
         .unwrap();
     assert_eq!(v["ВнешнийИнтерфейс"], "3.0.2");
     let info = client.version_info().await.unwrap();
-    assert_eq!(info.api_version.as_deref(), Some("3.0.2"));
+    assert_eq!(info.api_version().as_deref(), Some("3.0.2"));
     assert_eq!(info.version.as_deref(), Some("24.6104"));
 
     let sent = bodies(&server, "СБИС.ИнформацияОВерсии").await;
@@ -376,7 +376,7 @@ async fn html_500_page_is_an_http_error() {
 }
 
 #[tokio::test]
-async fn wrong_type_names_the_json_path() {
+async fn a_value_of_another_type_is_kept_not_refused() {
     let server = server_with_login(Some(1)).await;
     mount_rpc(
         &server,
@@ -385,9 +385,27 @@ async fn wrong_type_names_the_json_path() {
         Some(1),
     )
     .await;
-    let err = client(&server).read_document("x").await.unwrap_err();
-    match err {
-        Error::Decode { path, .. } => assert_eq!(path, "result.Регламент.Название"),
+    let doc = client(&server).read_document("x").await.unwrap();
+    let regulation = doc.regulation.unwrap();
+    assert_eq!(regulation.name, None);
+    assert_eq!(regulation.extra["Название"], json!(["не строка"]));
+}
+
+#[tokio::test]
+async fn a_result_that_is_no_document_names_the_path() {
+    let server = server_with_login(Some(1)).await;
+    mount_rpc(
+        &server,
+        "СБИС.ПрочитатьДокумент",
+        result(json!("не документ")),
+        Some(1),
+    )
+    .await;
+    match client(&server).read_document("x").await.unwrap_err() {
+        Error::Decode { path, method, .. } => {
+            assert_eq!(path, "result");
+            assert_eq!(method, "СБИС.ПрочитатьДокумент");
+        }
         other => panic!("{other:?}"),
     }
 }

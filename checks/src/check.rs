@@ -84,6 +84,20 @@ pub fn check_result(result: &RecognitionResult, policy: &Policy, today: Date) ->
 /// * `RVP`: birth date and age, decision and issue dates, expiry;
 /// * `BRTH`: the child's birth date and the issue date;
 /// * other types: Beorg's signals only.
+///
+/// ```
+/// use hr_docs_checks::{Check, Policy, check_document};
+/// use time::macros::date;
+///
+/// let doc: beorg_client::RecognizedDocument = serde_json::from_value(serde_json::json!({
+///     "key": "INN", "type": "INN", "data": {"INN": "7707083894"}
+/// }))?;
+/// let findings = check_document(&doc, &Policy::default(), date!(2026-01-15));
+/// assert_eq!(findings.len(), 1);
+/// assert_eq!(findings[0].check, Check::InnCheckDigit);
+/// assert!(!findings[0].message_en.contains("7707"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 pub fn check_document(doc: &RecognizedDocument, policy: &Policy, today: Date) -> Vec<Finding> {
     let mut c = Ctx {
         doc,

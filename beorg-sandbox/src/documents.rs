@@ -2,9 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Outcome;
-use super::state::SetState;
-use crate::model::DocumentType;
+use crate::Outcome;
+use crate::state::{SetState, set_id};
 
 struct Person {
     last: &'static str,
@@ -88,12 +87,31 @@ fn person(n: u64, surname: Option<&str>) -> &'static Person {
     }
 }
 
-/// PASSPORT + SNILS, the default when an upload has no `process_info`.
-pub(crate) fn default_documents() -> Vec<(String, DocumentType)> {
+/// PASSPORT + SNILS, the default when an upload has no `process_info`: `(key, type)`.
+pub(crate) fn default_documents() -> Vec<(String, String)> {
     vec![
-        ("PASSPORT".to_owned(), DocumentType::Passport),
-        ("SNILS".to_owned(), DocumentType::Snils),
+        ("PASSPORT".to_owned(), "PASSPORT".to_owned()),
+        ("SNILS".to_owned(), "SNILS".to_owned()),
     ]
+}
+
+/// The Russian name Beorg's `FileName` starts with, by wire type (`Паспорт_Иванов`); a type
+/// without one keeps its wire name (`MARRIAGE_Иванов`). The sandbox's own table: it must not
+/// borrow the client's model, so that it stays an independent check of the client.
+fn russian_name(doc_type: &str) -> &str {
+    match doc_type {
+        "PASSPORT" => "Паспорт",
+        "PASSPORT_REG" => "Паспорт_регистрация",
+        "SNILS" => "СНИЛС",
+        "INN" => "ИНН",
+        "RVP" => "РВП",
+        "VNG" => "ВНЖ",
+        "BRTH" => "Свидетельство_о_рождении",
+        "FPRN" => "Загранпаспорт",
+        "PASSPORT_FRGN" => "Паспорт_иностранца",
+        "DLIC" => "ВУ",
+        other => other,
+    }
 }
 
 /// A SNILS number with a valid check sum, derived from `seed`.
@@ -137,16 +155,16 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
         .docs
         .iter()
         .map(|(key, t)| {
-            let file_name = format!("{}_{}", t.russian_name(), surname);
-            let (data, metadata) = match t {
-                DocumentType::Passport | DocumentType::PassportReg => (
+            let file_name = format!("{}_{}", russian_name(t), surname);
+            let (data, metadata) = match t.as_str() {
+                "PASSPORT" | "PASSPORT_REG" => (
                     json!({
                         "LastName": surname, "FirstName": p.first, "MiddleName": p.middle,
                         "Gender": gender, "BirthDate": birth, "BirthPlace": p.city,
                         "Series": format!("{:04}", 4500 + n % 500), "Number": format!("{:06}", 100_000 + (n * 7919) % 900_000),
                         "IssuedBy": format!("ОТДЕЛОМ УФМС РОССИИ ПО {}", p.city.trim_start_matches("г. ").to_uppercase()),
                         "IssueDate": date(n + 3, 2005, 18), "IssueId": format!("{:03}-{:03}", 500 + n % 99, n % 999),
-                        "Address": if *t == DocumentType::PassportReg { format!("{}, ул. Ленина, д. {}, кв. {}", p.city, 1 + n % 90, 1 + n % 200) } else { String::new() },
+                        "Address": if t == "PASSPORT_REG" { format!("{}, ул. Ленина, д. {}, кв. {}", p.city, 1 + n % 90, 1 + n % 200) } else { String::new() },
                         "HasPhoto": "1", "HasOwnerSignature": "1", "MRZ1": "", "MRZ2": "",
                         "FileName": file_name,
                     }),
@@ -167,7 +185,7 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
                         "metadata_check": {"status": 0, "checks": {"source_check": 1}}
                     }),
                 ),
-                DocumentType::Snils => (
+                "SNILS" => (
                     json!({
                         "Number": snils_number(n), "LastName": surname, "FirstName": p.first,
                         "MiddleName": p.middle, "Gender": gender, "BirthDate": birth,
@@ -179,7 +197,7 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
                         "metadata_check": {}
                     }),
                 ),
-                DocumentType::Inn => (
+                "INN" => (
                     json!({
                         "Number": format!("77{:010}", n * 104_729 % 10_000_000_000),
                         "LastName": surname, "FirstName": p.first, "MiddleName": p.middle,
@@ -187,7 +205,7 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
                     }),
                     json!({"confidences": {"Number": "0.95"}, "verifications": {}, "metadata_check": {}}),
                 ),
-                DocumentType::Rvp => (
+                "RVP" => (
                     json!({
                         "Gender": gender, "LastName": surname, "FirstName": p.first, "MiddleName": p.middle,
                         "BirthDate": birth, "BirthPlace": "Республика Узбекистан", "Citizenship": "УЗБЕКИСТАН",
@@ -197,7 +215,7 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
                     }),
                     json!({"confidences": {"LastName": "0.93"}, "verifications": {"status": 1, "status_text": "check failed", "bad_fields": ["ExpiryDate"]}, "metadata_check": {}}),
                 ),
-                DocumentType::Brth => (
+                "BRTH" => (
                     json!({
                         "ChildGender": gender, "ChildLastName": surname, "ChildFirstName": p.first,
                         "ChildMiddleName": p.middle, "ChildBirthDate": birth, "IssueDate": date(n + 2, 1990, 20),
@@ -212,7 +230,7 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
             };
             json!({
                 "key": key,
-                "type": t.as_str(),
+                "type": t,
                 "data": data,
                 "metadata": metadata,
                 "broken": null,
@@ -228,10 +246,7 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
 /// A full result body (`company`: the `project_id` it carries).
 pub(crate) fn result_json(set: &SetState, company: &str) -> Value {
     let mut m = Map::new();
-    m.insert(
-        "document_id".into(),
-        Value::String(format!("s-{}", set.number)),
-    );
+    m.insert("document_id".into(), Value::String(set_id(set.number)));
     match set.outcome {
         Outcome::Documents => {
             m.insert("documents".into(), documents_json(set));

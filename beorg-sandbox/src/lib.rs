@@ -1,4 +1,13 @@
-//! A stateful in-process emulator of the Beorg API, for tests, demos and benchmarks.
+//! A stateful in-process emulator of the [Beorg](https://beorg.ru) document-recognition
+//! API, for tests, demos and benchmarks of [`beorg_client`] (or of any other Beorg client:
+//! it speaks plain HTTP and JSON).
+//!
+//! Add it as a dev-dependency next to `beorg-client`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! beorg-sandbox = "0.1"
+//! ```
 //!
 //! [`Sandbox::start`] runs an HTTP server (axum, on a free `127.0.0.1` port and a
 //! thread of its own; nothing is kept per request, so memory stays flat over any
@@ -40,8 +49,14 @@
 //! [`Sandbox::set_faults`]. Counters ([`Sandbox::requests_served`],
 //! [`Sandbox::uploads`], ...) let tests check what happened.
 //!
+//! The sandbox builds its answers and reads its requests on its own, from JSON values and
+//! its own small tables — never through `beorg-client`'s models — so it stays an
+//! independent check of the client. It uses `beorg-client` only for the conveniences a
+//! test double is for: [`Sandbox::client`] / [`Sandbox::client_builder`] (a client aimed
+//! at it) and the [`SetId`] that [`Sandbox::add_set`] hands back.
+//!
 //! ```
-//! use beorg_client::sandbox::{Faults, Sandbox, SandboxConfig, SetSpec};
+//! use beorg_sandbox::{Faults, Sandbox, SandboxConfig, SetSpec};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> beorg_client::Result<()> {
@@ -74,10 +89,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::client::Client;
-use crate::config::ClientBuilder;
-use crate::model::{DocumentType, SetId};
-use crate::retry::RetryPolicy;
+use beorg_client::{Client, ClientBuilder, RetryPolicy, SetId};
 
 use state::{SetState, State};
 
@@ -309,7 +321,8 @@ pub(crate) enum Outcome {
 #[must_use]
 pub struct SetSpec {
     pub(crate) surname: Option<String>,
-    pub(crate) documents: Vec<DocumentType>,
+    /// Wire types (`PASSPORT`, `RVP`, ...).
+    pub(crate) documents: Vec<String>,
     pub(crate) contour: Option<String>,
     pub(crate) polls_until_ready: Option<u32>,
     pub(crate) outcome: Outcome,
@@ -329,9 +342,11 @@ impl SetSpec {
         self
     }
 
-    /// Adds a document of this type (replacing the PASSPORT + SNILS default).
-    pub fn document(mut self, t: DocumentType) -> Self {
-        self.documents.push(t);
+    /// Adds a document of this type, given as its wire name (`"PASSPORT"`, `"SNILS"`,
+    /// `"INN"`, `"RVP"`, `"BRTH"`, ...; any other name gives a document with only a
+    /// `Number`), replacing the PASSPORT + SNILS default.
+    pub fn document(mut self, doc_type: impl Into<String>) -> Self {
+        self.documents.push(doc_type.into());
         self
     }
 
@@ -449,11 +464,11 @@ impl Sandbox {
         self.shared.lock().config.contours.clone()
     }
 
-    /// The contour of a set (`None` for an unknown set or a company without
-    /// contours).
-    pub fn contour_of(&self, id: &SetId) -> Option<String> {
+    /// The contour of a set, named by its id (a [`SetId`], `"s-16"` or `"16"`); `None` for
+    /// an unknown set or a company without contours.
+    pub fn contour_of(&self, id: impl AsRef<str>) -> Option<String> {
         let mut st = self.shared.lock();
-        st.set_mut(id.as_str()).and_then(|s| s.contour.clone())
+        st.set_mut(id.as_ref()).and_then(|s| s.contour.clone())
     }
 
     /// A builder preconfigured with this sandbox's URL, token and company, and
@@ -500,16 +515,14 @@ impl Sandbox {
         self.shared.lock().latency = d;
     }
 
-    /// Seeds a set without HTTP and returns its id.
+    /// Seeds a set without HTTP and returns its id (`s-N`), as the client's
+    /// [`SetId`] to pass to [`Client::result`] and friends.
     pub fn add_set(&self, spec: SetSpec) -> SetId {
         let mut st = self.shared.lock();
         let docs = if spec.documents.is_empty() {
             documents::default_documents()
         } else {
-            spec.documents
-                .into_iter()
-                .map(|t| (t.as_str().to_owned(), t))
-                .collect()
+            spec.documents.into_iter().map(|t| (t.clone(), t)).collect()
         };
         let polls = if spec.never_ready {
             u32::MAX
@@ -526,20 +539,22 @@ impl Sandbox {
             }
             None => st.next_contour(),
         };
-        st.create_set(state::NewSet {
+        let number = st.create_set(state::NewSet {
             contour,
             docs,
             surname: spec.surname,
             polls,
             outcome: spec.outcome,
             never_ready: spec.never_ready,
-        })
+        });
+        SetId::new(state::set_id(number))
     }
 
-    /// Makes a set ready at once. Returns `false` for an unknown set.
-    pub fn mark_ready(&self, id: &SetId) -> bool {
+    /// Makes a set ready at once (the id as for [`contour_of`](Self::contour_of)). Returns
+    /// `false` for an unknown set.
+    pub fn mark_ready(&self, id: impl AsRef<str>) -> bool {
         let mut st = self.shared.lock();
-        match st.set_mut(id.as_str()) {
+        match st.set_mut(id.as_ref()) {
             Some(s) => {
                 s.remaining_polls = 0;
                 s.never_ready = false;
@@ -549,10 +564,10 @@ impl Sandbox {
         }
     }
 
-    /// Whether the set exists and is ready.
-    pub fn is_ready(&self, id: &SetId) -> bool {
+    /// Whether the set exists and is ready (the id as for [`contour_of`](Self::contour_of)).
+    pub fn is_ready(&self, id: impl AsRef<str>) -> bool {
         let mut st = self.shared.lock();
-        st.set_mut(id.as_str())
+        st.set_mut(id.as_ref())
             .is_some_and(|s: &mut SetState| s.remaining_polls == 0)
     }
 
@@ -586,3 +601,8 @@ impl Sandbox {
         self.shared.lock().sets.len()
     }
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::documents::{default_documents, result_json};
-use super::state::{NewSet, State};
-use super::{ByProjectShape, IdShape, Outcome, Shared};
-use crate::api::upload::decode_base64;
-use crate::model::DocumentType;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::documents::{default_documents, result_json};
+use crate::state::{NewSet, State, set_id};
+use crate::{ByProjectShape, IdShape, Outcome, Shared};
 
 /// The content type of JSON answers (and of corrupted "JSON" ones).
 const JSON: &str = "application/json";
@@ -266,7 +267,7 @@ fn upload(st: &mut State, params: &Params) -> (u16, Value) {
     for (i, img) in images.iter().enumerate() {
         if img
             .as_str()
-            .and_then(decode_base64)
+            .and_then(|s| STANDARD.decode(s).ok())
             .is_none_or(|b| b.is_empty())
         {
             return (
@@ -287,7 +288,7 @@ fn upload(st: &mut State, params: &Params) -> (u16, Value) {
                     );
                 };
                 let key = info.get("key").and_then(Value::as_str).unwrap_or(t);
-                docs.push((key.to_owned(), DocumentType::from(t)));
+                docs.push((key.to_owned(), t.to_owned()));
             }
             docs
         }
@@ -303,7 +304,7 @@ fn upload(st: &mut State, params: &Params) -> (u16, Value) {
     };
     st.counters.uploads += 1;
     let polls = st.config.polls_until_ready;
-    let id = st.create_set(NewSet {
+    let number = st.create_set(NewSet {
         contour,
         docs,
         surname: None,
@@ -311,7 +312,7 @@ fn upload(st: &mut State, params: &Params) -> (u16, Value) {
         outcome: Outcome::Documents,
         never_ready: false,
     });
-    (200, json!({"document_id": id.as_str()}))
+    (200, json!({"document_id": set_id(number)}))
 }
 
 fn ready(st: &mut State, params: &Params) -> (u16, Value) {
@@ -348,7 +349,7 @@ fn ready(st: &mut State, params: &Params) -> (u16, Value) {
         }
     }
     let number = |n: u64| json!(n);
-    let string = |n: u64| json!(format!("s-{n}"));
+    let string = |n: u64| json!(set_id(n));
     let ready_json: Vec<Value> = match ids_shape {
         IdShape::Numbers => ready.iter().copied().map(number).collect(),
         IdShape::Strings => ready.iter().copied().map(string).collect(),
@@ -391,7 +392,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::sandbox::{Faults, SandboxConfig};
+    use crate::{Faults, SandboxConfig};
 
     fn shared(config: SandboxConfig) -> Shared {
         Shared {

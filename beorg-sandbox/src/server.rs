@@ -17,8 +17,8 @@ use axum::http::{Response, StatusCode};
 use axum::serve::ListenerExt;
 use tokio::sync::oneshot;
 
-use super::Shared;
-use super::responder::{self, HttpIn};
+use crate::Shared;
+use crate::responder::{self, HttpIn};
 
 /// Largest request body read (100 MiB); a larger one is answered 413 `PayloadTooLarge`.
 const MAX_BODY: usize = 100 * 1024 * 1024;

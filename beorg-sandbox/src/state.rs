@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Faults, Outcome, SandboxConfig};
-use crate::model::{DocumentType, SetId};
+use crate::{Faults, Outcome, SandboxConfig};
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -19,7 +18,7 @@ pub(crate) struct Counters {
 pub(crate) struct SetState {
     pub(crate) number: u64,
     pub(crate) contour: Option<String>,
-    pub(crate) docs: Vec<(String, DocumentType)>,
+    pub(crate) docs: Vec<(String, String)>,
     pub(crate) surname: Option<String>,
     pub(crate) remaining_polls: u32,
     pub(crate) outcome: Outcome,
@@ -37,7 +36,7 @@ impl SetState {
 /// What a new set is made of.
 pub(crate) struct NewSet {
     pub(crate) contour: Option<String>,
-    pub(crate) docs: Vec<(String, DocumentType)>,
+    pub(crate) docs: Vec<(String, String)>,
     pub(crate) surname: Option<String>,
     pub(crate) polls: u32,
     pub(crate) outcome: Outcome,
@@ -91,7 +90,8 @@ impl State {
         Some(c)
     }
 
-    pub(crate) fn create_set(&mut self, new: NewSet) -> SetId {
+    /// Creates a set and returns its number (its id is [`set_id`] of it).
+    pub(crate) fn create_set(&mut self, new: NewSet) -> u64 {
         let number = self.next_number;
         self.next_number += 1;
         self.sets.insert(
@@ -106,11 +106,49 @@ impl State {
                 never_ready: new.never_ready,
             },
         );
-        SetId::from_number(number)
+        number
     }
 
+    /// The set an id names (`s-16` or `16`), if it exists.
     pub(crate) fn set_mut(&mut self, id: &str) -> Option<&mut SetState> {
-        let n = SetId::new(id).number()?;
+        let n = set_number(id)?;
         self.sets.get_mut(&n)
+    }
+}
+
+/// The id of set number `n` on the wire: `s-N`.
+pub(crate) fn set_id(n: u64) -> String {
+    format!("s-{n}")
+}
+
+/// The number of a set id: `s-16` and `16` give `Some(16)`; anything else `None`.
+pub(crate) fn set_number(id: &str) -> Option<u64> {
+    let digits = id.strip_prefix("s-").unwrap_or(id);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_ids_and_numbers() {
+        assert_eq!(set_id(16), "s-16");
+        assert_eq!(set_number("s-16"), Some(16));
+        assert_eq!(set_number("16"), Some(16));
+        for bad in [
+            "",
+            "s-",
+            "s-1a",
+            "x-16",
+            "s--1",
+            " 16",
+            "s-99999999999999999999",
+        ] {
+            assert_eq!(set_number(bad), None, "{bad:?}");
+        }
     }
 }

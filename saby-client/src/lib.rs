@@ -55,8 +55,8 @@
 //! - Lookups: [`Client::counterparty_info`], [`Client::our_organizations`],
 //!   [`Client::certificates`], [`Client::version_info`].
 //! - The document model: [`Document`] and friends in [`model`].
-//! - Testing: the `sandbox` feature adds `saby_client::sandbox`, an in-process emulator of
-//!   the API.
+//! - Testing: the [`saby-sandbox`](https://docs.rs/saby-sandbox) crate is an in-process
+//!   emulator of the API, with a client aimed at it (`Sandbox::client()`).
 //!
 //! Secrets (passwords, app secrets, session ids, tokens) are [`secrecy::SecretString`]s
 //! and never appear in `Debug`, errors or logs. Every request gets a `tracing` span
@@ -68,10 +68,6 @@ mod config;
 mod error;
 pub mod model;
 pub mod retry;
-/// A stateful in-process emulator of the Saby EDO API (feature `sandbox`), for tests,
-/// examples and benchmarks: start one with [`sandbox::Sandbox::start`].
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 mod signer;
 mod transport;
 

@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::sandbox::render::{self, EventsView};
-use crate::sandbox::rpc::{
-    RpcError, document_ref, flag, number, one_or_many, optional_object, text,
-};
-use crate::sandbox::state::{
+use crate::render::{self, EventsView};
+use crate::rpc::{RpcError, document_ref, flag, number, one_or_many, optional_object, text};
+use crate::state::{
     Direction, DocState, Prepared, ServiceStage, State, StoredDoc, StoredFile, StoredSignature,
     fake_signature, service_xml,
 };

@@ -8,9 +8,9 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::sandbox::config::{LoginConfirmation, OAuthAnswer};
-use crate::sandbox::rpc::{CONFIRMATION_CLASSID, RpcError, object, text};
-use crate::sandbox::state::{PendingLogin, SecretKind, SessionKind, State};
+use crate::config::{LoginConfirmation, OAuthAnswer};
+use crate::rpc::{CONFIRMATION_CLASSID, RpcError, object, text};
+use crate::state::{PendingLogin, SecretKind, SessionKind, State};
 
 fn new_secret() -> String {
     format!(
@@ -25,7 +25,7 @@ pub(crate) const CERTIFICATE_DER: &[u8] = b"\x30\x82\x00\x20saby-sandbox-certifi
 
 /// What the sandbox "encrypts" a session id to for certificate login: this prefix, then the
 /// sid. Not encryption: a stand-in the sandbox's
-/// [`SandboxSessionDecryptor`](crate::sandbox::SandboxSessionDecryptor) reverses.
+/// [`SandboxSessionDecryptor`](crate::SandboxSessionDecryptor) reverses.
 pub(crate) const ENVELOPE_PREFIX: &[u8] = b"saby-sandbox-enveloped-sid:";
 
 /// The login params: wrapped in `Параметр`, or flat.
@@ -185,7 +185,7 @@ pub(crate) fn confirm(
 /// `СБИС.СписокСертификатовДляАутентификации` (no public shape; answered as
 /// `{"Сертификат": [...]}`).
 pub(crate) fn auth_certificates(st: &State) -> Value {
-    let mut cert = crate::sandbox::render::certificate(st);
+    let mut cert = crate::render::certificate(st);
     cert["ДвоичныеДанные"] =
         Value::String(base64::engine::general_purpose::STANDARD.encode(CERTIFICATE_DER));
     json!({ "Сертификат": [cert] })

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::sandbox::faults::Faults;
+use crate::faults::Faults;
 
 /// How a sandbox counts the "pace" of an outgoing document's progress
 /// (Sent → Delivered → Completed / Rejected).
@@ -44,7 +44,7 @@ pub enum LoginConfirmation {
     Code(String),
     /// Like [`LoginConfirmation::Code`] with a fresh random 6-digit code per login, "sent" by
     /// `СБИС.ОтправитьКодАутентификации` and readable with
-    /// [`Sandbox::last_confirmation_code`](crate::sandbox::Sandbox::last_confirmation_code).
+    /// [`Sandbox::last_confirmation_code`](crate::Sandbox::last_confirmation_code).
     RandomCode,
 }
 
@@ -84,7 +84,7 @@ impl SandboxOrganization {
     }
 }
 
-/// Configuration of a [`Sandbox`](crate::sandbox::Sandbox): `SandboxConfig::default()` plus
+/// Configuration of a [`Sandbox`](crate::Sandbox): `SandboxConfig::default()` plus
 /// setters. Every knob is described in the crate documentation's "Sandbox" section.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -301,7 +301,7 @@ impl SandboxConfig {
     }
 
     /// How long `СБИС.ОтложитьСлужебныйЭтап` hides a service stage (default 10 min of sandbox
-    /// time; see [`Sandbox::advance_clock`](crate::sandbox::Sandbox::advance_clock)).
+    /// time; see [`Sandbox::advance_clock`](crate::Sandbox::advance_clock)).
     pub fn service_stage_defer(mut self, defer: Duration) -> Self {
         self.service_stage_defer = defer;
         self
@@ -339,7 +339,7 @@ impl SandboxConfig {
         self
     }
 
-    /// The default counterparty: the sender of [`Incoming`](crate::sandbox::Incoming) documents
+    /// The default counterparty: the sender of [`Incoming`](crate::Incoming) documents
     /// and an entry `СБИС.ИнформацияОКонтрагенте` knows by name.
     pub fn counterparty(mut self, org: SandboxOrganization) -> Self {
         self.counterparty = org;
@@ -347,7 +347,7 @@ impl SandboxConfig {
     }
 
     /// Faults injected from the start (default none); change them later with
-    /// [`Sandbox::set_faults`](crate::sandbox::Sandbox::set_faults).
+    /// [`Sandbox::set_faults`](crate::Sandbox::set_faults).
     pub fn faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
         self

@@ -4,13 +4,13 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::sandbox::config::ResultWrapping;
-use crate::sandbox::incoming::Incoming;
-use crate::sandbox::render::{self, EventsView, organization};
-use crate::sandbox::rpc::{
+use crate::config::ResultWrapping;
+use crate::incoming::Incoming;
+use crate::render::{self, EventsView, organization};
+use crate::rpc::{
     RpcError, document_ref, flag, number, object, one_or_many, optional_object, read_flag, text,
 };
-use crate::sandbox::state::{
+use crate::state::{
     Direction, DocState, ServiceStage, State, StoredDoc, StoredFile, counterparty_signature,
     parse_date_time,
 };

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::sandbox::config::PaceUnit;
-use crate::sandbox::faults::{Injected, Target};
-use crate::sandbox::files;
-use crate::sandbox::rpc::{
+use crate::config::PaceUnit;
+use crate::faults::{Injected, Target};
+use crate::files;
+use crate::rpc::{
     FILE_NOT_READY_CLASSID, JSON_RPC, RpcError, encode_segment, error_body, result_body,
 };
-use crate::sandbox::state::{AuthHeaders, State};
-use crate::sandbox::{actions, auth, documents, feed, misc};
+use crate::state::{AuthHeaders, State};
+use crate::{actions, auth, documents, feed, misc};
 
 /// One HTTP request, as the engine sees it.
 #[derive(Debug)]
@@ -214,9 +214,9 @@ pub(crate) fn handle(shared: &Mutex<State>, req: &HttpIn<'_>) -> Reply {
     reply
 }
 
-fn draw(st: &mut State, target: Target) -> crate::sandbox::faults::Decision {
+fn draw(st: &mut State, target: Target) -> crate::faults::Decision {
     if st.faults.is_none() {
-        return crate::sandbox::faults::Decision::default();
+        return crate::faults::Decision::default();
     }
     let faults = st.faults.clone();
     let decision = faults.decide(&mut st.fault_rng, target);
@@ -459,18 +459,18 @@ fn call(
 /// The JSON the inspection API hands out for a document.
 pub(crate) fn document_json(st: &State, id: &str) -> Option<Value> {
     let doc = st.docs.get(id)?;
-    Some(crate::sandbox::render::document(
+    Some(crate::render::document(
         st,
         doc,
-        crate::sandbox::render::EventsView::All,
+        crate::render::EventsView::All,
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::config::SandboxConfig;
-    use crate::sandbox::faults::Faults;
+    use crate::config::SandboxConfig;
+    use crate::faults::Faults;
 
     fn post<'a>(path: &'a str, session: Option<&'a str>, body: &'a [u8]) -> HttpIn<'a> {
         HttpIn {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-/// Faults a [`Sandbox`](crate::sandbox::Sandbox) injects. `Faults::default()` injects none.
+/// Faults a [`Sandbox`](crate::Sandbox) injects. `Faults::default()` injects none.
 ///
 /// Every share is a probability in 0.0–1.0 drawn per request from a generator seeded with
 /// [`Faults::seed`], so a sequential run repeats exactly. A request answered with an injected

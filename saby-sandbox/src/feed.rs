@@ -13,10 +13,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::sandbox::config::PaceUnit;
-use crate::sandbox::render::{self, EventsView};
-use crate::sandbox::rpc::{RpcError, flag, number, optional_object, text};
-use crate::sandbox::state::{State, parse_date_time};
+use crate::config::PaceUnit;
+use crate::render::{self, EventsView};
+use crate::rpc::{RpcError, flag, number, optional_object, text};
+use crate::state::{State, parse_date_time};
 
 /// Largest page the feed serves.
 const MAX_PAGE: u64 = 500;

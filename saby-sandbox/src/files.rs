@@ -2,10 +2,10 @@
 
 use std::collections::HashSet;
 
-use crate::sandbox::documents::tiny_pdf;
-use crate::sandbox::misc::xml_to_html;
-use crate::sandbox::rpc::{RpcError, decode_segment};
-use crate::sandbox::state::{State, StoredDoc, StoredFile, xml_escape};
+use crate::documents::tiny_pdf;
+use crate::misc::xml_to_html;
+use crate::rpc::{RpcError, decode_segment};
+use crate::state::{State, StoredDoc, StoredFile, xml_escape};
 
 /// A download answer.
 #[derive(Debug)]

@@ -1,8 +1,8 @@
 //! Seeding incoming documents (sent to us by a counterparty) without HTTP.
 
-use crate::sandbox::config::SandboxOrganization;
+use crate::config::SandboxOrganization;
 
-/// An incoming document to seed with [`Sandbox::add_incoming`](crate::sandbox::Sandbox::add_incoming).
+/// An incoming document to seed with [`Sandbox::add_incoming`](crate::Sandbox::add_incoming).
 ///
 /// It arrives with `Направление = "Входящий"`, state `4` (Delivered) or `23` (awaiting
 /// signature, see [`Incoming::awaiting_signature`]), the event `Получение`, and the stage

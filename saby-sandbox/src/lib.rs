@@ -1,11 +1,19 @@
-//! A stateful in-process emulator of the Saby (SBIS) EDO JSON-RPC API, for tests, examples
-//! and benchmarks.
+//! A stateful in-process emulator of the Saby (formerly SBIS) EDO JSON-RPC API, for tests,
+//! examples and benchmarks of [`saby_client`] (or of any other Saby client: it speaks plain
+//! HTTP and JSON-RPC).
 //!
-//! [`Sandbox::start`](crate::sandbox::Sandbox::start) binds a loopback HTTP server that speaks the real wire protocol:
+//! Add it as a dev-dependency next to `saby-client`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! saby-sandbox = "0.1"
+//! ```
+//!
+//! [`Sandbox::start`] binds a loopback HTTP server that speaks the real wire protocol:
 //!
 //! * `POST /auth/service/` — `СБИС.Аутентифицировать` (optionally with a confirmation code:
 //!   `СБИС.ОтправитьКодАутентификации`, `СБИС.ПодтвердитьВход`, see
-//!   [`LoginConfirmation`](crate::sandbox::LoginConfirmation)), certificate login
+//!   [`LoginConfirmation`]), certificate login
 //!   (`СБИС.СписокСертификатовДляАутентификации`, `СБИС.АутентифицироватьПоСертификату`),
 //!   `СБИС.Выход`, `СБИС.СписокАккаунтов`, `СБИС.ПереключитьАккаунт`;
 //! * `POST /oauth/service/` — service-application login (plain JSON);
@@ -17,20 +25,28 @@
 //! Documents move by themselves after sending: Sent (`3`) → Delivered (`4`, event
 //! `Получение`) → Completed (`7`, event `Утверждение`) or rejected (`9` "completed with
 //! problems", `Примечание` `Отклонен`, event `Отклонение`), one step per feed poll by default
-//! (see [`SandboxConfig`](crate::sandbox::SandboxConfig)). Incoming documents are seeded with [`Sandbox::add_incoming`](crate::sandbox::Sandbox::add_incoming).
+//! (see [`SandboxConfig`]). Incoming documents are seeded with [`Sandbox::add_incoming`].
 //! Faults (server errors, broken bodies, slow answers, session expiry, ...) are injected with
-//! [`Faults`](crate::sandbox::Faults), and a request answered with a fault never changes the state.
+//! [`Faults`], and a request answered with a fault never changes the state.
 //!
 //! It answers in the shapes the public evidence shows (see `docs/saby-client.md`) and accepts
 //! every request shape a public client is seen to send, e.g. `SecretDerped/pysaby`'s flat
 //! login params, `"protocol": 2` and `POST /service/` without `?srv=1`.
-//! [`Sandbox::last_call`](crate::sandbox::Sandbox::last_call) shows what a method last
+//! [`Sandbox::last_call`] shows what a method last
 //! received.
+//!
+//! The sandbox builds its answers and reads its requests on its own, as JSON values —
+//! never through `saby-client`'s models — so it stays an independent check of the client.
+//! It uses `saby-client` only for the conveniences a test double is for: a client aimed at
+//! it ([`Sandbox::client`], [`Sandbox::client_builder`]), credentials it accepts
+//! ([`Sandbox::credentials`], [`SandboxSessionDecryptor`], ...) and
+//! [`Sandbox::document`], which decodes [`Sandbox::document_json`] for a test's
+//! convenience.
 //!
 //! ```
 //! use futures::StreamExt;
-//! use saby_client::sandbox::{Incoming, Sandbox, SandboxConfig};
 //! use saby_client::{Attachment, Document, EventCursor, Party, ServerSigner, StateCode};
+//! use saby_sandbox::{Incoming, Sandbox, SandboxConfig};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> saby_client::Result<()> {
@@ -85,13 +101,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use crate::sandbox::config::{
+pub use crate::config::{
     LoginConfirmation, OAuthAnswer, PaceUnit, ResultWrapping, SandboxConfig, SandboxOrganization,
 };
-pub use crate::sandbox::faults::Faults;
-pub use crate::sandbox::incoming::Incoming;
+pub use crate::faults::Faults;
+pub use crate::incoming::Incoming;
 
-use crate::sandbox::state::State;
+use crate::state::State;
 
 /// Decrypts the session id the sandbox's certificate login answers with. The sandbox does no
 /// real encryption: its "envelope" is a fixed prefix and the sid, which this reverses (and
@@ -100,7 +116,7 @@ use crate::sandbox::state::State;
 pub struct SandboxSessionDecryptor;
 
 #[async_trait::async_trait]
-impl crate::SessionDecryptor for SandboxSessionDecryptor {
+impl saby_client::SessionDecryptor for SandboxSessionDecryptor {
     async fn decrypt(
         &self,
         enveloped: &[u8],
@@ -162,15 +178,15 @@ impl Sandbox {
     }
 
     /// Login/password credentials the sandbox accepts.
-    pub fn credentials(&self) -> crate::Credentials {
+    pub fn credentials(&self) -> saby_client::Credentials {
         let st = self.state();
-        crate::Credentials::password(st.config.login.clone(), st.config.password.clone())
+        saby_client::Credentials::password(st.config.login.clone(), st.config.password.clone())
     }
 
     /// Service-application credentials the sandbox accepts (`/oauth/service/`).
-    pub fn service_app_credentials(&self) -> crate::Credentials {
+    pub fn service_app_credentials(&self) -> saby_client::Credentials {
         let st = self.state();
-        crate::Credentials::service_app(
+        saby_client::Credentials::service_app(
             st.config.app_client_id.clone(),
             st.config.app_secret.clone(),
             st.config.secret_key.clone(),
@@ -180,12 +196,12 @@ impl Sandbox {
     /// A client builder aimed at this sandbox: its URL, [`Sandbox::credentials`], short
     /// backoffs (5–50 ms, 6 attempts), a 20 ms wait for files "not ready yet", a 10 s
     /// per-attempt timeout and a 60 s deadline. Override anything before `build()`.
-    pub fn client_builder(&self) -> crate::ClientBuilder {
-        crate::Client::builder()
+    pub fn client_builder(&self) -> saby_client::ClientBuilder {
+        saby_client::Client::builder()
             .base_url(self.uri())
             .credentials(self.credentials())
             .retry_policy(
-                crate::RetryPolicy::default()
+                saby_client::RetryPolicy::default()
                     .max_attempts(6)
                     .base_delay(Duration::from_millis(5))
                     .max_delay(Duration::from_millis(50))
@@ -203,7 +219,7 @@ impl Sandbox {
     /// Only if the HTTP client cannot be built at all (no TLS backend); the sandbox's own URL
     /// and credentials are always valid.
     #[allow(clippy::expect_used)] // the sandbox's URL and credentials are always valid
-    pub fn client(&self) -> crate::Client {
+    pub fn client(&self) -> saby_client::Client {
         self.client_builder()
             .build()
             .expect("the sandbox's client configuration is valid")
@@ -236,8 +252,8 @@ impl Sandbox {
 
     /// Certificate-login credentials the sandbox accepts: its certificate
     /// ([`Sandbox::certificate`]) and [`SandboxSessionDecryptor`].
-    pub fn certificate_credentials(&self) -> crate::Credentials {
-        crate::Credentials::certificate(
+    pub fn certificate_credentials(&self) -> saby_client::Credentials {
+        saby_client::Credentials::certificate(
             Self::certificate(),
             std::sync::Arc::new(SandboxSessionDecryptor),
         )
@@ -245,8 +261,8 @@ impl Sandbox {
 
     /// The sandbox's certificate for `СБИС.АутентифицироватьПоСертификату`: its DER bytes
     /// (`ДвоичныеДанные`; a stand-in, not a real X.509 certificate).
-    pub fn certificate() -> crate::Certificate {
-        crate::Certificate::from_der(auth::CERTIFICATE_DER.to_vec())
+    pub fn certificate() -> saby_client::Certificate {
+        saby_client::Certificate::from_der(auth::CERTIFICATE_DER.to_vec())
     }
 
     /// The last confirmation code `СБИС.ОтправитьКодАутентификации` "sent" (see
@@ -312,10 +328,11 @@ impl Sandbox {
         engine::document_json(&self.state(), id)
     }
 
-    /// The stored document, typed (see [`Sandbox::document_json`]); `None` when there is no
-    /// such document (or, defensively, if its JSON did not decode into [`crate::Document`] —
-    /// the sandbox tests check every shape it produces does).
-    pub fn document(&self, id: &str) -> Option<crate::Document> {
+    /// A convenience for tests: [`Sandbox::document_json`] decoded into the client's
+    /// [`saby_client::Document`]. `None` when there is no such document (or, defensively, if
+    /// its JSON did not decode — the sandbox's tests check that every shape it produces
+    /// does). The sandbox itself never reads its state through this type.
+    pub fn document(&self, id: &str) -> Option<saby_client::Document> {
         serde_json::from_value(self.document_json(id)?).ok()
     }
 
@@ -404,3 +421,8 @@ impl Sandbox {
         self.state().sessions.len()
     }
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

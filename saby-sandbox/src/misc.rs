@@ -4,9 +4,9 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::sandbox::render::{certificate, organization};
-use crate::sandbox::rpc::{RpcError, object, text};
-use crate::sandbox::state::{State, format_date_time, xml_escape};
+use crate::render::{certificate, organization};
+use crate::rpc::{RpcError, object, text};
+use crate::state::{State, format_date_time, xml_escape};
 
 /// `СБИС.ИнформацияОКонтрагенте {Участник{СвЮЛ{ИНН, КПП}} | Участник{СвФЛ{ИНН, ...}}}`.
 /// Any well-formed ИНН is "registered"; the configured counterparty and our organization

@@ -2,11 +2,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::sandbox::actions::{StageDef, available_stages, stage_id};
-use crate::sandbox::rpc::{encode_segment, flag};
-use crate::sandbox::state::{
-    EventRec, State, StoredDoc, StoredFile, format_date, format_date_time,
-};
+use crate::actions::{StageDef, available_stages, stage_id};
+use crate::rpc::{encode_segment, flag};
+use crate::state::{EventRec, State, StoredDoc, StoredFile, format_date, format_date_time};
 
 /// Which events a rendered document carries in `Событие`.
 #[derive(Debug, Clone, Copy)]

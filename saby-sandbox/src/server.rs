@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use axum::serve::ListenerExt;
 use tokio::sync::oneshot;
 
-use crate::sandbox::engine::{self, HttpIn};
-use crate::sandbox::state::{AuthHeaders, State};
+use crate::engine::{self, HttpIn};
+use crate::state::{AuthHeaders, State};
 
 /// Largest request body read (100 MiB); a larger one is answered 413.
 const MAX_BODY: usize = 100 * 1024 * 1024;

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::sandbox::config::SandboxConfig;
-use crate::sandbox::faults::Faults;
+use crate::config::SandboxConfig;
+use crate::faults::Faults;
 
 /// Moscow time, in which the real service writes its dates.
 pub(crate) const MSK: UtcOffset = match UtcOffset::from_hms(3, 0, 0) {

@@ -1,11 +1,11 @@
-//! The sandbox: full cycles, contours, errors and fault injection.
+//! The sandbox with the real client: full cycles, contours, errors and fault injection.
 
 use std::time::Duration;
 
-use beorg_client::sandbox::{Faults, Sandbox, SandboxConfig, SetSpec};
 use beorg_client::{
     DocumentType, Error, HttpMethod, ProcessInfo, ResultStatus, SetId, Stage, UploadRequest,
 };
+use beorg_sandbox::{Faults, Sandbox, SandboxConfig, SetSpec};
 use futures::{StreamExt, TryStreamExt};
 
 fn jpeg() -> Vec<u8> {
@@ -196,7 +196,7 @@ async fn a_company_with_two_contours_and_start_id() {
 /// Every answer mode of the sandbox gives the same sets on the same contours.
 #[tokio::test]
 async fn every_ready_answer_shape_gives_the_same_sets() {
-    use beorg_client::sandbox::{ByProjectShape, IdShape};
+    use beorg_sandbox::{ByProjectShape, IdShape};
     for (by_project, ids) in [
         (ByProjectShape::MapOfNumbers, IdShape::Numbers),
         (ByProjectShape::MapOfStrings, IdShape::Numbers),
@@ -353,9 +353,9 @@ async fn seeded_sets_with_other_types_and_a_surname() {
     let set = sandbox.add_set(
         SetSpec::new()
             .surname("Каримова")
-            .document(DocumentType::Rvp)
-            .document(DocumentType::Brth)
-            .document(DocumentType::Unknown("MARRIAGE".into()))
+            .document("RVP")
+            .document("BRTH")
+            .document("MARRIAGE")
             .polls_until_ready(5),
     );
     let client = sandbox.client();
@@ -373,7 +373,7 @@ async fn seeded_sets_with_other_types_and_a_surname() {
         DocumentType::Unknown("MARRIAGE".into())
     );
     assert_eq!(result.documents[2].file_name(), Some("MARRIAGE_Каримова"));
-    assert!(!sandbox.mark_ready(&SetId::from_number(77)));
+    assert!(!sandbox.mark_ready("s-77"));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use beorg_client::sandbox::{Faults, Sandbox, SandboxConfig, SetSpec};
+use beorg_sandbox::{Faults, Sandbox, SandboxConfig, SetSpec};
 use serde_json::Value;
 
 #[tokio::test]

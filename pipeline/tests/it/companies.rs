@@ -8,9 +8,9 @@
 
 use std::sync::Arc;
 
+use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 use pipeline::Pipeline;
 use pipeline::ids;
-use pipeline::sandbox::beorg::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 use pipeline::store::{SetStatus, SqliteStore, StateStore};
 
 use crate::common::{Env, SURNAMES};

@@ -13,14 +13,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use beorg_client::{RecognitionResult, SetId};
-use pipeline::sandbox::beorg::{ByProjectShape, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::sandbox::saby::SandboxConfig as SabyConfig;
+use beorg_sandbox::{ByProjectShape, SandboxConfig as BeorgConfig, SetSpec};
 use pipeline::store::{FailureKind, NewSet, SetStatus, SkipReason, StateStore, Step};
 use pipeline::{
     DefaultMapper, DocumentMapper, MappingContext, MappingError, ProgressKind, Replay,
     TemplateOverride,
 };
 use saby_client::Document;
+use saby_sandbox::SandboxConfig as SabyConfig;
 use time::OffsetDateTime;
 
 use crate::common::Env;
@@ -65,7 +65,7 @@ async fn default_config_processes_every_set_of_a_two_contour_company_once() {
         for (record, set) in records.iter().zip(&sets) {
             assert_eq!(&record.set_id, set);
             let expected = (shape != ByProjectShape::Absent)
-                .then(|| env.beorg.contour_of(&SetId::new(set.clone())))
+                .then(|| env.beorg.contour_of(set))
                 .flatten();
             assert_eq!(record.contour, expected, "{shape:?} {set}");
             // The id is derived from (company, set), whatever the contour.

@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use crate::common::Env;
-use pipeline::sandbox::beorg::{Faults as BeorgFaults, SandboxConfig as BeorgConfig};
-use pipeline::sandbox::saby::{Faults as SabyFaults, SandboxConfig as SabyConfig};
+use beorg_sandbox::{Faults as BeorgFaults, SandboxConfig as BeorgConfig};
 use pipeline::store::SetStatus;
+use saby_sandbox::{Faults as SabyFaults, SandboxConfig as SabyConfig};
 
 const SETS: usize = 8;
 

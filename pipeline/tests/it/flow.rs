@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::common::Env;
 use async_trait::async_trait;
 use beorg_client::RecognitionResult;
-use pipeline::sandbox::beorg::SetSpec;
+use beorg_sandbox::SetSpec;
 use pipeline::store::{FailureKind, NewSet, SetStatus, StateStore, Step};
 use pipeline::{
     DefaultMapper, DocumentMapper, Error, MappingContext, MappingError, ProgressKind, Replay,
@@ -280,9 +280,7 @@ async fn progress_events_follow_the_steps_in_order() {
             "{set_id}"
         );
         // Every event names the company and the set's contour.
-        let contour = env
-            .beorg
-            .contour_of(&beorg_client::SetId::new(set_id.clone()));
+        let contour = env.beorg.contour_of(set_id);
         for e in events.iter().filter(|e| e.set_id() == set_id) {
             assert_eq!(e.company, env.company());
             assert_eq!(e.contour, contour, "{e:?}");

@@ -11,8 +11,8 @@
 use std::path::Path;
 
 use crate::common::Env;
+use beorg_sandbox::SetSpec;
 use pipeline::ids;
-use pipeline::sandbox::beorg::SetSpec;
 use pipeline::store::{FailureKind, SetStatus, SqliteStore, StateStore, Step};
 use time::OffsetDateTime;
 

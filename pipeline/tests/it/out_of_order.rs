@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::common::Env;
 use beorg_client::SetId;
-use pipeline::sandbox::beorg::SetSpec;
+use beorg_sandbox::SetSpec;
 use pipeline::store::SetStatus;
 use pipeline::{Pipeline, PipelineConfig, StopReason};
 
@@ -153,10 +153,7 @@ async fn interleaved_contours_are_no_gaps_for_each_other() {
     let sets = env.add_sets(4);
     let pipeline = env.pipeline();
     assert!(pipeline.run_once().await.unwrap().all_final());
-    let contours: Vec<Option<String>> = sets
-        .iter()
-        .map(|s| env.beorg.contour_of(&SetId::new(s.clone())))
-        .collect();
+    let contours: Vec<Option<String>> = sets.iter().map(|s| env.beorg.contour_of(s)).collect();
     assert_eq!(
         contours,
         [

@@ -3,8 +3,22 @@
 //! headers and all. Each test names the client and the file its requests come from.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
-use saby_client::sandbox::{Incoming, LoginConfirmation, Sandbox, SandboxConfig};
+use saby_sandbox::{Incoming, LoginConfirmation, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
+
+/// An outgoing draft with a counterparty and one attachment, written through the client.
+fn draft(id: &str) -> saby_client::Document {
+    use saby_client::{Attachment, Document, Party};
+    Document::new(id)
+        .with_type("ДокОтгрИсх")
+        .with_title("Договор")
+        .with_counterparty(Party::legal_entity("7807654321", "780701001", "АО «Лютик»"))
+        .with_attachment(Attachment::from_bytes(
+            format!("{id}-att"),
+            "договор.pdf",
+            "%PDF-1.7 Договор".as_bytes().to_vec(),
+        ))
+}
 
 /// One raw request: `path` on the sandbox, extra headers, a JSON body.
 async fn post(
@@ -284,10 +298,7 @@ async fn a_production_feed_client_pages_by_its_last_event_with_protocol_3() {
     let client = sb.client();
     for i in 0..3 {
         let id = format!("feed-{i}");
-        client
-            .write_document(&crate::sandbox_common::draft(&id, "Договор"))
-            .await
-            .unwrap();
+        client.write_document(&draft(&id)).await.unwrap();
         client.send(&id, &saby_client::ServerSigner).await.unwrap();
     }
     let http = reqwest::Client::new();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use saby_client::sandbox::{Sandbox, SandboxConfig};
+use saby_sandbox::{Sandbox, SandboxConfig};
 
 /// Whether a new connection to `uri` gets an answer.
 async fn answers(uri: &str) -> bool {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use saby_client::sandbox::{Faults, Incoming, PaceUnit, ResultWrapping, Sandbox, SandboxConfig};
+use saby_sandbox::{Faults, Incoming, PaceUnit, ResultWrapping, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 const CT: &str = "application/json-rpc;charset=utf-8";

@@ -13,13 +13,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pipeline::sandbox::beorg::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::sandbox::saby::{Sandbox as Saby, SandboxConfig as SabyConfig};
+use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 use pipeline::store::{SetRecord, SqliteStore, StateStore};
 use pipeline::{
     DocumentTemplate, Pipeline, PipelineBuilder, PipelineConfig, PipelineConfigBuilder,
 };
 use saby_client::Party;
+use saby_sandbox::{Sandbox as Saby, SandboxConfig as SabyConfig};
 
 pub const SURNAMES: [&str; 8] = [
     "Иванов",

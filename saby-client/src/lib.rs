@@ -66,15 +66,13 @@ mod api;
 mod client;
 mod config;
 mod error;
+mod fs;
 pub mod model;
 pub mod retry;
 mod signer;
 mod transport;
 
 pub use api::actions::Execution;
-pub use api::archive::{
-    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
-};
 pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
 pub use api::service_stages::PROCESS_SERVICE_ACTION;
 pub use client::{CallOptions, Client};
@@ -84,6 +82,9 @@ pub use config::{
 pub use error::{
     CLASSID_CONFIRMATION_REQUIRED, CLASSID_FILE_NOT_READY, ConfirmationInfo, Error, ErrorCode,
     Result, RpcError,
+};
+pub use fs::{
+    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
 };
 pub use model::{
     Account, Action, Attachment, Base64Data, Certificate, CurrentUser, Direction, Document,

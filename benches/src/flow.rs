@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::{DocumentTemplate, Pipeline, PipelineConfig};
+use hr_docs_pipeline::{DocumentTemplate, Pipeline, PipelineConfig};
 use saby_client::Party;
 use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
 

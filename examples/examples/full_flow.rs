@@ -35,11 +35,11 @@ use std::time::Duration;
 
 use beorg_client::{DocumentType, ProcessInfo, UploadRequest};
 use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pipeline::store::{SetRecord, StateStore};
-use pipeline::{
+use hr_docs_pipeline::store::{SetRecord, StateStore};
+use hr_docs_pipeline::{
     DocumentTemplate, Pipeline, PipelineConfig, Progress, ProgressKind, StopReason, Summary,
 };
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use saby_client::Party;
 use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
 use tokio_util::sync::CancellationToken;

@@ -40,7 +40,7 @@
 //! use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 //! use saby_client::Party;
 //! use saby_sandbox::{Sandbox as Saby, SandboxConfig as SabyConfig};
-//! use pipeline::{DocumentTemplate, Pipeline, PipelineConfig, ProgressKind};
+//! use hr_docs_pipeline::{DocumentTemplate, Pipeline, PipelineConfig, ProgressKind};
 //!
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::Pipeline;
-use pipeline::ids;
-use pipeline::store::{SetStatus, SqliteStore, StateStore};
+use hr_docs_pipeline::Pipeline;
+use hr_docs_pipeline::ids;
+use hr_docs_pipeline::store::{SetStatus, SqliteStore, StateStore};
 
 use crate::common::{Env, SURNAMES};
 

@@ -11,8 +11,8 @@ use crate::common::Env;
 use async_trait::async_trait;
 use beorg_client::RecognitionResult;
 use beorg_sandbox::SetSpec;
-use pipeline::store::{FailureKind, NewSet, SetStatus, StateStore, Step};
-use pipeline::{
+use hr_docs_pipeline::store::{FailureKind, NewSet, SetStatus, StateStore, Step};
+use hr_docs_pipeline::{
     DefaultMapper, DocumentMapper, Error, MappingContext, MappingError, ProgressKind, Replay,
     StopReason, StoreError,
 };
@@ -411,7 +411,7 @@ async fn a_rejected_beorg_token_stops_the_run_with_a_typed_error() {
         .token("not-the-token")
         .build()
         .unwrap();
-    let pipeline = pipeline::Pipeline::builder(env.config().build().unwrap())
+    let pipeline = hr_docs_pipeline::Pipeline::builder(env.config().build().unwrap())
         .beorg(beorg)
         .saby(env.saby.client())
         .build()

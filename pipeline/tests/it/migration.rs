@@ -12,8 +12,8 @@ use std::path::Path;
 
 use crate::common::Env;
 use beorg_sandbox::SetSpec;
-use pipeline::ids;
-use pipeline::store::{FailureKind, SetStatus, SqliteStore, StateStore, Step};
+use hr_docs_pipeline::ids;
+use hr_docs_pipeline::store::{FailureKind, SetStatus, SqliteStore, StateStore, Step};
 use time::OffsetDateTime;
 
 /// The schema as version 2 created it, verbatim (tables, indexes, version).

@@ -13,8 +13,8 @@ use std::time::Duration;
 use crate::common::Env;
 use beorg_client::SetId;
 use beorg_sandbox::SetSpec;
-use pipeline::store::SetStatus;
-use pipeline::{Pipeline, PipelineConfig, StopReason};
+use hr_docs_pipeline::store::SetStatus;
+use hr_docs_pipeline::{Pipeline, PipelineConfig, StopReason};
 
 /// Seeds set N, still being recognized (until `mark_ready`), and set N+1,
 /// ready at once.

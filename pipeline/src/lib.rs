@@ -95,8 +95,6 @@
 //! The guides live in the repository's `docs/` directory (architecture,
 //! configuration, mapping, signing, errors and retries, operations, testing).
 
-#![cfg_attr(docsrs, feature(doc_cfg))]
-
 pub mod config;
 mod error;
 mod feed;

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use pipeline::sandbox::beorg::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::sandbox::saby::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
-use pipeline::{DocumentTemplate, Pipeline, PipelineConfig};
+use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig, SetSpec};
+use hr_docs_pipeline::{DocumentTemplate, Pipeline, PipelineConfig};
 use saby_client::Party;
+use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
 
 /// Surnames of the seeded sets (Cyrillic, as Beorg returns them).
 pub const SURNAMES: [&str; 8] = [

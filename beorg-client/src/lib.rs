@@ -16,12 +16,13 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use beorg_client::sandbox::{Sandbox, SandboxConfig};
 //! use beorg_client::{DocumentType, ProcessInfo, UploadRequest};
+//! use beorg_sandbox::{Sandbox, SandboxConfig};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> beorg_client::Result<()> {
-//! // An in-process emulator; use `Client::from_env()` for the real API.
+//! // An in-process emulator (the `beorg-sandbox` crate, a dev-dependency); use
+//! // `Client::from_env()` for the real API.
 //! let sandbox = Sandbox::start(SandboxConfig::default()).await;
 //! let client = sandbox.client();
 //!
@@ -55,13 +56,14 @@
 //!   [`DocumentType`] and the typed views — what was recognized.
 //! * [`Error`], [`ApiErrorKind`], [`Endpoint`] — one error type with predicates.
 //! * [`RetryPolicy`] and its pure decision function [`RetryPolicy::decide`].
-//! * [`sandbox`] (feature `sandbox`) — a stateful in-process emulator for tests.
+//!
+//! For tests, the [`beorg-sandbox`](https://docs.rs/beorg-sandbox) crate is a stateful
+//! in-process emulator of the API, with a client aimed at it (`Sandbox::client()`).
 //!
 //! # Features
 //!
 //! * `rustls` (default) — TLS through rustls.
 //! * `native-tls` — TLS through the platform library.
-//! * `sandbox` — the [`sandbox`] module (pulls in `axum` for its loopback server).
 //!
 //! # Secrets
 //!
@@ -77,10 +79,6 @@ mod model;
 mod retry;
 mod stream;
 pub mod watermark;
-
-#[cfg(feature = "sandbox")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
-pub mod sandbox;
 
 pub use api::upload::{ProcessInfo, Stage, UploadRequest};
 pub use client::Client;

@@ -131,25 +131,6 @@ fn push(
     }
 }
 
-/// Whether a JSON value means "yes": `true`, a non-zero number, `"1"`, `"true"`.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "1" | "true"),
-        _ => false,
-    }
-}
-
-/// How many reasons a `broken_reasons` value holds (a list, one string, or nothing).
-fn count(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => items.len(),
-        Value::String(s) if !s.trim().is_empty() => 1,
-        _ => 0,
-    }
-}
-
 /// A name from Beorg (a field or check key) that may go into a finding: ASCII letters,
 /// digits, `_` and `-`, at most 64 characters. Anything else could be free text, so it
 /// is left out rather than risk a recognized value in a finding.
@@ -615,24 +596,6 @@ mod tests {
         assert_eq!(safe_name("bad field"), None);
         assert_eq!(safe_name(""), None);
         assert_eq!(safe_name(&"a".repeat(65)), None);
-    }
-
-    #[test]
-    fn truthy_values() {
-        use serde_json::json;
-        for yes in [json!(true), json!(1), json!("1"), json!(" TRUE ")] {
-            assert!(truthy(&yes), "{yes}");
-        }
-        for no in [
-            json!(false),
-            json!(0),
-            json!(null),
-            json!(""),
-            json!("no"),
-            json!([1]),
-        ] {
-            assert!(!truthy(&no), "{no}");
-        }
     }
 
     #[test]

@@ -22,10 +22,10 @@
 
 use std::time::Duration;
 
-use beorg_client::sandbox::{Sandbox, SandboxConfig, SetSpec};
 use beorg_client::{
     Client, DocumentType, ProcessInfo, RecognitionResult, RecognizedDocument, UploadRequest,
 };
+use beorg_sandbox::{Sandbox, SandboxConfig, SetSpec};
 use futures::StreamExt;
 
 #[tokio::main]
@@ -91,14 +91,14 @@ async fn seed(sandbox: &Sandbox) -> Result<(), beorg_client::Error> {
         SetSpec::new()
             .surname("Каримова")
             .contour("Кадры-Казань")
-            .document(DocumentType::Rvp)
-            .document(DocumentType::Brth),
+            .document(DocumentType::Rvp.as_str())
+            .document(DocumentType::Brth.as_str()),
     );
     sandbox.add_set(SetSpec::new().broken());
     sandbox.add_set(
         SetSpec::new()
-            .document(DocumentType::PassportReg)
-            .document(DocumentType::Inn),
+            .document(DocumentType::PassportReg.as_str())
+            .document(DocumentType::Inn.as_str()),
     );
     let scan = vec![0xFF, 0xD8, 0xFF, 0xE0]; // a (tiny) JPEG header stands in for a scan
     sandbox

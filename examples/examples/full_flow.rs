@@ -33,15 +33,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use beorg_client::sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig};
 use beorg_client::{DocumentType, ProcessInfo, UploadRequest};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pipeline::store::{SetRecord, StateStore};
-use pipeline::{
+use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig};
+use hr_docs_pipeline::store::{SetRecord, StateStore};
+use hr_docs_pipeline::{
     DocumentTemplate, Pipeline, PipelineConfig, Progress, ProgressKind, StopReason, Summary,
 };
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use saby_client::Party;
-use saby_client::sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
+use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
 use tokio_util::sync::CancellationToken;
 
 /// Sets uploaded to the Beorg sandbox (they alternate between its two contours).

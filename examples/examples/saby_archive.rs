@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
-use saby_client::sandbox::{Sandbox, SandboxConfig};
 use saby_client::{ArchiveReport, Attachment, Client, Document, EventCursor, Party, ServerSigner};
+use saby_sandbox::{Sandbox, SandboxConfig};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

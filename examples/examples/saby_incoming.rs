@@ -16,8 +16,8 @@
 //! prints what it would do, unless `SABY_APPLY=yes`.
 
 use futures::TryStreamExt;
-use saby_client::sandbox::{Incoming, Sandbox, SandboxConfig};
 use saby_client::{Client, Document, DocumentFilter, ServerSigner, ServiceStageFilter};
+use saby_sandbox::{Incoming, Sandbox, SandboxConfig};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

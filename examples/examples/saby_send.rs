@@ -27,10 +27,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use saby_client::sandbox::{LoginConfirmation, Sandbox, SandboxConfig};
 use saby_client::{
     Attachment, Client, Document, Error, EventCursor, Party, ServerSigner, StateCode,
 };
+use saby_sandbox::{LoginConfirmation, Sandbox, SandboxConfig};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

@@ -166,7 +166,7 @@ impl DocumentTemplate {
 /// fall back to it. See [`PipelineConfigBuilder::contour_template`].
 ///
 /// ```
-/// use pipeline::TemplateOverride;
+/// use hr_docs_pipeline::TemplateOverride;
 /// use saby_client::{Party, Regulation};
 ///
 /// let kazan = TemplateOverride::new()
@@ -588,7 +588,7 @@ impl PipelineConfigBuilder {
     /// template (a later call for the same contour replaces the earlier).
     ///
     /// ```
-    /// use pipeline::{DocumentTemplate, PipelineConfig, TemplateOverride};
+    /// use hr_docs_pipeline::{DocumentTemplate, PipelineConfig, TemplateOverride};
     /// use saby_client::Party;
     ///
     /// let template = DocumentTemplate::new(
@@ -602,7 +602,7 @@ impl PipelineConfigBuilder {
     /// assert_eq!(config.template_for(Some("Кадры-Казань")).doc_type, "ДокКадрКазань");
     /// assert_eq!(config.template_for(Some("Кадры-Москва")).doc_type, "ДокКадр");
     /// assert_eq!(config.template_for(None).doc_type, "ДокКадр");
-    /// # Ok::<(), pipeline::Error>(())
+    /// # Ok::<(), hr_docs_pipeline::Error>(())
     /// ```
     pub fn contour_template(mut self, contour: impl Into<String>, o: TemplateOverride) -> Self {
         self.config.contour_templates.insert(contour.into(), o);

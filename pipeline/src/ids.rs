@@ -23,9 +23,9 @@ pub const NAMESPACE: Uuid = Uuid::from_u128(0x7528_618d_66b2_401e_84a6_5841_cfb4
 /// The Saby document id of Beorg set `set_id` of `company`.
 ///
 /// ```
-/// let a = pipeline::ids::document_id("4821", "s-12");
-/// assert_eq!(a, pipeline::ids::document_id("4821", "s-12"));
-/// assert_ne!(a, pipeline::ids::document_id("7734", "s-12"));
+/// let a = hr_docs_pipeline::ids::document_id("4821", "s-12");
+/// assert_eq!(a, hr_docs_pipeline::ids::document_id("4821", "s-12"));
+/// assert_ne!(a, hr_docs_pipeline::ids::document_id("7734", "s-12"));
 /// ```
 pub fn document_id(company: &str, set_id: &str) -> Uuid {
     // Length-prefix the company so ("a/b", "c") and ("a", "b/c") differ.

@@ -30,16 +30,17 @@
 //!
 //! # Example
 //!
-//! Both services in-process (feature `sandbox`); for real services use
+//! Both services in-process (the `beorg-sandbox` and `saby-sandbox` crates, as
+//! dev-dependencies); for real services use
 //! `beorg_client::Client::from_env()`, `saby_client::Client::from_env()` and
 //! [`PipelineConfig::from_env`].
 //!
 //! ```
 //! use std::time::Duration;
-//! use beorg_client::sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
-//! use saby_client::sandbox::{Sandbox as Saby, SandboxConfig as SabyConfig};
+//! use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 //! use saby_client::Party;
-//! use pipeline::{DocumentTemplate, Pipeline, PipelineConfig, ProgressKind};
+//! use saby_sandbox::{Sandbox as Saby, SandboxConfig as SabyConfig};
+//! use hr_docs_pipeline::{DocumentTemplate, Pipeline, PipelineConfig, ProgressKind};
 //!
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -90,12 +91,9 @@
 //! - [`watermark`] — the `start_id` rule (re-exported from `beorg_client`);
 //!   [`ids`] — deterministic ids.
 //! - [`Error`], [`StoreError`], [`MappingError`].
-//! - [`sandbox`] (feature `sandbox`) — both clients' sandboxes, re-exported.
 //!
 //! The guides live in the repository's `docs/` directory (architecture,
 //! configuration, mapping, signing, errors and retries, operations, testing).
-
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 mod error;
@@ -121,11 +119,3 @@ pub use progress::{Progress, ProgressKind, StopReason, Summary};
 /// Both clients, re-exported so one dependency is enough.
 pub use beorg_client;
 pub use saby_client;
-
-/// The two in-process sandboxes (feature `sandbox`), for tests and demos.
-#[cfg(feature = "sandbox")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
-pub mod sandbox {
-    pub use beorg_client::sandbox as beorg;
-    pub use saby_client::sandbox as saby;
-}

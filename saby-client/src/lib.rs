@@ -55,8 +55,8 @@
 //! - Lookups: [`Client::counterparty_info`], [`Client::our_organizations`],
 //!   [`Client::certificates`], [`Client::version_info`].
 //! - The document model: [`Document`] and friends in [`model`].
-//! - Testing: the `sandbox` feature adds `saby_client::sandbox`, an in-process emulator of
-//!   the API.
+//! - Testing: the [`saby-sandbox`](https://docs.rs/saby-sandbox) crate is an in-process
+//!   emulator of the API, with a client aimed at it (`Sandbox::client()`).
 //!
 //! Secrets (passwords, app secrets, session ids, tokens) are [`secrecy::SecretString`]s
 //! and never appear in `Debug`, errors or logs. Every request gets a `tracing` span
@@ -66,19 +66,13 @@ mod api;
 mod client;
 mod config;
 mod error;
+mod fs;
 pub mod model;
 pub mod retry;
-/// A stateful in-process emulator of the Saby EDO API (feature `sandbox`), for tests,
-/// examples and benchmarks: start one with [`sandbox::Sandbox::start`].
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 mod signer;
 mod transport;
 
 pub use api::actions::Execution;
-pub use api::archive::{
-    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
-};
 pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
 pub use api::service_stages::PROCESS_SERVICE_ACTION;
 pub use client::{CallOptions, Client};
@@ -88,6 +82,9 @@ pub use config::{
 pub use error::{
     CLASSID_CONFIRMATION_REQUIRED, CLASSID_FILE_NOT_READY, ConfirmationInfo, Error, ErrorCode,
     Result, RpcError,
+};
+pub use fs::{
+    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
 };
 pub use model::{
     Account, Action, Attachment, Base64Data, Certificate, CurrentUser, Direction, Document,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use hr_docs_benches::Result;
 use hr_docs_benches::args::Args;
 use hr_docs_benches::report::{Row, Target};
-use pipeline::store::{NewSet, SetRecord, SqliteStore, StateStore, Step, Synchronous};
+use hr_docs_pipeline::store::{NewSet, SetRecord, SqliteStore, StateStore, Step, Synchronous};
 
 /// The Beorg company (the `project_id`) whose sets are stored.
 const COMPANY: &str = "4821";

@@ -334,13 +334,6 @@ impl Client {
     }
 }
 
-/// Decodes standard base64 (used by the sandbox and tests).
-#[cfg(feature = "sandbox")]
-pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    STANDARD.decode(s).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

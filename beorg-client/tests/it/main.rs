@@ -9,8 +9,6 @@ mod common;
 mod errors;
 mod ready;
 mod result;
-mod sandbox;
-mod sandbox_server;
 mod tracing;
 mod upload;
 

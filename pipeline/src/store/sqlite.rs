@@ -156,7 +156,7 @@ pub enum Synchronous {
 ///   the same file gets [`StoreError::Locked`].
 ///
 /// ```
-/// use pipeline::store::{SqliteStore, StateStore};
+/// use hr_docs_pipeline::store::{SqliteStore, StateStore};
 /// let dir = tempfile::tempdir()?;
 /// let store = SqliteStore::open(dir.path().join("state.db"))?;
 /// assert_eq!(store.init_company("4821", 1)?, 1);

@@ -8,10 +8,10 @@
 
 use std::sync::Arc;
 
-use pipeline::Pipeline;
-use pipeline::ids;
-use pipeline::sandbox::beorg::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::store::{SetStatus, SqliteStore, StateStore};
+use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
+use hr_docs_pipeline::Pipeline;
+use hr_docs_pipeline::ids;
+use hr_docs_pipeline::store::{SetStatus, SqliteStore, StateStore};
 
 use crate::common::{Env, SURNAMES};
 

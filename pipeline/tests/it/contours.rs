@@ -13,14 +13,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use beorg_client::{RecognitionResult, SetId};
-use pipeline::sandbox::beorg::{ByProjectShape, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::sandbox::saby::SandboxConfig as SabyConfig;
-use pipeline::store::{FailureKind, NewSet, SetStatus, SkipReason, StateStore, Step};
-use pipeline::{
+use beorg_sandbox::{ByProjectShape, SandboxConfig as BeorgConfig, SetSpec};
+use hr_docs_pipeline::store::{FailureKind, NewSet, SetStatus, SkipReason, StateStore, Step};
+use hr_docs_pipeline::{
     DefaultMapper, DocumentMapper, MappingContext, MappingError, ProgressKind, Replay,
     TemplateOverride,
 };
 use saby_client::Document;
+use saby_sandbox::SandboxConfig as SabyConfig;
 use time::OffsetDateTime;
 
 use crate::common::Env;
@@ -65,7 +65,7 @@ async fn default_config_processes_every_set_of_a_two_contour_company_once() {
         for (record, set) in records.iter().zip(&sets) {
             assert_eq!(&record.set_id, set);
             let expected = (shape != ByProjectShape::Absent)
-                .then(|| env.beorg.contour_of(&SetId::new(set.clone())))
+                .then(|| env.beorg.contour_of(set))
                 .flatten();
             assert_eq!(record.contour, expected, "{shape:?} {set}");
             // The id is derived from (company, set), whatever the contour.
@@ -276,7 +276,11 @@ async fn a_broken_or_empty_result_fails_with_its_typed_reason() {
     let fine = env.add_sets(1);
     let pipeline = env.pipeline();
     let summary = pipeline.run_once().await.unwrap();
-    assert_eq!(summary.stop, pipeline::StopReason::Drained, "{summary}");
+    assert_eq!(
+        summary.stop,
+        hr_docs_pipeline::StopReason::Drained,
+        "{summary}"
+    );
     assert_eq!(
         (summary.failed, summary.archived, summary.retries),
         (2, 1, 0),
@@ -336,7 +340,11 @@ async fn a_set_never_ready_fails_once_the_not_ready_timeout_is_over() {
     }
     let pipeline = env.pipeline();
     let summary = pipeline.run_once().await.unwrap();
-    assert_eq!(summary.stop, pipeline::StopReason::Drained, "{summary}");
+    assert_eq!(
+        summary.stop,
+        hr_docs_pipeline::StopReason::Drained,
+        "{summary}"
+    );
     assert_eq!((summary.failed, summary.archived), (1, 1), "{summary}");
     let r = pipeline
         .store()

@@ -10,9 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::common::Env;
-use pipeline::StoreError;
-use pipeline::store::{NewSet, SetRecord, SetStatus, SqliteStore, StateStore, StatusCounts, Step};
-use pipeline::watermark::{Advance, WatermarkRule};
+use hr_docs_pipeline::StoreError;
+use hr_docs_pipeline::store::{
+    NewSet, SetRecord, SetStatus, SqliteStore, StateStore, StatusCounts, Step,
+};
+use hr_docs_pipeline::watermark::{Advance, WatermarkRule};
 use time::OffsetDateTime;
 
 /// A store that "crashes" the first time it is asked to record `step`: the
@@ -102,7 +104,7 @@ impl StateStore for CrashAfter {
 
 const SETS: usize = 3;
 
-async fn restart_and_finish(env: &Env) -> pipeline::Summary {
+async fn restart_and_finish(env: &Env) -> hr_docs_pipeline::Summary {
     let store = env.open_store().await;
     let pipeline = env
         .builder(env.config().build().unwrap())

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::common::Env;
-use pipeline::store::SetStatus;
-use pipeline::{ProgressKind, StopReason};
+use hr_docs_pipeline::store::SetStatus;
+use hr_docs_pipeline::{ProgressKind, StopReason};
 
 const READ: &str = "СБИС.ПрочитатьДокумент";
 
@@ -82,7 +82,7 @@ async fn back_pressure_skips_polls_but_drains_every_set() {
     let on_progress = {
         let env = Arc::clone(&env);
         let added = Arc::clone(&added);
-        move |p: &pipeline::Progress| {
+        move |p: &hr_docs_pipeline::Progress| {
             if matches!(p.kind, ProgressKind::Seen) && !added.swap(true, Ordering::SeqCst) {
                 env.add_sets(3);
             }

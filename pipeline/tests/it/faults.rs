@@ -8,13 +8,13 @@
 use std::time::Duration;
 
 use crate::common::Env;
-use pipeline::sandbox::beorg::{Faults as BeorgFaults, SandboxConfig as BeorgConfig};
-use pipeline::sandbox::saby::{Faults as SabyFaults, SandboxConfig as SabyConfig};
-use pipeline::store::SetStatus;
+use beorg_sandbox::{Faults as BeorgFaults, SandboxConfig as BeorgConfig};
+use hr_docs_pipeline::store::SetStatus;
+use saby_sandbox::{Faults as SabyFaults, SandboxConfig as SabyConfig};
 
 const SETS: usize = 8;
 
-fn assert_none_lost_none_duplicated(env: &Env, pipeline: &pipeline::Pipeline) {
+fn assert_none_lost_none_duplicated(env: &Env, pipeline: &hr_docs_pipeline::Pipeline) {
     let records = env.records(pipeline.store().as_ref());
     assert_eq!(records.len(), SETS, "every set recorded");
     let mut written = 0;
@@ -137,7 +137,10 @@ async fn faults_everywhere_then_a_clean_rerun_finishes_everything() {
         .store(store)
         .build()
         .unwrap();
-    pipeline.replay_failed(pipeline::Replay::All).await.unwrap();
+    pipeline
+        .replay_failed(hr_docs_pipeline::Replay::All)
+        .await
+        .unwrap();
     let summary = pipeline.run_once().await.unwrap();
     assert!(summary.all_final(), "{summary}");
     assert_eq!(env.saby.document_count(), SETS);

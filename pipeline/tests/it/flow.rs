@@ -10,9 +10,9 @@ use std::time::Duration;
 use crate::common::Env;
 use async_trait::async_trait;
 use beorg_client::RecognitionResult;
-use pipeline::sandbox::beorg::SetSpec;
-use pipeline::store::{FailureKind, NewSet, SetStatus, StateStore, Step};
-use pipeline::{
+use beorg_sandbox::SetSpec;
+use hr_docs_pipeline::store::{FailureKind, NewSet, SetStatus, StateStore, Step};
+use hr_docs_pipeline::{
     DefaultMapper, DocumentMapper, Error, MappingContext, MappingError, ProgressKind, Replay,
     StopReason, StoreError,
 };
@@ -280,9 +280,7 @@ async fn progress_events_follow_the_steps_in_order() {
             "{set_id}"
         );
         // Every event names the company and the set's contour.
-        let contour = env
-            .beorg
-            .contour_of(&beorg_client::SetId::new(set_id.clone()));
+        let contour = env.beorg.contour_of(set_id);
         for e in events.iter().filter(|e| e.set_id() == set_id) {
             assert_eq!(e.company, env.company());
             assert_eq!(e.contour, contour, "{e:?}");
@@ -413,7 +411,7 @@ async fn a_rejected_beorg_token_stops_the_run_with_a_typed_error() {
         .token("not-the-token")
         .build()
         .unwrap();
-    let pipeline = pipeline::Pipeline::builder(env.config().build().unwrap())
+    let pipeline = hr_docs_pipeline::Pipeline::builder(env.config().build().unwrap())
         .beorg(beorg)
         .saby(env.saby.client())
         .build()

@@ -1,4 +1,4 @@
-//! Integration tests of `pipeline`, in one test binary.
+//! Integration tests of `hr-docs-pipeline`, in one test binary.
 //!
 //! Each file of this directory is one module (one area of behaviour); linking one binary
 //! instead of one per file keeps a clean `cargo test --workspace` small on disk and fast to

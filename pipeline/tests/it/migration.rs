@@ -11,9 +11,9 @@
 use std::path::Path;
 
 use crate::common::Env;
-use pipeline::ids;
-use pipeline::sandbox::beorg::SetSpec;
-use pipeline::store::{FailureKind, SetStatus, SqliteStore, StateStore, Step};
+use beorg_sandbox::SetSpec;
+use hr_docs_pipeline::ids;
+use hr_docs_pipeline::store::{FailureKind, SetStatus, SqliteStore, StateStore, Step};
 use time::OffsetDateTime;
 
 /// The schema as version 2 created it, verbatim (tables, indexes, version).

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use crate::common::Env;
 use beorg_client::SetId;
-use pipeline::sandbox::beorg::SetSpec;
-use pipeline::store::SetStatus;
-use pipeline::{Pipeline, PipelineConfig, StopReason};
+use beorg_sandbox::SetSpec;
+use hr_docs_pipeline::store::SetStatus;
+use hr_docs_pipeline::{Pipeline, PipelineConfig, StopReason};
 
 /// Seeds set N, still being recognized (until `mark_ready`), and set N+1,
 /// ready at once.
@@ -153,10 +153,7 @@ async fn interleaved_contours_are_no_gaps_for_each_other() {
     let sets = env.add_sets(4);
     let pipeline = env.pipeline();
     assert!(pipeline.run_once().await.unwrap().all_final());
-    let contours: Vec<Option<String>> = sets
-        .iter()
-        .map(|s| env.beorg.contour_of(&SetId::new(s.clone())))
-        .collect();
+    let contours: Vec<Option<String>> = sets.iter().map(|s| env.beorg.contour_of(s)).collect();
     assert_eq!(
         contours,
         [

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use pipeline::StoreError;
-use pipeline::store::{
+use hr_docs_pipeline::StoreError;
+use hr_docs_pipeline::store::{
     Failure, FailureKind, FinalState, NewSet, SetRecord, SetStatus, SkipReason, SqliteStore,
     StateStore, Step, Synchronous,
 };
-use pipeline::watermark::{SeenSet, WatermarkRule};
+use hr_docs_pipeline::watermark::{SeenSet, WatermarkRule};
 use time::OffsetDateTime;
 
 /// The company every test here uses (the sandbox's default number).

@@ -1,110 +1,14 @@
 //! Streaming downloads to disk: the body goes chunk by chunk into a hidden temporary file
 //! beside the target, whose data is synced before it is renamed over the target.
 
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tokio::io::AsyncWriteExt as _;
 use url::Url;
 
-use crate::api::archive::sync_dir;
 use crate::client::{AuthToken, Client, ERROR_BODY_LIMIT, OpenDownload, download_failure};
 use crate::error::{Error, Result};
-
-/// The hidden temporary name used to write `target` atomically:
-/// `.<file name>.<16 random hex digits>.tmp` in the same directory. The leading dot keeps
-/// it apart from every name [`crate::sanitize_file_name`] produces.
-pub(crate) fn temp_path_beside(target: &Path) -> PathBuf {
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_else(|| "file".into());
-    parent_dir(target).join(format!(".{file_name}.{:016x}.tmp", fastrand::u64(..)))
-}
-
-/// The directory `path` is in (`.` for a bare file name).
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// A temporary file beside a target. Removed on every failure path; if the future holding
-/// it is dropped (cancelled), `Drop` removes it.
-pub(crate) struct TempPath {
-    path: PathBuf,
-    armed: bool,
-}
-
-impl TempPath {
-    /// A fresh temporary name for `target` (nothing is created yet).
-    pub(crate) fn beside(target: &Path) -> Result<Self> {
-        if target.file_name().is_none() {
-            return Err(Error::InvalidInput(format!(
-                "download target {} has no file name",
-                target.display()
-            )));
-        }
-        Ok(Self {
-            path: temp_path_beside(target),
-            armed: true,
-        })
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Removes the file (if it exists) without blocking the runtime.
-    pub(crate) async fn remove(mut self) {
-        self.armed = false;
-        let _ = tokio::fs::remove_file(&self.path).await;
-    }
-
-    /// Syncs `file`'s data (it must be this temporary file), closes it and renames the file
-    /// over `target`. On any failure the temporary file is removed and `target` is untouched.
-    pub(crate) async fn sync_and_persist(self, file: tokio::fs::File, target: &Path) -> Result<()> {
-        // The data must be on disk before the rename makes it visible under the final name.
-        if let Err(source) = file.sync_data().await {
-            drop(file);
-            self.remove().await;
-            return Err(Error::Io {
-                path: target.to_owned(),
-                source,
-            });
-        }
-        drop(file);
-        self.persist(target).await
-    }
-
-    /// Renames the file over `target` (atomic on one file system).
-    pub(crate) async fn persist(mut self, target: &Path) -> Result<()> {
-        match tokio::fs::rename(&self.path, target).await {
-            Ok(()) => {
-                self.armed = false;
-                Ok(())
-            }
-            Err(source) => {
-                self.remove().await;
-                Err(Error::Io {
-                    path: target.to_owned(),
-                    source,
-                })
-            }
-        }
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        // Only reached when the download was cancelled (its future dropped): every other
-        // path removes or persists the file itself, asynchronously.
-        if self.armed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
+use crate::fs::atomic::{TempPath, parent_dir, run_blocking, sync_dir};
 
 /// A body streamed completely into a temporary file.
 pub(crate) struct Downloaded {
@@ -140,67 +44,6 @@ impl Sniff {
             }
             Self::Keep(_) => *self = Self::Off,
             Self::Off => {}
-        }
-    }
-}
-
-/// Runs blocking file work on tokio's blocking pool; a join error (a panic) becomes an
-/// [`Error::Io`] at `path`, with the join error as its source.
-pub(crate) async fn run_blocking<T, F>(path: &Path, f: F) -> Result<T>
-where
-    F: FnOnce() -> Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Io {
-            path: path.to_owned(),
-            source: std::io::Error::other(e),
-        })?
-}
-
-/// Reads until `buf` is full or the file ends; returns how much was read.
-fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-/// Whether `existing` holds exactly the bytes of `new` (blocking), compared 64 KiB at a time
-/// so neither file is read into memory whole. A missing `existing` is not the same.
-pub(crate) fn same_contents_blocking(new: &Path, existing: &Path) -> Result<bool> {
-    const CHUNK: usize = 64 * 1024;
-    let io_at = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Io { path, source }
-    };
-    let mut old = match std::fs::File::open(existing) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io_at(existing)(e)),
-    };
-    let mut new_file = std::fs::File::open(new).map_err(io_at(new))?;
-    let old_len = old.metadata().map_err(io_at(existing))?.len();
-    let new_len = new_file.metadata().map_err(io_at(new))?.len();
-    if old_len != new_len {
-        return Ok(false);
-    }
-    let (mut a, mut b) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
-    loop {
-        let n = read_full(&mut new_file, &mut a).map_err(io_at(new))?;
-        let m = read_full(&mut old, &mut b).map_err(io_at(existing))?;
-        if a[..n] != b[..m] {
-            return Ok(false);
-        }
-        if n == 0 {
-            return Ok(true);
         }
     }
 }
@@ -371,44 +214,5 @@ mod tests {
         assert!(matches!(&s, Sniff::Keep(b) if b == b"{\"error\":1}"));
         s.feed(&vec![b' '; ERROR_BODY_LIMIT]);
         assert!(matches!(s, Sniff::Off));
-    }
-
-    #[test]
-    fn temp_names_are_hidden_and_beside_the_target() {
-        let tmp = temp_path_beside(Path::new("/a/b/c.zip"));
-        assert_eq!(tmp.parent(), Some(Path::new("/a/b")));
-        let name = tmp.file_name().unwrap().to_str().unwrap();
-        assert!(
-            name.starts_with(".c.zip.") && name.ends_with(".tmp"),
-            "{name}"
-        );
-        assert_eq!(
-            temp_path_beside(Path::new("c.zip")).parent(),
-            Some(Path::new("."))
-        );
-        assert!(TempPath::beside(Path::new("/")).is_err());
-    }
-
-    #[test]
-    fn compares_contents_chunk_by_chunk() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        let mut body = vec![7u8; 200 * 1024];
-        std::fs::write(&a, &body).unwrap();
-        assert!(
-            !same_contents_blocking(&a, &b).unwrap(),
-            "missing is different"
-        );
-        std::fs::write(&b, &body).unwrap();
-        assert!(same_contents_blocking(&a, &b).unwrap());
-        // Same length, one byte different in the last chunk.
-        *body.last_mut().unwrap() = 8;
-        std::fs::write(&b, &body).unwrap();
-        assert!(!same_contents_blocking(&a, &b).unwrap());
-        std::fs::write(&b, &body[..100]).unwrap();
-        assert!(!same_contents_blocking(&a, &b).unwrap());
-        std::fs::write(&a, b"").unwrap();
-        std::fs::write(&b, b"").unwrap();
-        assert!(same_contents_blocking(&a, &b).unwrap());
     }
 }

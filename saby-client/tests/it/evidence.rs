@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use saby_client::sandbox::{Incoming, LoginConfirmation, OAuthAnswer, Sandbox, SandboxConfig};
 use saby_client::{Client, Error, EventCursor, ServerSigner};
+use saby_sandbox::{Incoming, LoginConfirmation, OAuthAnswer, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 use crate::sandbox_common::draft;

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
 use crate::sandbox_common::*;
-use saby_client::sandbox::{Faults, Incoming, Sandbox, SandboxConfig};
 use saby_client::{EventCursor, ServerSigner};
+use saby_sandbox::{Faults, Incoming, Sandbox, SandboxConfig};
 
 #[tokio::test]
 async fn archiving_twice_changes_nothing_the_second_time() {

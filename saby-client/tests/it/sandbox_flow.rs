@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
 use crate::sandbox_common::*;
-use saby_client::sandbox::{Faults, Sandbox, SandboxConfig};
 use saby_client::{Error, EventCursor, ServerSigner, StateCode};
+use saby_sandbox::{Faults, Sandbox, SandboxConfig};
 
 #[tokio::test]
 async fn send_then_events_reach_completed() {

@@ -4,10 +4,10 @@
 
 use crate::sandbox_common::*;
 use futures::TryStreamExt;
-use saby_client::sandbox::{Incoming, Sandbox, SandboxConfig};
 use saby_client::{
     Direction, DocumentFilter, Error, EventCursor, ServerSigner, ServiceStageFilter, StateCode,
 };
+use saby_sandbox::{Incoming, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
 #[tokio::test]

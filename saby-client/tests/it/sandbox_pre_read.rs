@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
 use crate::sandbox_common::*;
-use saby_client::sandbox::{Sandbox, SandboxConfig};
 use saby_client::{ArchiveFile, EventCursor, ServerSigner, StateCode, write_archive};
+use saby_sandbox::{Sandbox, SandboxConfig};
 
 const READ: &str = "СБИС.ПрочитатьДокумент";
 

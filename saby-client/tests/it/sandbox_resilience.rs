@@ -6,8 +6,8 @@ use std::future::Future;
 
 use crate::sandbox_common::*;
 use futures::future::join_all;
-use saby_client::sandbox::{Faults, Sandbox, SandboxConfig};
 use saby_client::{Error, EventCursor, ServerSigner, StateCode};
+use saby_sandbox::{Faults, Sandbox, SandboxConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sessions_expiring_mid_run_cost_exactly_one_relogin() {

@@ -13,13 +13,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pipeline::sandbox::beorg::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
-use pipeline::sandbox::saby::{Sandbox as Saby, SandboxConfig as SabyConfig};
-use pipeline::store::{SetRecord, SqliteStore, StateStore};
-use pipeline::{
+use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
+use hr_docs_pipeline::store::{SetRecord, SqliteStore, StateStore};
+use hr_docs_pipeline::{
     DocumentTemplate, Pipeline, PipelineBuilder, PipelineConfig, PipelineConfigBuilder,
 };
 use saby_client::Party;
+use saby_sandbox::{Sandbox as Saby, SandboxConfig as SabyConfig};
 
 pub const SURNAMES: [&str; 8] = [
     "Иванов",
@@ -145,7 +145,7 @@ impl Env {
     }
 
     pub fn document_id(&self, set_id: &str) -> String {
-        pipeline::ids::document_id(&self.company(), set_id).to_string()
+        hr_docs_pipeline::ids::document_id(&self.company(), set_id).to_string()
     }
 
     /// Opens the state file, waiting briefly for a dropped pipeline's
@@ -154,7 +154,7 @@ impl Env {
         for _ in 0..100 {
             match SqliteStore::open(self.state_path()) {
                 Ok(s) => return Arc::new(s),
-                Err(pipeline::StoreError::Locked { .. }) => {
+                Err(hr_docs_pipeline::StoreError::Locked { .. }) => {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 Err(e) => panic!("cannot open the state store: {e}"),

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use futures::StreamExt;
-use saby_client::sandbox::Sandbox;
 use saby_client::{
     Attachment, ChangeEvent, Client, Document, EventCursor, Party, SignRequest, Signer,
 };
+use saby_sandbox::Sandbox;
 
 /// An outgoing draft with a counterparty and one attachment.
 pub fn draft(id: &str, title: &str) -> Document {

@@ -1,0 +1,274 @@
+//! Atomic, durable file writes: hidden temporary files beside their target, data synced
+//! before the rename, directories synced after it, contents compared without reading a
+//! file whole, and blocking file work kept off the async runtime.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The hidden temporary name used to write `target` atomically:
+/// `.<file name>.<16 random hex digits>.tmp` in the same directory. The leading dot keeps
+/// it apart from every name [`crate::sanitize_file_name`] produces.
+pub(crate) fn temp_path_beside(target: &Path) -> PathBuf {
+    let file_name = target
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_else(|| "file".into());
+    parent_dir(target).join(format!(".{file_name}.{:016x}.tmp", fastrand::u64(..)))
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// A temporary file beside a target. Removed on every failure path; if the future holding
+/// it is dropped (cancelled), `Drop` removes it.
+pub(crate) struct TempPath {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl TempPath {
+    /// A fresh temporary name for `target` (nothing is created yet).
+    pub(crate) fn beside(target: &Path) -> Result<Self> {
+        if target.file_name().is_none() {
+            return Err(Error::InvalidInput(format!(
+                "download target {} has no file name",
+                target.display()
+            )));
+        }
+        Ok(Self {
+            path: temp_path_beside(target),
+            armed: true,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the file (if it exists) without blocking the runtime.
+    pub(crate) async fn remove(mut self) {
+        self.armed = false;
+        let _ = tokio::fs::remove_file(&self.path).await;
+    }
+
+    /// Syncs `file`'s data (it must be this temporary file), closes it and renames the file
+    /// over `target`. On any failure the temporary file is removed and `target` is untouched.
+    pub(crate) async fn sync_and_persist(self, file: tokio::fs::File, target: &Path) -> Result<()> {
+        // The data must be on disk before the rename makes it visible under the final name.
+        if let Err(source) = file.sync_data().await {
+            drop(file);
+            self.remove().await;
+            return Err(Error::Io {
+                path: target.to_owned(),
+                source,
+            });
+        }
+        drop(file);
+        self.persist(target).await
+    }
+
+    /// Renames the file over `target` (atomic on one file system).
+    pub(crate) async fn persist(mut self, target: &Path) -> Result<()> {
+        match tokio::fs::rename(&self.path, target).await {
+            Ok(()) => {
+                self.armed = false;
+                Ok(())
+            }
+            Err(source) => {
+                self.remove().await;
+                Err(Error::Io {
+                    path: target.to_owned(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        // Only reached when the download was cancelled (its future dropped): every other
+        // path removes or persists the file itself, asynchronously.
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` unless it already holds exactly them (blocking). Atomic: a
+/// temporary file in the same directory, its data synced, then renamed over the target.
+/// Returns whether it wrote. The directory entry itself is synced by the caller, once for
+/// all the files of a directory.
+pub(crate) fn write_if_changed_blocking(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::read(path) {
+        Ok(existing) if existing == bytes => return Ok(false),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let tmp = temp_path_beside(path);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        // The data must be on disk before the rename makes it visible under the final
+        // name: otherwise a power loss can leave a renamed but empty file.
+        f.sync_data()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(true)
+}
+
+/// One normal path component, not hidden, no separators or control characters: a name that
+/// stays inside the directory it is joined to and cannot clash with our temporary files.
+pub(crate) fn is_plain_file_name(name: &str) -> bool {
+    let mut components = Path::new(name).components();
+    matches!(components.next(), Some(std::path::Component::Normal(_)))
+        && components.next().is_none()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+}
+
+/// Makes the directory's entries (the renames) durable: one `fsync` of the directory for
+/// all its files. Not possible on every platform (Windows cannot open a directory as a
+/// file); there the renames are as durable as the file system makes them.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    match std::fs::File::open(dir) {
+        Ok(d) => d.sync_all().or_else(|e| match e.kind() {
+            // Some file systems refuse fsync on a directory; the data is synced anyway.
+            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported => Ok(()),
+            _ => Err(Error::Io {
+                path: dir.to_owned(),
+                source: e,
+            }),
+        }),
+        Err(_) if cfg!(windows) => Ok(()),
+        Err(source) => Err(Error::Io {
+            path: dir.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Runs blocking file work on tokio's blocking pool; a join error (a panic) becomes an
+/// [`Error::Io`] at `path`, with the join error as its source.
+pub(crate) async fn run_blocking<T, F>(path: &Path, f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(e),
+        })?
+}
+
+/// Reads until `buf` is full or the file ends; returns how much was read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Whether `existing` holds exactly the bytes of `new` (blocking), compared 64 KiB at a time
+/// so neither file is read into memory whole. A missing `existing` is not the same.
+pub(crate) fn same_contents_blocking(new: &Path, existing: &Path) -> Result<bool> {
+    const CHUNK: usize = 64 * 1024;
+    let io_at = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let mut old = match std::fs::File::open(existing) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_at(existing)(e)),
+    };
+    let mut new_file = std::fs::File::open(new).map_err(io_at(new))?;
+    let old_len = old.metadata().map_err(io_at(existing))?.len();
+    let new_len = new_file.metadata().map_err(io_at(new))?.len();
+    if old_len != new_len {
+        return Ok(false);
+    }
+    let (mut a, mut b) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+    loop {
+        let n = read_full(&mut new_file, &mut a).map_err(io_at(new))?;
+        let m = read_full(&mut old, &mut b).map_err(io_at(existing))?;
+        if a[..n] != b[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn temp_names_are_hidden_and_beside_the_target() {
+        let tmp = temp_path_beside(Path::new("/a/b/c.zip"));
+        assert_eq!(tmp.parent(), Some(Path::new("/a/b")));
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with(".c.zip.") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert_eq!(
+            temp_path_beside(Path::new("c.zip")).parent(),
+            Some(Path::new("."))
+        );
+        assert!(TempPath::beside(Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn compares_contents_chunk_by_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let mut body = vec![7u8; 200 * 1024];
+        std::fs::write(&a, &body).unwrap();
+        assert!(
+            !same_contents_blocking(&a, &b).unwrap(),
+            "missing is different"
+        );
+        std::fs::write(&b, &body).unwrap();
+        assert!(same_contents_blocking(&a, &b).unwrap());
+        // Same length, one byte different in the last chunk.
+        *body.last_mut().unwrap() = 8;
+        std::fs::write(&b, &body).unwrap();
+        assert!(!same_contents_blocking(&a, &b).unwrap());
+        std::fs::write(&b, &body[..100]).unwrap();
+        assert!(!same_contents_blocking(&a, &b).unwrap());
+        std::fs::write(&a, b"").unwrap();
+        std::fs::write(&b, b"").unwrap();
+        assert!(same_contents_blocking(&a, &b).unwrap());
+    }
+}

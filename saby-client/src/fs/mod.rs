@@ -1,0 +1,14 @@
+//! Writing files: what the archive and the downloads to disk share, kept apart from the API
+//! calls in `api/` (which decide *what* to download; this module only writes it durably).
+//!
+//! - [`atomic`]: temporary files beside their target, `fsync` of the data before the rename
+//!   and of the directory after it, content comparison, the blocking pool.
+//! - [`archive`]: file names ([`sanitize_file_name`]), [`ArchiveFile`], [`ArchiveReport`] and
+//!   [`write_archive`] / [`write_archive_blocking`].
+
+pub(crate) mod archive;
+pub(crate) mod atomic;
+
+pub use archive::{
+    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
+};

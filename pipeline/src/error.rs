@@ -193,7 +193,7 @@ impl Error {
                 e.is_retryable()
                     || matches!(
                         e,
-                        saby_client::Error::Deadline(_)
+                        saby_client::Error::DeadlineExceeded { .. }
                             | saby_client::Error::Decode { .. }
                             | saby_client::Error::IdMismatch { .. }
                             | saby_client::Error::SessionExpired { .. }
@@ -268,10 +268,17 @@ mod tests {
                 status: 503,
                 retry_after: None,
             },
-            saby_client::Error::Timeout(Duration::from_secs(1)),
-            saby_client::Error::Deadline(Duration::from_secs(1)),
+            saby_client::Error::Timeout {
+                timeout: Duration::from_secs(1),
+            },
+            saby_client::Error::DeadlineExceeded {
+                deadline: Duration::from_secs(1),
+                attempts: 1,
+                last_error: None,
+            },
             saby_client::Error::SessionExpired {
                 message: "x".into(),
+                status: Some(401),
             },
             saby_client::Error::Decode {
                 method: "СБИС.ПрочитатьДокумент".into(),
@@ -290,17 +297,19 @@ mod tests {
         for e in [
             saby_client::Error::AuthFailed {
                 message: "bad password".into(),
+                status: Some(401),
             },
             saby_client::Error::AccessDenied { message: None },
             saby_client::Error::InvalidInput("x".into()),
             saby_client::Error::ActionNotFound {
-                document_id: "d".into(),
+                document_id: Some("d".into()),
                 wanted: "send".into(),
                 available: Vec::new(),
             },
             saby_client::Error::Http {
                 status: 400,
                 excerpt: String::new(),
+                retry_after: None,
             },
         ] {
             assert!(!saby(e).is_retryable());

@@ -228,9 +228,10 @@ impl Worker<'_> {
             let result = async {
                 match next {
                     // `next()` never yields the first step.
-                    Step::Seen => Err(StepError::Failed(Error::Task(
-                        "no step before seen".to_owned(),
-                    ))),
+                    Step::Seen => Err(StepError::Failed(Error::Task {
+                        what: "no step before seen",
+                        source: None,
+                    })),
                     Step::Fetched => self.fetch(&document_id).await,
                     Step::Written => self.write(&document_id).await,
                     Step::Sent => self.send(&document_id).await,

@@ -5,7 +5,7 @@
 //! [`Failure`] and an [`AttemptState`]) and `Retry-After` parsing are the ones `beorg-client`
 //! uses too: exponential backoff with full jitter, `Retry-After` honoured up to
 //! [`RetryPolicy::max_retry_after`] (60 s by default), and a stop when the next wait would
-//! reach the call's deadline ([`Error::DeadlineExceeded`](crate::Error::DeadlineExceeded),
+//! reach the call's deadline ([`crate::Error::DeadlineExceeded`],
 //! with the last attempt's error as its source).
 //!
 //! How this client's errors map to [`Failure`]s:

@@ -76,11 +76,42 @@ struct SessionState {
 }
 
 /// What one attempt of a call gets: the session's auth header (when the call needs one) and
-/// the time it has (the per-attempt timeout, cut to what is left of the deadline).
+/// the time it has (the per-attempt timeout, cut to what is left of the deadline), which
+/// covers its wait for an in-flight slot and the whole exchange.
 #[derive(Clone)]
 pub(crate) struct Attempt {
     pub(crate) auth: Option<AuthToken>,
+    /// The attempt's whole budget, reported by [`Error::Timeout`].
     pub(crate) timeout: Duration,
+    ends_at: Instant,
+}
+
+impl Attempt {
+    fn new(auth: Option<AuthToken>, timeout: Duration) -> Self {
+        let now = Instant::now();
+        // A timeout too long for the clock (`Duration::MAX` without a deadline): far away.
+        let far = Duration::from_secs(30 * 365 * 24 * 3600);
+        let ends_at = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + timeout.min(far));
+        Self {
+            auth,
+            timeout,
+            ends_at,
+        }
+    }
+
+    /// What is left of the attempt's time (zero once it is over).
+    pub(crate) fn left(&self) -> Duration {
+        self.ends_at.saturating_duration_since(Instant::now())
+    }
+
+    /// The error of this attempt running out of time.
+    pub(crate) fn timed_out(&self) -> Error {
+        Error::Timeout {
+            timeout: self.timeout,
+        }
+    }
 }
 
 /// The clock of one call: when it started, its timeouts, and how many attempts it made (a
@@ -334,7 +365,8 @@ impl Client {
         let mut clock = CallClock::start(timeouts);
         self.run(&mut clock, needs_session, idempotency, move |attempt| {
             let auth = attempt.auth.or_else(|| auth_override.clone());
-            self.rpc_attempt(method, url, body.clone(), id, auth, attempt.timeout)
+            let attempt = Attempt { auth, ..attempt };
+            self.rpc_attempt(method, url, body.clone(), id, attempt)
         })
         .instrument(span)
         .await
@@ -363,38 +395,48 @@ impl Client {
         url: &Url,
         body: Bytes,
         id: u64,
-        auth: Option<AuthToken>,
-        timeout: Duration,
+        attempt: Attempt,
     ) -> Result<Box<RawValue>> {
         let mut req = self
             .inner
             .http
             .post(url.clone())
             .header(CONTENT_TYPE, transport::CONTENT_TYPE)
-            .timeout(timeout)
             .body(body);
-        if let Some(auth) = &auth {
+        if let Some(auth) = &attempt.auth {
             let (name, value) = auth.header()?;
             req = req.header(name, value);
         }
-        let (status, headers, bytes) = self.send_http(req, timeout).await?;
+        let (status, headers, bytes) = self.send_http(req, &attempt).await?;
         parse_rpc_response(method, id, status, &headers, &bytes)
     }
 
-    /// Sends one request under the in-flight limit and reads the whole body. `timeout` is
-    /// the attempt's (set on `req` too), reported by a timed-out attempt's error.
+    /// Waits for an in-flight slot within the attempt's time.
+    async fn permit(&self, attempt: &Attempt) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout_at(attempt.ends_at, self.inner.permits.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(Error::Config(
+                "the client's request limiter was closed".to_owned(),
+            )),
+            Err(_) => Err(attempt.timed_out()),
+        }
+    }
+
+    /// Sends one request under the in-flight limit and reads the whole body, within the
+    /// attempt's time: the wait for a slot, then the exchange with what is left (set as the
+    /// request's timeout, so a timed-out exchange ends inside the attempt, as an error).
     pub(crate) async fn send_http(
         &self,
         req: reqwest::RequestBuilder,
-        timeout: Duration,
+        attempt: &Attempt,
     ) -> Result<(u16, reqwest::header::HeaderMap, Bytes)> {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
+        let timeout = attempt.timeout;
+        let _permit = self.permit(attempt).await?;
+        let resp = req
+            .timeout(attempt.left())
+            .send()
             .await
-            .map_err(|_| Error::Config("the client's request limiter was closed".to_owned()))?;
-        let resp = req.send().await.map_err(|e| Error::transport(e, timeout))?;
+            .map_err(|e| Error::transport(e, timeout))?;
         let status = resp.status().as_u16();
         record_on_call_span("status", u64::from(status));
         let headers = resp.headers().clone();
@@ -452,9 +494,9 @@ impl Client {
             };
             clock.attempts += 1;
             record_on_call_span("attempt", u64::from(clock.attempts));
-            let outcome = tokio::time::timeout(timeout, attempt_fn(Attempt { auth, timeout }))
-                .await
-                .unwrap_or(Err(Error::Timeout { timeout }));
+            // The attempt enforces its own time (see `send_http`): it is not cut off from
+            // outside, so a download can stop its file writes cleanly before a retry.
+            let outcome = attempt_fn(Attempt::new(auth, timeout)).await;
             let err = match outcome {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
@@ -611,7 +653,7 @@ impl Client {
     }
 
     fn download_request(&self, url: &Url, attempt: &Attempt) -> Result<reqwest::RequestBuilder> {
-        let mut req = self.inner.http.get(url.clone()).timeout(attempt.timeout);
+        let mut req = self.inner.http.get(url.clone());
         if let Some(auth) = &attempt.auth {
             let (name, value) = auth.header()?;
             req = req.header(name, value);
@@ -621,7 +663,7 @@ impl Client {
 
     async fn get_attempt(&self, url: &Url, attempt: Attempt) -> Result<Bytes> {
         let req = self.download_request(url, &attempt)?;
-        let (status, headers, body) = self.send_http(req, attempt.timeout).await?;
+        let (status, headers, body) = self.send_http(req, &attempt).await?;
         match download_failure(status, &headers, &body) {
             Some(err) => Err(err),
             None => Ok(body),
@@ -639,13 +681,12 @@ impl Client {
     ) -> Result<OpenDownload<'_>> {
         let timeout = attempt.timeout;
         let req = self.download_request(url, &attempt)?;
-        let permit = self
-            .inner
-            .permits
-            .acquire()
+        let permit = self.permit(&attempt).await?;
+        let mut response = req
+            .timeout(attempt.left())
+            .send()
             .await
-            .map_err(|_| Error::Config("the client's request limiter was closed".to_owned()))?;
-        let mut response = req.send().await.map_err(|e| Error::transport(e, timeout))?;
+            .map_err(|e| Error::transport(e, timeout))?;
         let status = response.status().as_u16();
         record_on_call_span("status", u64::from(status));
         if !(200..300).contains(&status) {

@@ -190,9 +190,8 @@ impl Client {
                             reqwest::header::CONTENT_TYPE,
                             "application/json; charset=utf-8",
                         )
-                        .timeout(attempt.timeout)
                         .body(body.clone());
-                    let (status, headers, bytes) = self.send_http(req, attempt.timeout).await?;
+                    let (status, headers, bytes) = self.send_http(req, &attempt).await?;
                     if let Some(e) = transport::status_error(status, &headers, &bytes, true) {
                         return Err(e);
                     }

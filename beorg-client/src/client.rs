@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use secrecy::{ExposeSecret, SecretString};
+use hr_docs_core::{REDACTED, Secret, Timeouts};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -15,7 +15,8 @@ use crate::config::{ClientBuilder, HttpMethod};
 use crate::error::{Endpoint, Error, Result, excerpt, scrub};
 use crate::model::SetId;
 use crate::retry::{
-    AttemptState, Failure, RetryDecision, RetryPolicy, StopReason, parse_retry_after,
+    AttemptState, Idempotency, RetryDecision, RetryPolicy, StopReason, failure_of,
+    parse_retry_after,
 };
 
 /// An async client for the Beorg recognition API.
@@ -37,11 +38,10 @@ pub(crate) struct Config {
     pub(crate) base_url: Url,
     /// The endpoints' URLs, joined once at build time rather than on every call.
     pub(crate) endpoints: EndpointUrls,
-    pub(crate) token: SecretString,
+    pub(crate) token: Secret,
     pub(crate) project_id: String,
     pub(crate) machine_uid: Option<String>,
-    pub(crate) timeout: Duration,
-    pub(crate) deadline: Option<Duration>,
+    pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) method: HttpMethod,
     pub(crate) retry_uploads: bool,
@@ -54,11 +54,10 @@ impl fmt::Debug for Client {
         let c = &self.inner;
         f.debug_struct("Client")
             .field("base_url", &c.base_url.as_str())
-            .field("token", &"[REDACTED]")
+            .field("token", &REDACTED)
             .field("project_id", &c.project_id)
             .field("machine_uid", &c.machine_uid)
-            .field("timeout", &c.timeout)
-            .field("deadline", &c.deadline)
+            .field("timeouts", &c.timeouts)
             .field("retry", &c.retry)
             .field("method", &c.method)
             .field("retry_uploads", &c.retry_uploads)
@@ -154,7 +153,7 @@ impl Client {
     }
 
     pub(crate) fn token(&self) -> &str {
-        self.inner.token.expose_secret()
+        self.inner.token.expose()
     }
 
     /// The URLs of the endpoints (without query; never carry the token).
@@ -178,23 +177,27 @@ impl Client {
         handle: impl Fn(RawResponse) -> Result<T>,
     ) -> Result<T> {
         let cfg = &self.inner;
-        let deadline = call.deadline.or(cfg.deadline);
+        let timeouts = match call.deadline {
+            Some(d) => cfg.timeouts.with_deadline(Some(d)),
+            None => cfg.timeouts,
+        };
+        let deadline = timeouts.deadline();
         let started = Instant::now();
         let mut attempt: u32 = 0;
         let mut last_error: Option<Error> = None;
         loop {
-            let elapsed = started.elapsed();
-            let per_attempt = match deadline {
-                Some(d) if elapsed >= d => {
+            let per_attempt = match (timeouts.attempt_timeout(started.elapsed()), deadline) {
+                (Some(per_attempt), _) => per_attempt,
+                (None, Some(deadline)) => {
                     return Err(Error::DeadlineExceeded {
                         endpoint: call.endpoint,
-                        deadline: d,
+                        deadline,
                         attempts: attempt,
                         last_error: last_error.map(Box::new),
                     });
                 }
-                Some(d) => cfg.timeout.min(d - elapsed),
-                None => cfg.timeout,
+                // Without a deadline every attempt gets the full timeout.
+                (None, None) => timeouts.per_attempt(),
             };
             attempt += 1;
             let span = tracing::debug_span!(
@@ -225,12 +228,11 @@ impl Client {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let failure = failure_of(&err);
             let state = AttemptState::new(attempt, started.elapsed())
-                .deadline(deadline)
-                .idempotent(call.idempotent)
-                .jitter(fastrand::f64());
-            match cfg.retry.decide(&failure, &state) {
+                .with_deadline(deadline)
+                .with_idempotency(Idempotency::from_bool(call.idempotent))
+                .with_jitter(fastrand::f64());
+            match cfg.retry.decide(&failure_of(&err), &state) {
                 RetryDecision::Retry(delay) => {
                     span.in_scope(|| {
                         tracing::debug!(error = %err, delay_ms = delay.as_millis() as u64, "retrying Beorg request");
@@ -238,11 +240,11 @@ impl Client {
                     last_error = Some(err);
                     tokio::time::sleep(delay).await;
                 }
-                RetryDecision::Stop(StopReason::Deadline) => {
+                RetryDecision::Stop(StopReason::Deadline) if let Some(deadline) = deadline => {
                     span.in_scope(|| tracing::debug!(error = %err, "deadline reached, giving up"));
                     return Err(Error::DeadlineExceeded {
                         endpoint: call.endpoint,
-                        deadline: deadline.unwrap_or_default(),
+                        deadline,
                         attempts: attempt,
                         last_error: Some(Box::new(err)),
                     });
@@ -274,7 +276,7 @@ impl Client {
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()));
+                .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
             let body = resp
                 .bytes()
                 .await
@@ -350,26 +352,8 @@ fn transport(endpoint: Endpoint, e: reqwest::Error, timeout: Duration) -> Error 
         Error::Transport {
             endpoint,
             connect: e.is_connect(),
-            source: e.without_url(),
+            source: Box::new(e.without_url()),
         }
-    }
-}
-
-fn failure_of(e: &Error) -> Failure {
-    match e {
-        Error::Transport { connect: true, .. } => Failure::Connect,
-        Error::Transport { .. } => Failure::Transport,
-        Error::Timeout { .. } => Failure::Timeout,
-        Error::Api {
-            status,
-            retry_after,
-            ..
-        } => Failure::Status {
-            status: *status,
-            retry_after: *retry_after,
-        },
-        Error::Decode { source, .. } if source.is_eof() => Failure::TruncatedBody,
-        _ => Failure::Permanent,
     }
 }
 

@@ -3,19 +3,20 @@
 use std::fmt;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use hr_docs_core::{REDACTED, Secret, Timeouts};
 use url::Url;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 
+pub use hr_docs_core::{DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
+
 /// The production API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.beorg.ru";
-/// Default per-attempt timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default overall deadline of one call (all attempts and backoff).
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+/// The `User-Agent` sent unless [`ClientBuilder::user_agent`] sets another:
+/// `beorg-client/<version>`.
+pub const DEFAULT_USER_AGENT: &str = hr_docs_core::default_user_agent!();
 
 /// Environment variable with the base URL (optional).
 pub const ENV_BASE_URL: &str = "BEORG_BASE_URL";
@@ -39,6 +40,20 @@ pub enum HttpMethod {
 
 /// Builds a [`Client`]. Get one from [`Client::builder`] or [`ClientBuilder::from_env`].
 ///
+/// | option | default |
+/// |---|---|
+/// | [`base_url`](Self::base_url) | `https://api.beorg.ru` |
+/// | [`token`](Self::token), [`project_id`](Self::project_id) | none (required) |
+/// | [`machine_uid`](Self::machine_uid) | none |
+/// | [`http_client`](Self::http_client) | a new `reqwest::Client` |
+/// | [`user_agent`](Self::user_agent) | `beorg-client/<version>` |
+/// | [`timeout`](Self::timeout) (per attempt) | 60 s |
+/// | [`deadline`](Self::deadline) / [`no_deadline`](Self::no_deadline) (per call, all attempts) | 5 min |
+/// | [`retry_policy`](Self::retry_policy) | [`RetryPolicy::default`] |
+/// | [`method`](Self::method) | GET |
+/// | [`retry_uploads`](Self::retry_uploads) | off |
+/// | [`poll_backoff`](Self::poll_backoff) | 1 s → 15 s |
+///
 /// ```
 /// use std::time::Duration;
 /// use beorg_client::{Client, HttpMethod, RetryPolicy};
@@ -50,7 +65,7 @@ pub enum HttpMethod {
 ///     .machine_uid("scanner-1")
 ///     .timeout(Duration::from_secs(30))
 ///     .deadline(Duration::from_secs(120))
-///     .retry_policy(RetryPolicy::default().max_attempts(5))
+///     .retry_policy(RetryPolicy::default().with_max_attempts(5))
 ///     .method(HttpMethod::Post)
 ///     .build()?;
 /// assert_eq!(client.project_id(), "U_RATE_2");
@@ -58,14 +73,15 @@ pub enum HttpMethod {
 /// # Ok::<(), beorg_client::Error>(())
 /// ```
 #[must_use]
+#[derive(Clone)]
 pub struct ClientBuilder {
     pub(crate) base_url: String,
-    pub(crate) token: Option<SecretString>,
+    pub(crate) token: Option<Secret>,
     pub(crate) project_id: Option<String>,
     pub(crate) machine_uid: Option<String>,
     pub(crate) http: Option<reqwest::Client>,
-    pub(crate) timeout: Duration,
-    pub(crate) deadline: Option<Duration>,
+    pub(crate) user_agent: String,
+    pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) method: HttpMethod,
     pub(crate) retry_uploads: bool,
@@ -81,8 +97,8 @@ impl Default for ClientBuilder {
             project_id: None,
             machine_uid: None,
             http: None,
-            timeout: DEFAULT_TIMEOUT,
-            deadline: Some(DEFAULT_DEADLINE),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             method: HttpMethod::Get,
             retry_uploads: false,
@@ -92,37 +108,15 @@ impl Default for ClientBuilder {
     }
 }
 
-impl Clone for ClientBuilder {
-    fn clone(&self) -> Self {
-        Self {
-            base_url: self.base_url.clone(),
-            token: self
-                .token
-                .as_ref()
-                .map(|t| SecretString::from(t.expose_secret().to_owned())),
-            project_id: self.project_id.clone(),
-            machine_uid: self.machine_uid.clone(),
-            http: self.http.clone(),
-            timeout: self.timeout,
-            deadline: self.deadline,
-            retry: self.retry.clone(),
-            method: self.method,
-            retry_uploads: self.retry_uploads,
-            poll_initial: self.poll_initial,
-            poll_max: self.poll_max,
-        }
-    }
-}
-
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
-            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("token", &self.token.as_ref().map(|_| REDACTED))
             .field("project_id", &self.project_id)
             .field("machine_uid", &self.machine_uid)
-            .field("timeout", &self.timeout)
-            .field("deadline", &self.deadline)
+            .field("user_agent", &self.user_agent)
+            .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("method", &self.method)
             .field("retry_uploads", &self.retry_uploads)
@@ -172,9 +166,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The API token (kept as a `SecretString`, never printed).
+    /// The API token (kept as a [`Secret`](hr_docs_core::Secret): never printed, wiped
+    /// from memory when dropped).
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(SecretString::from(token.into()));
+        self.token = Some(Secret::new(token));
         self
     }
 
@@ -194,27 +189,37 @@ impl ClientBuilder {
     }
 
     /// Use this `reqwest::Client` (proxies, TLS roots, connection pool). Its own
-    /// timeouts apply in addition to [`timeout`](Self::timeout).
+    /// timeouts apply in addition to [`timeout`](Self::timeout), and its own `User-Agent`
+    /// replaces [`user_agent`](Self::user_agent). `reqwest` is a public dependency of this
+    /// method only (see `docs/architecture.md`, "Public dependencies").
     pub fn http_client(mut self, c: reqwest::Client) -> Self {
         self.http = Some(c);
         self
     }
 
-    /// Per-attempt timeout (default 60 s), covering connect, upload and body read.
+    /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`], `beorg-client/<version>`).
+    /// Not used with [`http_client`](Self::http_client): set it on that client.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Per-attempt timeout (default 60 s), covering connect, upload and body read; cut to
+    /// what is left of the [`deadline`](Self::deadline).
     pub fn timeout(mut self, per_attempt: Duration) -> Self {
-        self.timeout = per_attempt;
+        self.timeouts = self.timeouts.with_per_attempt(per_attempt);
         self
     }
 
     /// Overall deadline of one call including retries and backoff (default 300 s).
     pub fn deadline(mut self, overall: Duration) -> Self {
-        self.deadline = Some(overall);
+        self.timeouts = self.timeouts.with_deadline(Some(overall));
         self
     }
 
     /// No overall deadline: only the retry policy's attempt limit applies.
     pub fn no_deadline(mut self) -> Self {
-        self.deadline = None;
+        self.timeouts = self.timeouts.with_deadline(None);
         self
     }
 
@@ -252,12 +257,9 @@ impl ClientBuilder {
     /// Fails with [`Error::Config`] when the token or project id is missing or
     /// empty, the URL is not an absolute http(s) URL, or a timeout is zero.
     pub fn build(self) -> Result<Client> {
-        let token = self
-            .token
-            .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or_else(|| {
-                Error::Config(format!("the token is missing (set it or {ENV_TOKEN})"))
-            })?;
+        let token = self.token.filter(|t| !t.is_blank()).ok_or_else(|| {
+            Error::Config(format!("the token is missing (set it or {ENV_TOKEN})"))
+        })?;
         let project_id = self
             .project_id
             .filter(|p| !p.trim().is_empty())
@@ -267,18 +269,13 @@ impl ClientBuilder {
                 ))
             })?;
         let base_url = parse_base_url(&self.base_url)?;
-        if self.timeout.is_zero() {
-            return Err(Error::Config(
-                "the per-attempt timeout must be positive".into(),
-            ));
-        }
-        if self.deadline.is_some_and(|d| d.is_zero()) {
-            return Err(Error::Config("the deadline must be positive".into()));
+        if let Some(problem) = self.timeouts.problem() {
+            return Err(Error::Config(problem.to_owned()));
         }
         let http = match self.http {
             Some(c) => c,
             None => reqwest::Client::builder()
-                .user_agent(concat!("beorg-client/", env!("CARGO_PKG_VERSION")))
+                .user_agent(self.user_agent.as_str())
                 .build()
                 .map_err(|e| {
                     Error::Config(format!(
@@ -295,8 +292,7 @@ impl ClientBuilder {
             token,
             project_id,
             machine_uid: self.machine_uid.filter(|m| !m.is_empty()),
-            timeout: self.timeout,
-            deadline: self.deadline,
+            timeouts: self.timeouts,
             retry: self.retry,
             method: self.method,
             retry_uploads: self.retry_uploads,

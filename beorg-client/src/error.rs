@@ -3,6 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use hr_docs_core::redact::{excerpt as core_excerpt, scrub as core_scrub, scrub_param};
+use hr_docs_core::{BoxError, ServiceError};
+
 use crate::model::SetId;
 
 /// A `Result` whose error defaults to [`Error`].
@@ -117,16 +120,17 @@ pub enum Error {
         questionary_id: Option<String>,
     },
     /// The request could not be sent or the response could not be read
-    /// (connection refused, DNS, TLS, reset, ...). The source has its URL removed.
+    /// (connection refused, DNS, TLS, reset, ...).
     #[error("transport error calling Beorg {endpoint}")]
     Transport {
         /// The endpoint called.
         endpoint: Endpoint,
         /// Whether the connection was never established (the request never left).
         connect: bool,
-        /// The underlying error, without its URL.
+        /// The HTTP stack's error, without its URL (the URL carries `?token=…`). Boxed:
+        /// which HTTP crate the client uses is not part of its API.
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
     /// One attempt took longer than the per-attempt timeout.
     #[error("Beorg {endpoint} attempt timed out after {timeout:?}")]
@@ -136,7 +140,8 @@ pub enum Error {
         /// The per-attempt timeout in force.
         timeout: Duration,
     },
-    /// The overall deadline of a call (all attempts and backoff) passed.
+    /// The overall deadline of a call (all attempts and backoff) passed. The last
+    /// attempt's error, if one failed before, is the [`source`](std::error::Error::source).
     #[error(
         "Beorg {endpoint} call exceeded its deadline of {deadline:?} after {attempts} attempt(s)"
     )]
@@ -181,7 +186,7 @@ pub enum Error {
     /// A response body could not be decoded into the expected shape (malformed
     /// JSON, HTML error page, truncated body, wrong type, missing field).
     #[error(
-        "could not decode the Beorg {endpoint} response (HTTP {status}) at `{path}`: {source}; body starts with {excerpt:?}"
+        "could not decode the Beorg {endpoint} response (HTTP {status}) at `{path}`; body starts with {excerpt:?}"
     )]
     Decode {
         /// The endpoint called.
@@ -225,11 +230,14 @@ impl fmt::Display for OptDisplay<'_> {
 }
 
 impl Error {
-    /// The HTTP status of an API error (also looked up through
-    /// [`Error::DeadlineExceeded`]'s last error).
+    /// The HTTP error status of the answer the failure came in: the status of an
+    /// [`Error::Api`], of an [`Error::Decode`] of a non-2xx answer, or of the last attempt's
+    /// error of an [`Error::DeadlineExceeded`]. `None` otherwise (no answer came, or the
+    /// failure was in a 2xx answer). See [`ServiceError::status`].
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } => Some(*status),
+            Error::Decode { status, .. } if !(200..300).contains(status) => Some(*status),
             Error::DeadlineExceeded {
                 last_error: Some(e),
                 ..
@@ -243,16 +251,19 @@ impl Error {
         self.status().map(ApiErrorKind::from_status)
     }
 
-    /// Whether trying the same call again later may succeed: connection problems,
-    /// timeouts, 408/429/500/502/503/504 and truncated bodies.
+    /// Whether the same call, made again later, may succeed: connection problems,
+    /// timeouts, an exceeded deadline, 408/429/500/502/503/504, and answers damaged on
+    /// the way (a body cut off, or not JSON at all). See [`ServiceError::is_retryable`].
     ///
     /// The client already retried such errors according to its
     /// [`RetryPolicy`](crate::RetryPolicy) before returning them.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { .. } | Error::Timeout { .. } => true,
-            Error::Api { status, .. } => crate::retry::is_retryable_status(*status),
-            Error::Decode { source, .. } => source.is_eof(),
+            Error::Transport { .. } | Error::Timeout { .. } | Error::DeadlineExceeded { .. } => {
+                true
+            }
+            Error::Api { status, .. } => hr_docs_core::is_retryable_status(*status),
+            Error::Decode { source, .. } => crate::retry::is_damaged(source),
             _ => false,
         }
     }
@@ -287,6 +298,11 @@ impl Error {
         matches!(self, Error::Timeout { .. } | Error::DeadlineExceeded { .. })
     }
 
+    /// Whether the call's overall deadline passed ([`Error::DeadlineExceeded`]).
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, Error::DeadlineExceeded { .. })
+    }
+
     /// Whether [`Client::wait_for_result`](crate::Client::wait_for_result) gave up
     /// while the set was still being processed.
     pub fn is_processing(&self) -> bool {
@@ -318,37 +334,45 @@ impl Error {
     }
 }
 
+impl ServiceError for Error {
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
+    }
+
+    fn is_auth(&self) -> bool {
+        Error::is_auth(self)
+    }
+
+    fn is_timeout(&self) -> bool {
+        Error::is_timeout(self)
+    }
+
+    fn is_deadline(&self) -> bool {
+        Error::is_deadline(self)
+    }
+
+    fn status(&self) -> Option<u16> {
+        Error::status(self)
+    }
+}
+
 /// Replaces every occurrence of `token` and every `token=…` query value in `text`.
 pub(crate) fn scrub(text: &str, token: &str) -> String {
-    let mut out = if token.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(token, "[REDACTED]")
-    };
-    let mut search_from = 0;
-    while let Some(pos) = out[search_from..].find("token=") {
-        let start = search_from + pos + "token=".len();
-        let end = out[start..]
-            .find(|c: char| c == '&' || c == '"' || c == '\'' || c == '<' || c.is_whitespace())
-            .map_or(out.len(), |e| start + e);
-        if &out[start..end] != "[REDACTED]" {
-            out.replace_range(start..end, "[REDACTED]");
-        }
-        search_from = start + "[REDACTED]".len();
-    }
-    out
+    scrub_param(&core_scrub(text, &[token]), "token")
 }
 
 /// A short, single-line, token-free excerpt of a response body.
+///
+/// Scrubbed before it is cut, so a token straddling the cut cannot leave its first
+/// characters behind. Only the body's start is looked at (the excerpt shows far less).
 pub(crate) fn excerpt(body: &[u8], token: &str) -> String {
-    const MAX_CHARS: usize = 200;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_CHARS * 4)]);
-    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut short: String = collapsed.chars().take(MAX_CHARS).collect();
-    if collapsed.chars().count() > MAX_CHARS || body.len() > MAX_CHARS * 4 {
+    const LOOK_AT: usize = 16 * 1024;
+    let head = String::from_utf8_lossy(&body[..body.len().min(LOOK_AT)]);
+    let mut short = core_excerpt(scrub(&head, token).as_bytes());
+    if body.len() > LOOK_AT && !short.ends_with('…') {
         short.push('…');
     }
-    scrub(&short, token)
+    short
 }
 
 #[cfg(test)]
@@ -371,6 +395,16 @@ mod tests {
         assert!(e.starts_with("<html> <body>xxx"));
         assert!(e.chars().count() <= 201);
         assert!(e.ends_with('…'));
+    }
+
+    #[test]
+    fn excerpt_never_keeps_the_start_of_a_token_it_cuts() {
+        let token = "0123456789abcdef";
+        // The token starts 10 characters before the excerpt's cut.
+        let body = format!("{}{token} and more", "x".repeat(190));
+        let e = excerpt(body.as_bytes(), token);
+        assert!(!e.contains("0123"), "{e}");
+        assert!(e.contains(hr_docs_core::REDACTED), "{e}");
     }
 
     #[test]

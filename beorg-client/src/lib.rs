@@ -54,8 +54,11 @@
 //!   pipeline.
 //! * [`ResultStatus`], [`RecognitionResult`], [`RecognizedDocument`], [`Metadata`],
 //!   [`DocumentType`] and the typed views — what was recognized.
-//! * [`Error`], [`ApiErrorKind`], [`Endpoint`] — one error type with predicates.
-//! * [`RetryPolicy`] and its pure decision function [`RetryPolicy::decide`].
+//! * [`Error`], [`ApiErrorKind`], [`Endpoint`] — one error type with predicates, also
+//!   through the [`ServiceError`] trait it shares with `saby-client`.
+//! * [`RetryPolicy`] and its pure decision function [`RetryPolicy::decide`], `Retry-After`
+//!   ([`parse_retry_after`]), the timeouts — the vocabulary of the
+//!   [`hr_docs_core`] crate, which `saby-client` speaks too (re-exported here).
 //!
 //! For tests, the [`beorg-sandbox`](https://docs.rs/beorg-sandbox) crate is a stateful
 //! in-process emulator of the API, with a client aimed at it (`Sandbox::client()`).
@@ -67,9 +70,10 @@
 //!
 //! # Secrets
 //!
-//! The token is a `secrecy::SecretString`. It never appears in a `Debug` or
+//! The token is kept as an [`hr_docs_core::Secret`]. It never appears in a `Debug` or
 //! `Display` output, an error, or a tracing span/event — including the URLs of
-//! transport errors, which would otherwise carry `?token=…`.
+//! transport errors, which would otherwise carry `?token=…`; where it would, the one
+//! marker `[REDACTED]` ([`hr_docs_core::REDACTED`]) is printed.
 
 mod api;
 mod client;
@@ -83,16 +87,19 @@ pub mod watermark;
 pub use api::upload::{ProcessInfo, Stage, UploadRequest};
 pub use client::Client;
 pub use config::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, ENV_BASE_URL,
-    ENV_MACHINE_UID, ENV_PROJECT_ID, ENV_TOKEN, HttpMethod,
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_DEADLINE, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT,
+    ENV_BASE_URL, ENV_MACHINE_UID, ENV_PROJECT_ID, ENV_TOKEN, HttpMethod,
 };
 pub use error::{ApiErrorKind, Endpoint, Error, Result};
+pub use hr_docs_core::{self, ServiceError};
 pub use model::{
     BirthCertificate, Check, CheckStatus, Confidences, DateError, DocumentType, Gender, Metadata,
     MetadataCheck, ParseSetIdError, Passport, ReadySet, ReadySets, RecognitionResult,
     RecognizedDocument, ResultStatus, Rvp, SetId, Snils, Verifications, parse_date,
 };
-pub use retry::{AttemptState, Failure, RetryDecision, RetryPolicy, StopReason, parse_retry_after};
+pub use retry::{
+    AttemptState, Failure, Idempotency, RetryDecision, RetryPolicy, StopReason, parse_retry_after,
+};
 pub use stream::{ReadyCheckpoint, ReadyStream};
 
 /// The README's examples, compiled and run as doctests.

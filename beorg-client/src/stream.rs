@@ -219,7 +219,7 @@ impl ReadyStream {
                 tracing::warn!(
                     start_id = self.start,
                     outliers = ?outliers,
-                    max_jump = self.rule.get_max_jump(),
+                    max_jump = self.rule.max_jump(),
                     "ready sets far above the others do not move start_id"
                 );
             }

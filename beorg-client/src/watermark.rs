@@ -133,10 +133,10 @@ impl Advance {
 /// use beorg_client::watermark::WatermarkRule;
 ///
 /// let rule = WatermarkRule::new()
-///     .gap_grace(Duration::from_secs(600))
-///     .max_jump(50_000);
-/// assert_eq!(rule.get_gap_grace(), Duration::from_secs(600));
-/// assert_eq!(rule.get_max_jump(), 50_000);
+///     .with_gap_grace(Duration::from_secs(600))
+///     .with_max_jump(50_000);
+/// assert_eq!(rule.gap_grace(), Duration::from_secs(600));
+/// assert_eq!(rule.max_jump(), 50_000);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
@@ -164,7 +164,7 @@ impl WatermarkRule {
     /// higher set. [`Duration::ZERO`] does not wait for gaps (a set ready after
     /// a higher-numbered one may then be lost); [`Duration::MAX`] never releases
     /// a gap.
-    pub fn gap_grace(mut self, grace: Duration) -> Self {
+    pub fn with_gap_grace(mut self, grace: Duration) -> Self {
         self.gap_grace = grace;
         self
     }
@@ -172,18 +172,18 @@ impl WatermarkRule {
     /// The largest step between two consecutive seen numbers (or from the
     /// anchor `start_id - 1` to the lowest) that still counts as the same run of
     /// sets; a larger step starts the outliers. At least 1 (0 is taken as 1).
-    pub fn max_jump(mut self, max_jump: u64) -> Self {
+    pub fn with_max_jump(mut self, max_jump: u64) -> Self {
         self.max_jump = max_jump.max(1);
         self
     }
 
     /// The gap grace in force.
-    pub fn get_gap_grace(&self) -> Duration {
+    pub fn gap_grace(&self) -> Duration {
         self.gap_grace
     }
 
     /// The maximum jump in force.
-    pub fn get_max_jump(&self) -> u64 {
+    pub fn max_jump(&self) -> u64 {
         self.max_jump
     }
 
@@ -295,7 +295,7 @@ mod tests {
     }
 
     fn rule(grace: Duration) -> WatermarkRule {
-        WatermarkRule::new().gap_grace(grace)
+        WatermarkRule::new().with_gap_grace(grace)
     }
 
     fn next(
@@ -467,14 +467,18 @@ mod tests {
     #[test]
     fn an_unsettled_outlier_holds_nothing() {
         let sets = at0(&[(5, true), (2_000_000, false)]);
-        let a = rule(Duration::ZERO).max_jump(1000).advance(5, sets, t(0));
+        let a = rule(Duration::ZERO)
+            .with_max_jump(1000)
+            .advance(5, sets, t(0));
         assert_eq!((a.start_id, a.outliers), (6, vec![2_000_000]));
     }
 
     #[test]
     fn everything_above_the_first_jump_is_an_outlier() {
         let sets = at0(&[(10, true), (5_000, true), (5_001, true)]);
-        let a = rule(Duration::ZERO).max_jump(1000).advance(10, sets, t(0));
+        let a = rule(Duration::ZERO)
+            .with_max_jump(1000)
+            .advance(10, sets, t(0));
         assert_eq!((a.start_id, a.outliers), (11, vec![5_000, 5_001]));
     }
 
@@ -487,8 +491,8 @@ mod tests {
             SeenSet::new(9_000_000, true, t(0)),
         ];
         let a = WatermarkRule::new()
-            .gap_grace(GRACE)
-            .max_jump(1000)
+            .with_gap_grace(GRACE)
+            .with_max_jump(1000)
             .advance(10, sets, t(10_100));
         assert_eq!(a.start_id, 11, "the gap at 11 is young");
         assert_eq!(a.outliers, [9_000_000]);
@@ -498,18 +502,25 @@ mod tests {
     fn a_fresh_start_trusts_the_lowest_number() {
         // start_id 1, the company's numbers far above: not outliers.
         let sets = at0(&[(523_401, true), (523_402, true)]);
-        let a = rule(Duration::ZERO).max_jump(1000).advance(1, sets, t(0));
+        let a = rule(Duration::ZERO)
+            .with_max_jump(1000)
+            .advance(1, sets, t(0));
         assert_eq!((a.start_id, a.outliers), (523_403, vec![]));
         // A configured start far below the company's numbers holds instead.
         let sets = at0(&[(523_401, true)]);
-        let a = rule(Duration::ZERO).max_jump(1000).advance(100, sets, t(0));
+        let a = rule(Duration::ZERO)
+            .with_max_jump(1000)
+            .advance(100, sets, t(0));
         assert_eq!((a.start_id, a.outliers), (100, vec![523_401]));
     }
 
     #[test]
     fn max_jump_is_at_least_one() {
-        assert_eq!(WatermarkRule::new().max_jump(0).get_max_jump(), 1);
+        assert_eq!(WatermarkRule::new().with_max_jump(0).max_jump(), 1);
         let sets = at0(&[(1, true), (2, true), (3, true)]);
-        assert_eq!(rule(GRACE).max_jump(0).advance(1, sets, t(0)).start_id, 4);
+        assert_eq!(
+            rule(GRACE).with_max_jump(0).advance(1, sets, t(0)).start_id,
+            4
+        );
     }
 }

@@ -484,10 +484,10 @@ impl Sandbox {
             .deadline(Duration::from_secs(30))
             .retry_policy(
                 RetryPolicy::default()
-                    .max_attempts(10)
-                    .initial_backoff(Duration::from_millis(1))
-                    .max_backoff(Duration::from_millis(10))
-                    .max_retry_after(Duration::from_millis(20)),
+                    .with_max_attempts(10)
+                    .with_initial_backoff(Duration::from_millis(1))
+                    .with_max_backoff(Duration::from_millis(10))
+                    .with_max_retry_after(Duration::from_millis(20)),
             )
             .poll_backoff(Duration::from_millis(2), Duration::from_millis(20))
     }

@@ -90,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut approved, mut rejected) = (0, 0);
     for doc in waiting {
         let title = doc.title.as_deref().unwrap_or("(untitled)");
-        let id = doc.id_str();
+        let id = doc.required_id()?;
         match rejection_reason(doc) {
             None => {
                 println!("approve  {title} [{id}]");
@@ -123,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "service stage on {} [{}]",
             doc.title.as_deref().unwrap_or("(untitled)"),
-            doc.id_str()
+            doc.id.as_ref().map_or("no id", |id| id.as_str())
         );
         if apply {
             client.process_service_stages(doc, &ServerSigner).await?;

@@ -176,7 +176,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cursor = EventCursor::start();
     if let Some(event) = sent.events.first() {
         cursor.event_id = event.id.clone();
-        cursor.document_id = Some(id.clone());
+        cursor.document_id = Some(id.as_str().into());
         cursor.since = event.datetime.as_ref().map(|d| d.as_str().to_owned());
     }
     let mut feed = client.events_follow(cursor, poll);
@@ -192,7 +192,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Ok(Some(Ok(event))) => event,
         };
-        if event.document_id() != id {
+        if event.document_id().is_none_or(|d| *d != id) {
             continue;
         }
         let state = event.document.state.clone();

@@ -504,8 +504,8 @@ impl PipelineConfig {
     /// [`max_jump`](Self::max_jump).
     pub fn watermark_rule(&self) -> WatermarkRule {
         WatermarkRule::new()
-            .gap_grace(self.gap_grace)
-            .max_jump(self.max_jump)
+            .with_gap_grace(self.gap_grace)
+            .with_max_jump(self.max_jump)
     }
 
     pub(crate) fn validate(&self) -> Result<()> {

@@ -166,9 +166,17 @@ pub enum Error {
     /// The document mapper failed.
     #[error("mapping failed")]
     Mapping(#[from] MappingError),
-    /// A background task panicked or was cancelled unexpectedly.
-    #[error("pipeline task failed: {0}")]
-    Task(String),
+    /// A background task panicked or was cancelled unexpectedly, or an internal invariant
+    /// broke. The task's own error (tokio's `JoinError`, a closed semaphore) is the
+    /// [`source`](std::error::Error::source), not a copy of its text.
+    #[error("pipeline task failed: {what}")]
+    Task {
+        /// What failed.
+        what: &'static str,
+        /// The task's error, if there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl Error {
@@ -193,7 +201,7 @@ impl Error {
                 e.is_retryable()
                     || matches!(
                         e,
-                        saby_client::Error::Deadline(_)
+                        saby_client::Error::DeadlineExceeded { .. }
                             | saby_client::Error::Decode { .. }
                             | saby_client::Error::IdMismatch { .. }
                             | saby_client::Error::SessionExpired { .. }
@@ -205,7 +213,7 @@ impl Error {
             | Error::Config(_)
             | Error::Env { .. }
             | Error::Mapping(_)
-            | Error::Task(_) => false,
+            | Error::Task { .. } => false,
         }
     }
 
@@ -268,10 +276,17 @@ mod tests {
                 status: 503,
                 retry_after: None,
             },
-            saby_client::Error::Timeout(Duration::from_secs(1)),
-            saby_client::Error::Deadline(Duration::from_secs(1)),
+            saby_client::Error::Timeout {
+                timeout: Duration::from_secs(1),
+            },
+            saby_client::Error::DeadlineExceeded {
+                deadline: Duration::from_secs(1),
+                attempts: 1,
+                last_error: None,
+            },
             saby_client::Error::SessionExpired {
                 message: "x".into(),
+                status: Some(401),
             },
             saby_client::Error::Decode {
                 method: "СБИС.ПрочитатьДокумент".into(),
@@ -290,17 +305,19 @@ mod tests {
         for e in [
             saby_client::Error::AuthFailed {
                 message: "bad password".into(),
+                status: Some(401),
             },
             saby_client::Error::AccessDenied { message: None },
             saby_client::Error::InvalidInput("x".into()),
             saby_client::Error::ActionNotFound {
-                document_id: "d".into(),
+                document_id: Some("d".into()),
                 wanted: "send".into(),
                 available: Vec::new(),
             },
             saby_client::Error::Http {
                 status: 400,
                 excerpt: String::new(),
+                retry_after: None,
             },
         ] {
             assert!(!saby(e).is_retryable());
@@ -330,6 +347,25 @@ mod tests {
         let e = Error::Beorg(not_found);
         assert!(!e.is_retryable());
         assert_eq!(e.status(), Some(404));
+    }
+
+    #[tokio::test]
+    async fn a_task_join_error_is_kept_as_the_source() {
+        let joined = tokio::spawn(async { std::future::pending::<()>().await });
+        joined.abort();
+        let join_error = joined.await.unwrap_err();
+        let e = Error::Task {
+            what: "a set's task failed",
+            source: Some(Box::new(join_error)),
+        };
+        let source = std::error::Error::source(&e).unwrap();
+        assert!(source.downcast_ref::<tokio::task::JoinError>().is_some());
+        let text = chain(&e);
+        assert!(
+            text.starts_with("pipeline task failed: a set's task failed: "),
+            "{text}"
+        );
+        assert_eq!(text.matches("cancelled").count(), 1, "{text}");
     }
 
     #[test]

@@ -53,7 +53,9 @@ pub(crate) async fn follow(inner: Arc<Inner>, stop: CancellationToken) -> Result
                     None => break,
                     Some(Ok(event)) => {
                         let waiters = inner.waiters();
-                        if let Some(tx) = waiters.get(event.document_id()) {
+                        if let Some(tx) =
+                            event.document_id().and_then(|id| waiters.get(id.as_str()))
+                        {
                             delivered += 1;
                             // The whole document: its state, and the links the
                             // archive step can reuse instead of reading it again.

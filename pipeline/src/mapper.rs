@@ -309,7 +309,10 @@ mod tests {
         );
         let d = DefaultMapper::new().map(&ctx, &r).await.unwrap();
 
-        assert_eq!(d.id.as_deref(), Some(ctx.document_id.to_string().as_str()));
+        assert_eq!(
+            d.id.as_ref().map(|i| i.as_str()),
+            Some(ctx.document_id.to_string().as_str())
+        );
         assert_eq!(d.doc_type.as_deref(), Some("ДокОтгрИсх"));
         assert_eq!(d.regulation, t.regulation);
         assert_eq!(
@@ -336,7 +339,7 @@ mod tests {
         let ids: HashSet<_> = d.attachments.iter().filter_map(|a| a.id.clone()).collect();
         assert_eq!(ids.len(), d.attachments.len());
         assert_eq!(
-            d.attachments[0].id.as_deref(),
+            d.attachments[0].id.as_ref().map(|i| i.as_str()),
             Some(ctx.attachment_id("Паспорт_Иванов.json").as_str())
         );
         // Recognized fields as UTF-8 JSON, Cyrillic unescaped.

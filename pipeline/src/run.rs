@@ -61,11 +61,10 @@ impl Driver<'_> {
         // did not list it.
         let asked_at = OffsetDateTime::now_utc();
         let ready = {
-            let _permit = inner
-                .api_permits
-                .acquire()
-                .await
-                .map_err(|_| Error::Task("semaphore closed".to_owned()))?;
+            let _permit = inner.api_permits.acquire().await.map_err(|e| Error::Task {
+                what: "the API permits were closed",
+                source: Some(Box::new(e)),
+            })?;
             inner.beorg.ready(start).await
         };
         let ready = match ready {
@@ -255,7 +254,10 @@ impl Driver<'_> {
                 }
                 Ok(())
             }
-            Err(e) => Err(Error::Task(format!("a set's task failed: {e}"))),
+            Err(e) => Err(Error::Task {
+                what: "a set's task failed",
+                source: Some(Box::new(e)),
+            }),
         }
     }
 

@@ -133,7 +133,7 @@ pub(crate) fn archive_links_present(
     fn linked(file: Option<&FileRef>) -> bool {
         file.is_some_and(|f| f.url.is_some() || f.data.is_some())
     }
-    if doc.id.as_deref() != Some(document_id) || doc.archive_url.is_none() {
+    if doc.id.as_ref().map(|id| id.as_str()) != Some(document_id) || doc.archive_url.is_none() {
         return false;
     }
     let mut live = doc.attachments.iter().filter(|a| a.deleted != Some(true));
@@ -146,7 +146,7 @@ pub(crate) fn archive_links_present(
         && attachment_ids.iter().all(|id| {
             doc.attachments
                 .iter()
-                .any(|a| a.deleted != Some(true) && a.id.as_deref() == Some(id.as_str()))
+                .any(|a| a.deleted != Some(true) && a.id.as_ref().is_some_and(|a_id| a_id == id))
         })
 }
 
@@ -228,9 +228,10 @@ impl Worker<'_> {
             let result = async {
                 match next {
                     // `next()` never yields the first step.
-                    Step::Seen => Err(StepError::Failed(Error::Task(
-                        "no step before seen".to_owned(),
-                    ))),
+                    Step::Seen => Err(StepError::Failed(Error::Task {
+                        what: "no step before seen",
+                        source: None,
+                    })),
                     Step::Fetched => self.fetch(&document_id).await,
                     Step::Written => self.write(&document_id).await,
                     Step::Sent => self.send(&document_id).await,
@@ -392,7 +393,7 @@ impl Worker<'_> {
             .map(&ctx, &result)
             .await
             .map_err(|e| StepError::Failed(Error::Mapping(e)))?;
-        doc.id = Some(document_id.to_owned());
+        doc.id = Some(document_id.into());
         let types = result
             .documents
             .iter()
@@ -406,7 +407,7 @@ impl Worker<'_> {
         self.rec.attachment_ids = doc
             .attachments
             .iter()
-            .filter_map(|a| a.id.clone())
+            .filter_map(|a| a.id.as_ref().map(ToString::to_string))
             .collect();
         self.rec.document_id = Some(document_id.to_owned());
         let attachments = doc.attachments.len();

@@ -5,21 +5,24 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
+use hr_docs_core::{REDACTED, Secret, Timeouts};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
 use tracing::{Instrument, field};
 use url::Url;
 
-use crate::config::{ClientBuilder, Config, Credentials, from_env_with};
+use crate::config::{ClientBuilder, Config, Credentials};
 use crate::error::{Error, Result, RpcError, excerpt};
-use crate::retry::{Idempotency, RetryDecision, decide, is_read_only};
+use crate::retry::{
+    AttemptState, Idempotency, RetryDecision, StopReason, failure_of, is_read_only,
+};
 use crate::transport::{
     self, ACCESS_TOKEN_HEADER, Endpoint, LOGIN_METHODS, SESSION_HEADER, decode, encode_request,
     join, parse_rpc_response, status_error,
@@ -48,9 +51,9 @@ struct Inner {
 #[derive(Clone)]
 pub(crate) enum AuthToken {
     /// `X-SBISSessionID`.
-    Session(SecretString),
+    Session(Secret),
     /// `X-SBISAccessToken`.
-    Access(SecretString),
+    Access(Secret),
 }
 
 impl AuthToken {
@@ -59,7 +62,7 @@ impl AuthToken {
             Self::Session(s) => (SESSION_HEADER, s),
             Self::Access(s) => (ACCESS_TOKEN_HEADER, s),
         };
-        let mut value = HeaderValue::from_str(secret.expose_secret()).map_err(|_| {
+        let mut value = HeaderValue::from_str(secret.expose()).map_err(|_| {
             Error::InvalidInput("the session id/token is not a valid header value".to_owned())
         })?;
         value.set_sensitive(true);
@@ -70,6 +73,85 @@ impl AuthToken {
 struct SessionState {
     token: Option<AuthToken>,
     generation: u64,
+}
+
+/// What one attempt of a call gets: the session's auth header (when the call needs one) and
+/// the time it has (the per-attempt timeout, cut to what is left of the deadline), which
+/// covers its wait for an in-flight slot and the whole exchange.
+#[derive(Clone)]
+pub(crate) struct Attempt {
+    pub(crate) auth: Option<AuthToken>,
+    /// The attempt's whole budget, reported by [`Error::Timeout`].
+    pub(crate) timeout: Duration,
+    ends_at: Instant,
+}
+
+impl Attempt {
+    fn new(auth: Option<AuthToken>, timeout: Duration) -> Self {
+        let now = Instant::now();
+        // A timeout too long for the clock (`Duration::MAX` without a deadline): far away.
+        let far = Duration::from_secs(30 * 365 * 24 * 3600);
+        let ends_at = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + timeout.min(far));
+        Self {
+            auth,
+            timeout,
+            ends_at,
+        }
+    }
+
+    /// What is left of the attempt's time (zero once it is over).
+    pub(crate) fn left(&self) -> Duration {
+        self.ends_at.saturating_duration_since(Instant::now())
+    }
+
+    /// The error of this attempt running out of time.
+    pub(crate) fn timed_out(&self) -> Error {
+        Error::Timeout {
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// The clock of one call: when it started, its timeouts, and how many attempts it made (a
+/// download asked again while its file is "not ready" is one call).
+pub(crate) struct CallClock {
+    started: Instant,
+    timeouts: Timeouts,
+    attempts: u32,
+}
+
+impl CallClock {
+    pub(crate) fn start(timeouts: Timeouts) -> Self {
+        Self {
+            started: Instant::now(),
+            timeouts,
+            attempts: 0,
+        }
+    }
+
+    /// The error of a call whose deadline passed, with the last attempt's error as source.
+    fn deadline_error(&self, deadline: Duration, last_error: Option<Error>) -> Error {
+        Error::DeadlineExceeded {
+            deadline,
+            attempts: self.attempts,
+            last_error: last_error.map(Box::new),
+        }
+    }
+}
+
+/// Runs `fut` within what is left of the call's deadline; `Err(deadline)` when it passes
+/// first.
+async fn within<T>(
+    timeouts: &Timeouts,
+    started: Instant,
+    fut: impl Future<Output = T>,
+) -> std::result::Result<T, Duration> {
+    match (timeouts.remaining(started.elapsed()), timeouts.deadline()) {
+        (Some(left), Some(deadline)) => tokio::time::timeout(left, fut).await.map_err(|_| deadline),
+        _ => Ok(fut.await),
+    }
 }
 
 /// Options of one [`Client::call_with`] call.
@@ -83,7 +165,7 @@ pub struct CallOptions {
     pub idempotent: Option<bool>,
     /// Force an endpoint (default: `/auth/service/` for login methods, else `/service/?srv=1`).
     pub endpoint: Option<Endpoint>,
-    /// Override the client's overall deadline for this call.
+    /// Override the client's overall deadline for this call (`None`: the client's).
     pub deadline: Option<Duration>,
 }
 
@@ -119,7 +201,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.inner.config.base_url.as_str())
             .field("credentials", &self.inner.credentials)
-            .field("session", &"[redacted]")
+            .field("session", &REDACTED)
             .field("max_in_flight", &self.inner.config.max_in_flight)
             .finish_non_exhaustive()
     }
@@ -134,8 +216,11 @@ impl Client {
     /// A client configured from the environment: `SABY_BASE_URL` (optional), then either
     /// `SABY_APP_CLIENT_ID` + `SABY_APP_SECRET` + `SABY_SECRET_KEY` (service application) or
     /// `SABY_LOGIN` + `SABY_PASSWORD` (+ optional `SABY_ACCOUNT`).
+    ///
+    /// Fails with [`Error::Config`] naming what is missing. To change other settings, start
+    /// from [`ClientBuilder::from_env`] instead.
     pub fn from_env() -> Result<Client> {
-        from_env_with(|k| std::env::var(k).ok())?.build()
+        ClientBuilder::from_env().build()
     }
 
     pub(crate) fn from_parts(
@@ -265,7 +350,10 @@ impl Client {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let body = encode_request(method, params, options.protocol, id)?;
         let url = join(&self.inner.config.base_url, endpoint.as_str())?;
-        let deadline = options.deadline.unwrap_or(self.inner.config.deadline);
+        let timeouts = match options.deadline {
+            Some(d) => self.inner.config.timeouts.with_deadline(Some(d)),
+            None => self.inner.config.timeouts,
+        };
         let span = tracing::info_span!(
             "saby.call",
             method,
@@ -274,9 +362,11 @@ impl Client {
             status = field::Empty,
         );
         let (url, body, auth_override) = (&url, &body, &auth_override);
-        self.run(needs_session, idempotency, deadline, move |auth| {
-            let auth = auth.or_else(|| auth_override.clone());
-            self.rpc_attempt(method, url, body.clone(), id, auth)
+        let mut clock = CallClock::start(timeouts);
+        self.run(&mut clock, needs_session, idempotency, move |attempt| {
+            let auth = attempt.auth.or_else(|| auth_override.clone());
+            let attempt = Attempt { auth, ..attempt };
+            self.rpc_attempt(method, url, body.clone(), id, attempt)
         })
         .instrument(span)
         .await
@@ -305,112 +395,143 @@ impl Client {
         url: &Url,
         body: Bytes,
         id: u64,
-        auth: Option<AuthToken>,
+        attempt: Attempt,
     ) -> Result<Box<RawValue>> {
         let mut req = self
             .inner
             .http
             .post(url.clone())
             .header(CONTENT_TYPE, transport::CONTENT_TYPE)
-            .timeout(self.inner.config.timeout)
             .body(body);
-        if let Some(auth) = &auth {
+        if let Some(auth) = &attempt.auth {
             let (name, value) = auth.header()?;
             req = req.header(name, value);
         }
-        let (status, headers, bytes) = self.send_http(req).await?;
+        let (status, headers, bytes) = self.send_http(req, &attempt).await?;
         parse_rpc_response(method, id, status, &headers, &bytes)
     }
 
-    /// Sends one request under the in-flight limit and reads the whole body.
+    /// Waits for an in-flight slot within the attempt's time.
+    async fn permit(&self, attempt: &Attempt) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout_at(attempt.ends_at, self.inner.permits.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(Error::Config(
+                "the client's request limiter was closed".to_owned(),
+            )),
+            Err(_) => Err(attempt.timed_out()),
+        }
+    }
+
+    /// Sends one request under the in-flight limit and reads the whole body, within the
+    /// attempt's time: the wait for a slot, then the exchange with what is left (set as the
+    /// request's timeout, so a timed-out exchange ends inside the attempt, as an error).
     pub(crate) async fn send_http(
         &self,
         req: reqwest::RequestBuilder,
+        attempt: &Attempt,
     ) -> Result<(u16, reqwest::header::HeaderMap, Bytes)> {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
+        let timeout = attempt.timeout;
+        let _permit = self.permit(attempt).await?;
+        let resp = req
+            .timeout(attempt.left())
+            .send()
             .await
-            .map_err(|_| Error::Config("the client's request limiter was closed".to_owned()))?;
-        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+            .map_err(|e| Error::transport(e, timeout))?;
         let status = resp.status().as_u16();
         record_on_call_span("status", u64::from(status));
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(e, timeout))?;
         tracing::debug!(status, bytes = bytes.len(), "saby answer");
         Ok((status, headers, bytes))
     }
 
-    pub(crate) fn transport_error(&self, e: reqwest::Error) -> Error {
-        match Error::transport(e) {
-            Error::Timeout(_) => Error::Timeout(self.inner.config.timeout),
-            other => other,
-        }
-    }
-
     /// The call loop: session, attempt, session renewal (once), retry decision, backoff,
     /// overall deadline.
+    ///
+    /// Each attempt (its wait for an in-flight slot included) gets the per-attempt timeout
+    /// cut to what is left of the deadline, and so does a login; the wait between attempts
+    /// never reaches the deadline (the policy stops first). When the deadline passes, the
+    /// call fails with [`Error::DeadlineExceeded`] carrying the last attempt's error. `clock`
+    /// may be shared by several runs of one call (a download asked again while its file is
+    /// not ready).
     pub(crate) async fn run<T, F, Fut>(
         &self,
+        clock: &mut CallClock,
         needs_session: bool,
         idempotency: Idempotency,
-        deadline: Duration,
         mut attempt_fn: F,
     ) -> Result<T>
     where
-        F: FnMut(Option<AuthToken>) -> Fut,
+        F: FnMut(Attempt) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let started = Instant::now();
         let policy = &self.inner.config.retry;
-        let work = async {
-            let mut attempt = 0u32;
-            let mut renewed = false;
-            loop {
-                attempt += 1;
-                record_on_call_span("attempt", u64::from(attempt));
-                let (auth, generation) = if needs_session {
-                    let (token, generation) = self.session().await?;
-                    (Some(token), generation)
-                } else {
-                    (None, 0)
-                };
-                let err = match attempt_fn(auth).await {
-                    Ok(v) => return Ok(v),
-                    Err(e) => e,
-                };
-                if needs_session && is_session_expiry(&err) {
-                    if renewed {
-                        tracing::warn!("session still rejected after logging in again");
-                        return Err(match err {
-                            Error::SessionExpired { message } => Error::SessionExpired { message },
-                            Error::Rpc(r) => Error::SessionExpired { message: r.message },
-                            other => other,
-                        });
+        let timeouts = clock.timeouts;
+        let deadline = timeouts.deadline();
+        let started = clock.started;
+        let mut last_error: Option<Error> = None;
+        let mut renewed = false;
+        loop {
+            let (auth, generation) = if needs_session {
+                match within(&timeouts, started, self.session()).await {
+                    Ok(session) => {
+                        let (token, generation) = session?;
+                        (Some(token), generation)
                     }
-                    tracing::info!("session expired; renewing");
-                    renewed = true;
-                    self.renew(generation).await?;
-                    attempt -= 1; // a replay after renewal is not a retry
-                    continue;
+                    Err(deadline) => return Err(clock.deadline_error(deadline, last_error)),
                 }
-                match decide(&err, attempt, idempotency, policy) {
-                    RetryDecision::Retry { retry_after } => {
-                        let wait = policy.backoff(attempt, retry_after);
-                        if started.elapsed() + wait >= deadline {
-                            return Err(err);
-                        }
-                        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
-                        tokio::time::sleep(wait).await;
-                    }
-                    RetryDecision::GiveUp => return Err(err),
+            } else {
+                (None, 0)
+            };
+            let timeout = match (timeouts.attempt_timeout(started.elapsed()), deadline) {
+                (Some(timeout), _) => timeout,
+                (None, Some(deadline)) => return Err(clock.deadline_error(deadline, last_error)),
+                // Without a deadline every attempt gets the full timeout.
+                (None, None) => timeouts.per_attempt(),
+            };
+            clock.attempts += 1;
+            record_on_call_span("attempt", u64::from(clock.attempts));
+            // The attempt enforces its own time (see `send_http`): it is not cut off from
+            // outside, so a download can stop its file writes cleanly before a retry.
+            let outcome = attempt_fn(Attempt::new(auth, timeout)).await;
+            let err = match outcome {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if needs_session && is_session_expiry(&err) {
+                if renewed {
+                    tracing::warn!("session still rejected after logging in again");
+                    return Err(still_expired(err));
                 }
+                tracing::info!("session expired; renewing");
+                renewed = true;
+                let refusal = err.status();
+                match within(&timeouts, started, self.renew(generation, refusal)).await {
+                    Ok(renewal) => renewal?,
+                    Err(deadline) => return Err(clock.deadline_error(deadline, Some(err))),
+                }
+                clock.attempts -= 1; // a replay after renewal is not a retry
+                continue;
             }
-        };
-        match tokio::time::timeout(deadline, work).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Deadline(deadline)),
+            let state = AttemptState::new(clock.attempts, started.elapsed())
+                .with_deadline(deadline)
+                .with_idempotency(idempotency)
+                .with_jitter(fastrand::f64());
+            match policy.decide(&failure_of(&err), &state) {
+                RetryDecision::Retry(wait) => {
+                    tracing::debug!(attempt = clock.attempts, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
+                    last_error = Some(err);
+                    tokio::time::sleep(wait).await;
+                }
+                RetryDecision::Stop(StopReason::Deadline) if let Some(deadline) = deadline => {
+                    tracing::debug!(error = %err, "deadline reached, giving up");
+                    return Err(clock.deadline_error(deadline, Some(err)));
+                }
+                RetryDecision::Stop(_) => return Err(err),
+            }
         }
     }
 
@@ -427,8 +548,9 @@ impl Client {
         Ok((token, state.generation))
     }
 
-    /// Renews the session seen at `generation`, unless another call already did.
-    async fn renew(&self, generation: u64) -> Result<()> {
+    /// Renews the session seen at `generation`, unless another call already did. `refusal`
+    /// is the HTTP error status of the answer that refused the session, if it had one.
+    async fn renew(&self, generation: u64, refusal: Option<u16>) -> Result<()> {
         let mut state = self.inner.session.lock().await;
         if state.generation != generation && state.token.is_some() {
             return Ok(());
@@ -437,6 +559,7 @@ impl Client {
             return Err(Error::SessionExpired {
                 message: "the session id given to the client expired and cannot be renewed"
                     .to_owned(),
+                status: refusal,
             });
         }
         state.token = None;
@@ -472,7 +595,7 @@ impl Client {
     pub async fn download(&self, link: &str) -> Result<Bytes> {
         let url = self.resolve_link(link)?;
         let url = &url;
-        self.download_loop(url, move |auth| self.get_attempt(url, auth))
+        self.download_loop(url, move |attempt| self.get_attempt(url, attempt))
             .await
     }
 
@@ -483,11 +606,10 @@ impl Client {
     /// `attempt_fn` makes one attempt; it is called again from scratch for every retry.
     pub(crate) async fn download_loop<T, F, Fut>(&self, url: &Url, mut attempt_fn: F) -> Result<T>
     where
-        F: FnMut(Option<AuthToken>) -> Fut,
+        F: FnMut(Attempt) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let with_session = self.is_saby_host(url);
-        let deadline = self.inner.config.deadline;
         let span = tracing::info_span!(
             "saby.download",
             method = "GET",
@@ -496,13 +618,14 @@ impl Client {
             status = field::Empty,
         );
         let work = async {
+            let mut clock = CallClock::start(self.inner.config.timeouts);
             let mut not_ready = 0u32;
             loop {
                 let res = self
                     .run(
+                        &mut clock,
                         with_session,
                         Idempotency::Idempotent,
-                        deadline,
                         &mut attempt_fn,
                     )
                     .await;
@@ -511,40 +634,36 @@ impl Client {
                         if e.is_file_not_ready()
                             && not_ready + 1 < self.inner.config.file_not_ready_attempts =>
                     {
+                        let delay = self.inner.config.file_not_ready_delay;
+                        let left = clock.timeouts.remaining(clock.started.elapsed());
+                        if let (Some(left), Some(deadline)) = (left, clock.timeouts.deadline())
+                            && left <= delay
+                        {
+                            return Err(clock.deadline_error(deadline, Some(Error::Rpc(e))));
+                        }
                         not_ready += 1;
                         tracing::debug!(not_ready, "file not ready yet; waiting");
-                        tokio::time::sleep(self.inner.config.file_not_ready_delay).await;
+                        tokio::time::sleep(delay).await;
                     }
                     other => return other,
                 }
             }
         };
-        match tokio::time::timeout(deadline, work).instrument(span).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Deadline(deadline)),
-        }
+        work.instrument(span).await
     }
 
-    fn download_request(
-        &self,
-        url: &Url,
-        auth: Option<&AuthToken>,
-    ) -> Result<reqwest::RequestBuilder> {
-        let mut req = self
-            .inner
-            .http
-            .get(url.clone())
-            .timeout(self.inner.config.timeout);
-        if let Some(auth) = auth {
+    fn download_request(&self, url: &Url, attempt: &Attempt) -> Result<reqwest::RequestBuilder> {
+        let mut req = self.inner.http.get(url.clone());
+        if let Some(auth) = &attempt.auth {
             let (name, value) = auth.header()?;
             req = req.header(name, value);
         }
         Ok(req)
     }
 
-    async fn get_attempt(&self, url: &Url, auth: Option<AuthToken>) -> Result<Bytes> {
-        let req = self.download_request(url, auth.as_ref())?;
-        let (status, headers, body) = self.send_http(req).await?;
+    async fn get_attempt(&self, url: &Url, attempt: Attempt) -> Result<Bytes> {
+        let req = self.download_request(url, &attempt)?;
+        let (status, headers, body) = self.send_http(req, &attempt).await?;
         match download_failure(status, &headers, &body) {
             Some(err) => Err(err),
             None => Ok(body),
@@ -558,16 +677,16 @@ impl Client {
     pub(crate) async fn open_download(
         &self,
         url: &Url,
-        auth: Option<AuthToken>,
+        attempt: Attempt,
     ) -> Result<OpenDownload<'_>> {
-        let req = self.download_request(url, auth.as_ref())?;
-        let permit = self
-            .inner
-            .permits
-            .acquire()
+        let timeout = attempt.timeout;
+        let req = self.download_request(url, &attempt)?;
+        let permit = self.permit(&attempt).await?;
+        let mut response = req
+            .timeout(attempt.left())
+            .send()
             .await
-            .map_err(|_| Error::Config("the client's request limiter was closed".to_owned()))?;
-        let mut response = req.send().await.map_err(|e| self.transport_error(e))?;
+            .map_err(|e| Error::transport(e, timeout))?;
         let status = response.status().as_u16();
         record_on_call_span("status", u64::from(status));
         if !(200..300).contains(&status) {
@@ -577,7 +696,7 @@ impl Client {
                 match response
                     .chunk()
                     .await
-                    .map_err(|e| self.transport_error(e))?
+                    .map_err(|e| Error::transport(e, timeout))?
                 {
                     Some(chunk) => body.extend_from_slice(&chunk),
                     None => break,
@@ -588,6 +707,7 @@ impl Client {
                 download_failure(status, &headers, &body).unwrap_or_else(|| Error::Http {
                     status,
                     excerpt: excerpt(&body),
+                    retry_after: crate::transport::retry_after(&headers),
                 }),
             );
         }
@@ -596,6 +716,7 @@ impl Client {
             status,
             headers: response.headers().clone(),
             response,
+            timeout,
         })
     }
 
@@ -639,6 +760,8 @@ pub(crate) struct OpenDownload<'a> {
     pub(crate) headers: reqwest::header::HeaderMap,
     /// The answer, its body not read yet.
     pub(crate) response: reqwest::Response,
+    /// The attempt's timeout (reported if reading the body times out).
+    pub(crate) timeout: Duration,
 }
 
 /// The error a download's answer carries, if any: an HTTP status error (401, 403, 423, 429,
@@ -664,6 +787,7 @@ pub(crate) fn download_failure(
         return Some(Error::Http {
             status,
             excerpt: excerpt(body),
+            retry_after: crate::transport::retry_after(headers),
         });
     }
     None
@@ -679,6 +803,18 @@ fn download_error(status: u16, body: &[u8]) -> Option<Error> {
     Some(Error::Rpc(Box::new(RpcError::from_wire(
         "GET", status, e.error,
     ))))
+}
+
+/// A session still refused after logging in again: [`Error::SessionExpired`], whatever form
+/// the refusal took.
+fn still_expired(err: Error) -> Error {
+    match err {
+        Error::Rpc(r) => Error::SessionExpired {
+            status: Some(r.http_status).filter(|s| !(200..300).contains(s)),
+            message: r.message,
+        },
+        other => other,
+    }
 }
 
 fn is_session_expiry(e: &Error) -> bool {

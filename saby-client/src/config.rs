@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::SecretString;
+#[cfg(test)]
+use hr_docs_core::REDACTED;
+use hr_docs_core::{BoxError, Secret, Timeouts};
 use url::Url;
 
 use crate::client::Client;
@@ -13,10 +15,36 @@ use crate::error::{Error, Result};
 use crate::model::{Certificate, SabyDateTime};
 use crate::retry::RetryPolicy;
 
+pub use hr_docs_core::{DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
+
 /// The default production host.
 pub const DEFAULT_BASE_URL: &str = "https://online.sbis.ru";
+/// The `User-Agent` sent unless [`ClientBuilder::user_agent`] sets another:
+/// `saby-client/<version>`.
+pub const DEFAULT_USER_AGENT: &str = hr_docs_core::default_user_agent!();
 
-/// How the client logs in. Every secret is a [`SecretString`]; `Debug` prints `[redacted]`.
+/// Environment variable with the base URL (optional; default [`DEFAULT_BASE_URL`]).
+pub const ENV_BASE_URL: &str = "SABY_BASE_URL";
+/// Environment variable with the login of password credentials.
+pub const ENV_LOGIN: &str = "SABY_LOGIN";
+/// Environment variable with the password of password credentials (required with
+/// [`ENV_LOGIN`]).
+pub const ENV_PASSWORD: &str = "SABY_PASSWORD";
+/// Environment variable with the account number (`НомерАккаунта`) of password credentials
+/// (optional).
+pub const ENV_ACCOUNT: &str = "SABY_ACCOUNT";
+/// Environment variable with the `app_client_id` of a service application (takes precedence
+/// over [`ENV_LOGIN`]).
+pub const ENV_APP_CLIENT_ID: &str = "SABY_APP_CLIENT_ID";
+/// Environment variable with the `app_secret` of a service application (required with
+/// [`ENV_APP_CLIENT_ID`]).
+pub const ENV_APP_SECRET: &str = "SABY_APP_SECRET";
+/// Environment variable with the `secret_key` of a service application (required with
+/// [`ENV_APP_CLIENT_ID`]).
+pub const ENV_SECRET_KEY: &str = "SABY_SECRET_KEY";
+
+/// How the client logs in. Every secret is a [`Secret`]: `Debug` prints `[REDACTED]`
+/// ([`hr_docs_core::REDACTED`]), and its text is wiped from memory when dropped.
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum Credentials {
@@ -25,7 +53,7 @@ pub enum Credentials {
         /// The login.
         login: String,
         /// The password.
-        password: SecretString,
+        password: Secret,
         /// `НомерАккаунта`, when the user has several.
         account: Option<String>,
     },
@@ -34,9 +62,9 @@ pub enum Credentials {
         /// `app_client_id`.
         client_id: String,
         /// `app_secret`.
-        app_secret: SecretString,
+        app_secret: Secret,
         /// `secret_key`.
-        secret_key: SecretString,
+        secret_key: Secret,
     },
     /// Certificate login (`СБИС.АутентифицироватьПоСертификату`): Saby answers with the
     /// session id encrypted to the certificate; `decryptor` (yours) decrypts it.
@@ -49,7 +77,7 @@ pub enum Credentials {
     },
     /// An existing session id. It cannot be renewed: when it expires calls fail with
     /// [`Error::SessionExpired`].
-    Session(SecretString),
+    Session(Secret),
 }
 
 impl Credentials {
@@ -57,7 +85,7 @@ impl Credentials {
     pub fn password(login: impl Into<String>, password: impl Into<String>) -> Self {
         Self::Password {
             login: login.into(),
-            password: SecretString::from(password.into()),
+            password: Secret::new(password),
             account: None,
         }
     }
@@ -69,7 +97,7 @@ impl Credentials {
     ) -> Self {
         Self::Password {
             login: login.into(),
-            password: SecretString::from(password.into()),
+            password: Secret::new(password),
             account: Some(account.into()),
         }
     }
@@ -81,8 +109,8 @@ impl Credentials {
     ) -> Self {
         Self::ServiceApp {
             client_id: client_id.into(),
-            app_secret: SecretString::from(app_secret.into()),
-            secret_key: SecretString::from(secret_key.into()),
+            app_secret: Secret::new(app_secret),
+            secret_key: Secret::new(secret_key),
         }
     }
     /// Certificate login credentials.
@@ -94,52 +122,59 @@ impl Credentials {
     }
     /// A ready session id.
     pub fn session(sid: impl Into<String>) -> Self {
-        Self::Session(SecretString::from(sid.into()))
+        Self::Session(Secret::new(sid))
     }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Password { login, account, .. } => f
+            Self::Password {
+                login,
+                password,
+                account,
+            } => f
                 .debug_struct("Password")
                 .field("login", login)
-                .field("password", &"[redacted]")
+                .field("password", password)
                 .field("account", account)
                 .finish(),
-            Self::ServiceApp { client_id, .. } => f
+            Self::ServiceApp {
+                client_id,
+                app_secret,
+                secret_key,
+            } => f
                 .debug_struct("ServiceApp")
                 .field("client_id", client_id)
-                .field("app_secret", &"[redacted]")
-                .field("secret_key", &"[redacted]")
+                .field("app_secret", app_secret)
+                .field("secret_key", secret_key)
                 .finish(),
             Self::Certificate { certificate, .. } => f
                 .debug_struct("Certificate")
                 .field("thumbprint", &certificate.thumbprint)
                 .field("decryptor", &"<dyn SessionDecryptor>")
                 .finish(),
-            Self::Session(_) => f.debug_tuple("Session").field(&"[redacted]").finish(),
+            Self::Session(sid) => f.debug_tuple("Session").field(sid).finish(),
         }
     }
 }
 
 /// Decrypts the session id returned by certificate login (CMS EnvelopedData addressed to
 /// the certificate). Implement it with your crypto provider (CryptoPro, a token...).
+///
+/// Return the session id as a [`Secret`] (`Secret::from(text)`); any error you return is
+/// kept as the source of [`Error::Signer`].
 #[async_trait]
 pub trait SessionDecryptor: Send + Sync {
     /// Decrypts `enveloped` (DER CMS EnvelopedData) and returns the session id.
-    async fn decrypt(
-        &self,
-        enveloped: &[u8],
-    ) -> std::result::Result<SecretString, Box<dyn std::error::Error + Send + Sync>>;
+    async fn decrypt(&self, enveloped: &[u8]) -> std::result::Result<Secret, BoxError>;
 }
 
 /// Settings shared by every call of a [`Client`].
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) base_url: Url,
-    pub(crate) timeout: Duration,
-    pub(crate) deadline: Duration,
+    pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_in_flight: usize,
     pub(crate) file_not_ready_delay: Duration,
@@ -159,27 +194,31 @@ pub(crate) enum EventHistory {
 /// The default history window of the event feed: 7 days.
 pub const DEFAULT_EVENT_HISTORY_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-/// Builds a [`Client`]. Start with [`Client::builder`].
+/// Builds a [`Client`]. Start with [`Client::builder`] or [`ClientBuilder::from_env`].
 ///
 /// | option | default |
 /// |---|---|
 /// | [`base_url`](Self::base_url) | `https://online.sbis.ru` |
 /// | [`credentials`](Self::credentials) | none (required) |
 /// | [`http_client`](Self::http_client) | a new `reqwest::Client` |
+/// | [`user_agent`](Self::user_agent) | `saby-client/<version>` |
 /// | [`timeout`](Self::timeout) (per attempt) | 60 s |
-/// | [`deadline`](Self::deadline) (per call, all attempts) | 5 min |
+/// | [`deadline`](Self::deadline) / [`no_deadline`](Self::no_deadline) (per call, all attempts) | 5 min |
 /// | [`retry_policy`](Self::retry_policy) | [`RetryPolicy::default`] |
 /// | [`max_in_flight`](Self::max_in_flight) | 5 |
 /// | [`file_not_ready_delay`](Self::file_not_ready_delay) | 1 s |
 /// | [`file_not_ready_attempts`](Self::file_not_ready_attempts) | 30 |
 /// | [`event_history_window`](Self::event_history_window) / [`event_history_from`](Self::event_history_from) | the last 7 days |
 #[must_use]
+#[derive(Clone)]
 pub struct ClientBuilder {
     base_url: String,
     credentials: Option<Credentials>,
+    /// Why [`ClientBuilder::from_env`] found no usable credentials (names the variables).
+    env_problem: Option<String>,
     http: Option<reqwest::Client>,
-    timeout: Duration,
-    deadline: Duration,
+    user_agent: String,
+    timeouts: Timeouts,
     retry: RetryPolicy,
     max_in_flight: usize,
     file_not_ready_delay: Duration,
@@ -192,8 +231,8 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
             .field("credentials", &self.credentials)
-            .field("timeout", &self.timeout)
-            .field("deadline", &self.deadline)
+            .field("user_agent", &self.user_agent)
+            .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("max_in_flight", &self.max_in_flight)
             .field("event_history", &self.event_history)
@@ -206,9 +245,10 @@ impl Default for ClientBuilder {
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
             credentials: None,
+            env_problem: None,
             http: None,
-            timeout: Duration::from_secs(60),
-            deadline: Duration::from_secs(300),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             max_in_flight: 5,
             file_not_ready_delay: Duration::from_secs(1),
@@ -219,6 +259,68 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// A builder with the defaults (production URL, no credentials).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder filled from the environment (unset or empty variables are skipped):
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `SABY_BASE_URL` | the host (optional) |
+    /// | `SABY_APP_CLIENT_ID`, `SABY_APP_SECRET`, `SABY_SECRET_KEY` | service-application credentials (all three; take precedence) |
+    /// | `SABY_LOGIN`, `SABY_PASSWORD` | password credentials |
+    /// | `SABY_ACCOUNT` | the account number with password credentials (optional) |
+    ///
+    /// Change any other setting before [`build`](Self::build), which reports missing or
+    /// incomplete credentials as [`Error::Config`] naming the variables (never a value).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut b = Self::default();
+        if let Some(url) = get(ENV_BASE_URL) {
+            b = b.base_url(url);
+        }
+        let credentials = if let Some(id) = get(ENV_APP_CLIENT_ID) {
+            match (get(ENV_APP_SECRET), get(ENV_SECRET_KEY)) {
+                (Some(secret), Some(key)) => Ok(Credentials::service_app(id, secret, key)),
+                (None, _) => Err(format!(
+                    "{ENV_APP_CLIENT_ID} is set but {ENV_APP_SECRET} is not"
+                )),
+                (_, None) => Err(format!(
+                    "{ENV_APP_CLIENT_ID} is set but {ENV_SECRET_KEY} is not"
+                )),
+            }
+        } else if let Some(login) = get(ENV_LOGIN) {
+            match (get(ENV_PASSWORD), get(ENV_ACCOUNT)) {
+                (Some(password), Some(account)) => {
+                    Ok(Credentials::password_with_account(login, password, account))
+                }
+                (Some(password), None) => Ok(Credentials::password(login, password)),
+                (None, _) => Err(format!("{ENV_LOGIN} is set but {ENV_PASSWORD} is not")),
+            }
+        } else {
+            Err(format!(
+                "set {ENV_LOGIN} and {ENV_PASSWORD}, or {ENV_APP_CLIENT_ID}, {ENV_APP_SECRET} and {ENV_SECRET_KEY}"
+            ))
+        };
+        match credentials {
+            Ok(c) => b.credentials(c),
+            Err(problem) => {
+                b.env_problem = Some(problem);
+                b
+            }
+        }
+    }
+
     /// The Saby host (default `https://online.sbis.ru`; `https://fix-online.sbis.ru` is the
     /// test host). A path prefix and a trailing slash are both fine.
     pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
@@ -228,21 +330,38 @@ impl ClientBuilder {
     /// How to log in (required).
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
+        self.env_problem = None;
         self
     }
-    /// A preconfigured `reqwest::Client` (proxy, TLS roots...).
+    /// A preconfigured `reqwest::Client` (proxy, TLS roots...). Its own `User-Agent`
+    /// replaces [`user_agent`](Self::user_agent). `reqwest` is a public dependency of this
+    /// method only (see `docs/architecture.md`, "Public dependencies").
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
     }
-    /// The timeout of one HTTP attempt.
-    pub fn timeout(mut self, per_attempt: Duration) -> Self {
-        self.timeout = per_attempt;
+    /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`], `saby-client/<version>`).
+    /// Not used with [`http_client`](Self::http_client): set it on that client.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
         self
     }
-    /// The overall deadline of one call: every attempt, backoff wait and re-login.
+    /// The timeout of one HTTP attempt (default 60 s), covering connect, send and the whole
+    /// answer; cut to what is left of the [`deadline`](Self::deadline).
+    pub fn timeout(mut self, per_attempt: Duration) -> Self {
+        self.timeouts = self.timeouts.with_per_attempt(per_attempt);
+        self
+    }
+    /// The overall deadline of one call (default 5 min): every attempt, backoff wait and
+    /// re-login.
     pub fn deadline(mut self, overall: Duration) -> Self {
-        self.deadline = overall;
+        self.timeouts = self.timeouts.with_deadline(Some(overall));
+        self
+    }
+    /// No overall deadline: only the retry policy's attempt limit (and the per-attempt
+    /// timeout) bound a call.
+    pub fn no_deadline(mut self) -> Self {
+        self.timeouts = self.timeouts.with_deadline(None);
         self
     }
     /// The retry policy.
@@ -281,27 +400,35 @@ impl ClientBuilder {
         self.event_history = EventHistory::From(start.into());
         self
     }
-    /// Builds the client. Fails on a bad URL or missing credentials. No request is made:
-    /// the first call logs in.
+    /// Builds the client. Fails with [`Error::Config`] on a bad URL, missing credentials
+    /// (naming the environment variables after [`from_env`](Self::from_env)) or a zero
+    /// timeout. No request is made: the first call logs in.
     pub fn build(self) -> Result<Client> {
         let base_url = Url::parse(self.base_url.trim())
             .map_err(|e| Error::Config(format!("invalid base URL: {e}")))?;
         if !matches!(base_url.scheme(), "http" | "https") {
             return Err(Error::Config("base URL must be http or https".to_owned()));
         }
-        let credentials = self
-            .credentials
-            .ok_or_else(|| Error::Config("credentials are required".to_owned()))?;
+        let credentials = match (self.credentials, self.env_problem) {
+            (Some(c), _) => c,
+            (None, Some(problem)) => return Err(Error::Config(problem)),
+            (None, None) => return Err(Error::Config("credentials are required".to_owned())),
+        };
+        if let Some(problem) = self.timeouts.problem() {
+            return Err(Error::Config(problem.to_owned()));
+        }
         let http = match self.http {
             Some(h) => h,
-            None => reqwest::Client::builder().build().map_err(|e| {
-                Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
-            })?,
+            None => reqwest::Client::builder()
+                .user_agent(self.user_agent.as_str())
+                .build()
+                .map_err(|e| {
+                    Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
+                })?,
         };
         let config = Config {
             base_url,
-            timeout: self.timeout,
-            deadline: self.deadline,
+            timeouts: self.timeouts,
             retry: self.retry,
             max_in_flight: self.max_in_flight,
             file_not_ready_delay: self.file_not_ready_delay,
@@ -310,38 +437,6 @@ impl ClientBuilder {
         };
         Ok(Client::from_parts(config, credentials, http))
     }
-}
-
-/// Reads credentials and the base URL from the environment (see [`Client::from_env`]).
-pub(crate) fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder> {
-    let get = |k: &str| {
-        get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let mut b = Client::builder();
-    if let Some(url) = get("SABY_BASE_URL") {
-        b = b.base_url(url);
-    }
-    let creds = if let Some(id) = get("SABY_APP_CLIENT_ID") {
-        let secret = get("SABY_APP_SECRET")
-            .ok_or_else(|| Error::Config("SABY_APP_SECRET is not set".to_owned()))?;
-        let key = get("SABY_SECRET_KEY")
-            .ok_or_else(|| Error::Config("SABY_SECRET_KEY is not set".to_owned()))?;
-        Credentials::service_app(id, secret, key)
-    } else if let Some(login) = get("SABY_LOGIN") {
-        let password = get("SABY_PASSWORD")
-            .ok_or_else(|| Error::Config("SABY_PASSWORD is not set".to_owned()))?;
-        match get("SABY_ACCOUNT") {
-            Some(account) => Credentials::password_with_account(login, password, account),
-            None => Credentials::password(login, password),
-        }
-    } else {
-        return Err(Error::Config(
-            "set SABY_LOGIN and SABY_PASSWORD, or SABY_APP_CLIENT_ID, SABY_APP_SECRET and SABY_SECRET_KEY".to_owned(),
-        ));
-    };
-    Ok(b.credentials(creds))
 }
 
 #[cfg(test)]
@@ -359,17 +454,17 @@ mod tests {
 
     #[test]
     fn env_password_with_account_and_url() {
-        let b = from_env_with(env(&[
+        let b = ClientBuilder::from_lookup(env(&[
             ("SABY_BASE_URL", "https://fix-online.sbis.ru/"),
             ("SABY_LOGIN", "robot"),
             ("SABY_PASSWORD", "env-password-secret"),
             ("SABY_ACCOUNT", "100500"),
-        ]))
-        .unwrap();
+        ]));
         let shown = format!("{b:?}");
         assert!(shown.contains("fix-online.sbis.ru"));
         assert!(shown.contains("robot") && shown.contains("100500"));
         assert!(!shown.contains("env-password-secret"));
+        assert!(shown.contains(REDACTED), "{shown}");
         let client = b.build().unwrap();
         assert_eq!(client.base_url().as_str(), "https://fix-online.sbis.ru/");
         assert!(matches!(
@@ -380,23 +475,51 @@ mod tests {
 
     #[test]
     fn env_service_app_wins_and_needs_all_three() {
-        let b = from_env_with(env(&[
+        let b = ClientBuilder::from_lookup(env(&[
             ("SABY_APP_CLIENT_ID", "app"),
             ("SABY_APP_SECRET", "s1-secret"),
             ("SABY_SECRET_KEY", "k1-secret"),
             ("SABY_LOGIN", "ignored"),
-        ]))
-        .unwrap();
+        ]));
         let client = b.build().unwrap();
         assert!(
             matches!(client.credentials(), Credentials::ServiceApp { client_id, .. } if client_id == "app")
         );
         assert_eq!(client.base_url().as_str(), "https://online.sbis.ru/");
-        let err = from_env_with(env(&[("SABY_APP_CLIENT_ID", "app")])).unwrap_err();
-        assert!(matches!(err, Error::Config(m) if m.contains("SABY_APP_SECRET")));
-        let err = from_env_with(env(&[("SABY_LOGIN", "x")])).unwrap_err();
-        assert!(matches!(err, Error::Config(m) if m.contains("SABY_PASSWORD")));
-        let err = from_env_with(env(&[])).unwrap_err();
-        assert!(matches!(err, Error::Config(m) if m.contains("SABY_LOGIN")));
+        let problem = |pairs: &[(&str, &str)]| match ClientBuilder::from_lookup(env(pairs)).build()
+        {
+            Err(Error::Config(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let m = problem(&[("SABY_APP_CLIENT_ID", "app"), ("SABY_SECRET_KEY", "k")]);
+        assert!(m.contains("SABY_APP_SECRET"), "{m}");
+        let m = problem(&[("SABY_APP_CLIENT_ID", "app"), ("SABY_APP_SECRET", "s")]);
+        assert!(m.contains("SABY_SECRET_KEY"), "{m}");
+        let m = problem(&[("SABY_LOGIN", "x")]);
+        assert!(m.contains("SABY_PASSWORD"), "{m}");
+        let m = problem(&[]);
+        assert!(
+            m.contains("SABY_LOGIN") && m.contains("SABY_APP_CLIENT_ID"),
+            "{m}"
+        );
+        // Credentials set in code after from_env win over what the environment lacked.
+        assert!(
+            ClientBuilder::from_lookup(env(&[]))
+                .credentials(Credentials::session("sid"))
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        let b = ClientBuilder::new().credentials(Credentials::session("sid"));
+        for bad in [
+            b.clone().timeout(Duration::ZERO),
+            b.clone().deadline(Duration::ZERO),
+        ] {
+            assert!(matches!(bad.build(), Err(Error::Config(_))));
+        }
+        assert!(b.no_deadline().build().is_ok());
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use hr_docs_core::{BoxError, REDACTED, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -15,9 +16,13 @@ pub const CLASSID_CONFIRMATION_REQUIRED: &str = "{00000000-0000-0000-0000-1FA000
 pub const CLASSID_FILE_NOT_READY: &str = "{00000000-0000-0000-0000-1aa0000f1002}";
 
 /// Everything that can go wrong. `#[non_exhaustive]`: match with a `_` arm and prefer the
-/// predicates [`Error::is_retryable`], [`Error::is_auth`], [`Error::status`].
+/// predicates [`Error::is_retryable`], [`Error::is_auth`], [`Error::is_timeout`],
+/// [`Error::is_deadline`], [`Error::status`] — also through the [`ServiceError`] trait it
+/// shares with `beorg-client`.
 ///
-/// No variant ever carries a password, secret, session id or token.
+/// No variant ever carries a password, secret, session id or token. Each cause is printed
+/// once: a variant with a [`source`](std::error::Error::source) does not repeat it in its
+/// own message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -31,13 +36,20 @@ pub enum Error {
     SessionExpired {
         /// What the server said, if anything.
         message: String,
+        /// The HTTP error status of the answer that said so (401), `None` when it came as a
+        /// JSON-RPC error in a successful answer.
+        status: Option<u16>,
     },
 
-    /// Login was refused (HTTP 401 on a login method, or no token in the answer).
+    /// Login was refused (HTTP 401 on a login method, a refused confirmation code, or no
+    /// token in the answer).
     #[error("Saby login failed: {message}")]
     AuthFailed {
         /// What the server said (never the credentials).
         message: String,
+        /// The HTTP error status of the refusal, `None` when it came in a successful answer
+        /// (a JSON-RPC error or an answer without a session in an HTTP 200).
+        status: Option<u16>,
     },
 
     /// HTTP 403: access denied.
@@ -70,29 +82,44 @@ pub enum Error {
         status: u16,
         /// The start of the body.
         excerpt: String,
+        /// `Retry-After`, when sent.
+        retry_after: Option<Duration>,
     },
 
-    /// The request could not be sent or the answer not read. The source never carries the
-    /// URL (stripped with `reqwest::Error::without_url`).
+    /// The request could not be sent or the answer not read.
     #[error("transport error talking to Saby ({})", if *connect { "connect" } else { "request" })]
     Transport {
         /// True when the connection was never established (safe to retry any call).
         connect: bool,
-        /// The underlying error.
+        /// The HTTP stack's error, without the URL. Boxed: which HTTP crate the client uses
+        /// is not part of its API.
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
 
-    /// One attempt took longer than the per-attempt timeout.
-    #[error("Saby did not answer within {0:?}")]
-    Timeout(Duration),
+    /// One attempt took longer than its timeout.
+    #[error("Saby did not answer within {timeout:?}")]
+    Timeout {
+        /// The attempt's timeout: the per-attempt timeout, or what was left of the deadline
+        /// when that was shorter.
+        timeout: Duration,
+    },
 
-    /// The overall deadline of a call (all attempts, waits and re-logins) passed.
-    #[error("deadline of {0:?} exceeded")]
-    Deadline(Duration),
+    /// The overall deadline of a call (all attempts, waits and re-logins) passed. The last
+    /// attempt's error, if one failed before, is the [`source`](std::error::Error::source).
+    #[error("Saby call exceeded its deadline of {deadline:?} after {attempts} attempt(s)")]
+    DeadlineExceeded {
+        /// The overall deadline in force.
+        deadline: Duration,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The error of the last attempt, if one failed before the deadline.
+        #[source]
+        last_error: Option<Box<Error>>,
+    },
 
     /// The answer could not be decoded: HTML page, truncated body, wrong type.
-    #[error("cannot decode Saby answer to {method} at `{path}`: {source}; body starts: {excerpt}")]
+    #[error("cannot decode Saby answer to {method} at `{path}`; body starts: {excerpt}")]
     Decode {
         /// The method called (or `GET` for downloads).
         method: String,
@@ -129,12 +156,13 @@ pub enum Error {
 
     /// The wanted stage/action is not offered by the document now.
     #[error(
-        "document {document_id} offers no action {wanted}; available: {}",
+        "document {} offers no action {wanted}; available: {}",
+        fmt_document(document_id),
         fmt_available(available)
     )]
     ActionNotFound {
-        /// The document.
-        document_id: String,
+        /// The document (`None`: a document given without its `Идентификатор`).
+        document_id: Option<crate::model::DocumentId>,
         /// What was looked for (names tried).
         wanted: String,
         /// `(stage, action)` pairs the document offers.
@@ -161,7 +189,7 @@ pub enum Error {
 
     /// The caller's [`crate::Signer`] or [`crate::SessionDecryptor`] failed.
     #[error("the caller-provided signer or session decryptor failed")]
-    Signer(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Signer(#[source] BoxError),
 
     /// A local file operation of [`crate::Client::archive`] failed.
     #[error("file error at {path}")]
@@ -182,6 +210,11 @@ fn fmt_msg(m: &Option<String>) -> String {
     m.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
 }
 
+fn fmt_document(id: &Option<crate::model::DocumentId>) -> String {
+    id.as_ref()
+        .map_or_else(|| "(without Идентификатор)".to_owned(), ToString::to_string)
+}
+
 fn fmt_available(a: &[(String, String)]) -> String {
     if a.is_empty() {
         return "none".to_owned();
@@ -193,18 +226,21 @@ fn fmt_available(a: &[(String, String)]) -> String {
 }
 
 impl Error {
-    /// True for failures worth retrying later: 502/503/504, connect errors, timeouts, the
-    /// "file not ready" download error, and answers damaged on the way (a truncated body, an
-    /// HTML page instead of JSON). Business errors (RPC errors, even with HTTP 500) are not.
-    /// Whether a *given call* is retried also depends on its idempotency (see [`crate::retry`]).
+    /// Whether the same call, made again later, may succeed: connect errors, timeouts, an
+    /// exceeded deadline, maintenance (503/504), 408/429/500/502 without a JSON-RPC body,
+    /// the "file not ready" download error, and answers damaged on the way (a truncated
+    /// body, an HTML page instead of JSON). Business errors (RPC errors, even with HTTP 500)
+    /// are not. Whether a *given call* is retried also depends on its idempotency (see
+    /// [`crate::retry`]). See [`ServiceError::is_retryable`].
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Maintenance { .. } | Self::Timeout(_) | Self::Transport { .. } => true,
-            Self::Http { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            Self::Maintenance { .. }
+            | Self::Timeout { .. }
+            | Self::Transport { .. }
+            | Self::DeadlineExceeded { .. } => true,
+            Self::Http { status, .. } => hr_docs_core::is_retryable_status(*status),
             Self::Rpc(e) => e.is_file_not_ready(),
-            // A truncated body or an HTML page instead of JSON: the answer was damaged on
-            // the way, asking again may work. A wrong type in valid JSON will not.
-            Self::Decode { source, .. } => source.is_eof() || source.is_syntax(),
+            Self::Decode { source, .. } => crate::retry::is_damaged(source),
             _ => false,
         }
     }
@@ -227,19 +263,36 @@ impl Error {
         }
     }
 
-    /// The HTTP status involved, when there was one.
+    /// Whether an attempt timed out or the call's deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::DeadlineExceeded { .. })
+    }
+
+    /// Whether the call's overall deadline passed ([`Error::DeadlineExceeded`]).
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, Self::DeadlineExceeded { .. })
+    }
+
+    /// The HTTP error status of the answer the failure came in, as received: never made up
+    /// (a login refused in an HTTP 200 has none), never a 2xx. `None` when no answer came,
+    /// or the failure was inside a successful answer (a JSON-RPC error in an HTTP 200). A
+    /// deadline error reports its last attempt's. See [`ServiceError::status`].
     pub fn status(&self) -> Option<u16> {
-        match self {
+        let status = match self {
             Self::Rpc(e) => Some(e.http_status),
-            Self::SessionExpired { .. } | Self::AuthFailed { .. } => Some(401),
+            Self::SessionExpired { status, .. } | Self::AuthFailed { status, .. } => *status,
             Self::AccessDenied { .. } => Some(403),
             Self::PinLocked { .. } => Some(423),
             Self::Maintenance { status, .. }
             | Self::Http { status, .. }
             | Self::Decode { status, .. } => Some(*status),
-            Self::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Self::DeadlineExceeded {
+                last_error: Some(e),
+                ..
+            } => e.status(),
             _ => None,
-        }
+        };
+        status.filter(|s| !(200..300).contains(s))
     }
 
     /// The RPC error, if this is one.
@@ -250,15 +303,37 @@ impl Error {
         }
     }
 
-    pub(crate) fn transport(e: reqwest::Error) -> Self {
+    /// A transport error of an attempt that had `timeout` to finish.
+    pub(crate) fn transport(e: reqwest::Error, timeout: Duration) -> Self {
         if e.is_timeout() {
-            // The caller replaces the duration with the configured one.
-            return Self::Timeout(Duration::ZERO);
+            return Self::Timeout { timeout };
         }
         Self::Transport {
             connect: e.is_connect(),
-            source: e.without_url(),
+            source: Box::new(e.without_url()),
         }
+    }
+}
+
+impl ServiceError for Error {
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
+    }
+
+    fn is_auth(&self) -> bool {
+        Error::is_auth(self)
+    }
+
+    fn is_timeout(&self) -> bool {
+        Error::is_timeout(self)
+    }
+
+    fn is_deadline(&self) -> bool {
+        Error::is_deadline(self)
+    }
+
+    fn status(&self) -> Option<u16> {
+        Error::status(self)
     }
 }
 
@@ -478,22 +553,12 @@ impl fmt::Debug for ConfirmationInfo {
             .field("id", &self.id)
             .field("send_code_method", &self.send_code_method)
             .field("check_code_method", &self.check_code_method)
-            .field(
-                "session_id",
-                &self.session_id.as_ref().map(|_| "[redacted]"),
-            )
+            .field("session_id", &self.session_id.as_ref().map(|_| REDACTED))
             .finish_non_exhaustive()
     }
 }
 
 /// Cuts a body to a short, printable excerpt for error messages.
 pub(crate) fn excerpt(body: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    let mut out: String = text.chars().take(MAX).collect();
-    if text.chars().count() > MAX {
-        out.push('…');
-    }
-    out.replace(['\n', '\r'], " ")
+    hr_docs_core::redact::excerpt(body)
 }

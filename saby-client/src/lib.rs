@@ -23,7 +23,7 @@
 //! let written = client.write_document(&doc).await?;
 //!
 //! // Stage and action are read from the document itself; server-side keys sign on Saby.
-//! let sent = client.send(written.id_str(), &ServerSigner).await?;
+//! let sent = client.send(written.required_id()?, &ServerSigner).await?;
 //! println!("state: {:?}", sent.state.map(|s| s.code));
 //! # Ok(()) }
 //! ```
@@ -58,9 +58,13 @@
 //! - Testing: the [`saby-sandbox`](https://docs.rs/saby-sandbox) crate is an in-process
 //!   emulator of the API, with a client aimed at it (`Sandbox::client()`).
 //!
-//! Secrets (passwords, app secrets, session ids, tokens) are [`secrecy::SecretString`]s
-//! and never appear in `Debug`, errors or logs. Every request gets a `tracing` span
-//! `saby.call` with `method`, `endpoint`, `attempt` and `status`.
+//! - The shared vocabulary ([`hr_docs_core`], re-exported; `beorg-client` speaks it too):
+//!   [`RetryPolicy`] and its pure decision, [`ServiceError`] (the error predicates),
+//!   [`Secret`], [`DEFAULT_TIMEOUT`], [`DEFAULT_DEADLINE`].
+//!
+//! Secrets (passwords, app secrets, session ids, tokens) are [`Secret`]s and never appear
+//! in `Debug`, errors or logs (`Debug` prints the one marker `[REDACTED]`). Every request
+//! gets a `tracing` span `saby.call` with `method`, `endpoint`, `attempt` and `status`.
 
 mod api;
 mod client;
@@ -77,7 +81,9 @@ pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
 pub use api::service_stages::PROCESS_SERVICE_ACTION;
 pub use client::{CallOptions, Client};
 pub use config::{
-    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_EVENT_HISTORY_WINDOW, SessionDecryptor,
+    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_DEADLINE, DEFAULT_EVENT_HISTORY_WINDOW,
+    DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, ENV_ACCOUNT, ENV_APP_CLIENT_ID, ENV_APP_SECRET,
+    ENV_BASE_URL, ENV_LOGIN, ENV_PASSWORD, ENV_SECRET_KEY, SessionDecryptor,
 };
 pub use error::{
     CLASSID_CONFIRMATION_REQUIRED, CLASSID_FILE_NOT_READY, ConfirmationInfo, Error, ErrorCode,
@@ -86,17 +92,17 @@ pub use error::{
 pub use fs::{
     ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
 };
+pub use hr_docs_core::{self, Secret, ServiceError};
 pub use model::{
-    Account, Action, Attachment, Base64Data, Certificate, CurrentUser, Direction, Document,
-    DocumentFilter, DocumentLink, DocumentPage, Edition, Event, ExternalInterface, FileRef,
-    Individual, Key, KeyType, LegalEntity, Navigation, Party, Person, Regulation, SabyDate,
-    SabyDateTime, ServiceStageFilter, Signature, Stage, State, StateCode, VersionInfo,
+    Account, Action, Attachment, AttachmentId, Base64Data, Certificate, CurrentUser, Direction,
+    Document, DocumentFilter, DocumentId, DocumentLink, DocumentPage, Edition, Event, EventId,
+    ExternalInterface, FileRef, Individual, Key, KeyType, LegalEntity, Navigation, Party, Person,
+    Regulation, SabyDate, SabyDateTime, ServiceStageFilter, Signature, Stage, StageId, State,
+    StateCode, VersionInfo,
 };
 pub use retry::RetryPolicy;
 pub use signer::{ServerSigner, SignRequest, Signer};
 pub use transport::Endpoint;
-
-pub use secrecy;
 
 // Compiles the README's examples as doc tests.
 #[cfg(doctest)]

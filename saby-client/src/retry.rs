@@ -1,8 +1,27 @@
-//! When to retry, and how long to wait.
+//! When to retry, and how long to wait: the shared policy of [`hr_docs_core`], and which
+//! Saby failure is which.
 //!
-//! The decision is a pure function, [`decide`], of the failure, the attempt number, whether
-//! the call is safe to repeat, and the [`RetryPolicy`]; the wait is exponential backoff with
-//! full jitter ([`RetryPolicy::backoff`]), honouring `Retry-After` up to a cap.
+//! The policy ([`RetryPolicy`]), its pure decision ([`RetryPolicy::decide`] of a
+//! [`Failure`] and an [`AttemptState`]) and `Retry-After` parsing are the ones `beorg-client`
+//! uses too: exponential backoff with full jitter, `Retry-After` honoured up to
+//! [`RetryPolicy::max_retry_after`] (60 s by default), and a stop when the next wait would
+//! reach the call's deadline ([`crate::Error::DeadlineExceeded`],
+//! with the last attempt's error as its source).
+//!
+//! How this client's errors map to [`Failure`]s:
+//!
+//! | error | failure |
+//! |---|---|
+//! | connection not established | [`Failure::Connect`] (retried for every call) |
+//! | an attempt timed out | [`Failure::Timeout`] |
+//! | another transport error | [`Failure::Transport`] |
+//! | a truncated body, an HTML page instead of JSON | [`Failure::DamagedBody`] |
+//! | 503/504 (maintenance), 408/429/500/502 without a JSON-RPC body | [`Failure::Status`] with `Retry-After` |
+//! | a JSON-RPC error (a business error, whatever the HTTP status), 401/403/423, a well-formed answer of the wrong shape, bad input | [`Failure::Permanent`] |
+//!
+//! A 401 (or a session error) is not retried by the policy: the session is renewed once
+//! and the call replayed. A "file not ready yet" download error is asked again on its own
+//! schedule ([`ClientBuilder::file_not_ready_delay`](crate::ClientBuilder::file_not_ready_delay)).
 //!
 //! What counts as safe to repeat ([`Idempotency`]):
 //! - read-only methods (`Прочитать…`, `Список…`, `Информация…`, `СформироватьHTMLИзXML`) and
@@ -12,151 +31,41 @@
 //!   same thing again;
 //! - everything else (`ВыполнитьДействие`, deletes...) is retried only when the request
 //!   certainly never reached the server (connection refused / not established).
-//!
-//! Business errors (a JSON-RPC `error` body, even with HTTP 500) are never retried.
 
-use std::time::Duration;
+pub use hr_docs_core::{
+    AttemptState, Failure, Idempotency, RetryDecision, RetryPolicy, StopReason, parse_retry_after,
+};
 
 use crate::error::Error;
 
-/// Retry settings. `Default`: 4 attempts in total, 200 ms base, 10 s cap, `Retry-After`
-/// honoured up to 30 s.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Total attempts per call, including the first (1 = never retry).
-    pub max_attempts: u32,
-    /// The first backoff ceiling; doubles each attempt.
-    pub base_delay: Duration,
-    /// The largest backoff ceiling.
-    pub max_delay: Duration,
-    /// The largest `Retry-After` honoured.
-    pub max_retry_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// A policy that never retries.
-    pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
-    }
-    /// Sets the total number of attempts (at least 1).
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = n.max(1);
-        self
-    }
-    /// Sets the base delay (first backoff ceiling).
-    pub fn base_delay(mut self, d: Duration) -> Self {
-        self.base_delay = d;
-        self
-    }
-    /// Sets the largest backoff ceiling.
-    pub fn max_delay(mut self, d: Duration) -> Self {
-        self.max_delay = d;
-        self
-    }
-    /// Sets the cap on `Retry-After`.
-    pub fn max_retry_after(mut self, d: Duration) -> Self {
-        self.max_retry_after = d;
-        self
-    }
-
-    /// The backoff ceiling before retry number `attempt` (1-based: the wait after the first
-    /// failure is `backoff_ceiling(1)` = `base_delay`), capped at `max_delay`.
-    pub fn backoff_ceiling(&self, attempt: u32) -> Duration {
-        let exp = attempt.saturating_sub(1).min(31);
-        self.base_delay
-            .checked_mul(1u32 << exp)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
-    }
-
-    /// The wait before retry `attempt`: full jitter, uniform in `[0, backoff_ceiling]`;
-    /// a server `Retry-After` (capped at `max_retry_after`) wins when given.
-    pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(ra) = retry_after {
-            return ra.min(self.max_retry_after);
-        }
-        let ceiling = self.backoff_ceiling(attempt);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(fastrand::u64(0..=nanos))
-    }
-}
-
-/// Whether a call may be repeated after it might have reached the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Idempotency {
-    /// Read-only or carrying our own identifiers: safe to repeat.
-    Idempotent,
-    /// A write that must not run twice: repeated only when it certainly never left.
-    NonIdempotent,
-}
-
-/// The outcome of [`decide`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RetryDecision {
-    /// Try again after waiting (the caller adds jitter via [`RetryPolicy::backoff`]).
-    Retry {
-        /// `Retry-After` from the server, when given.
-        retry_after: Option<Duration>,
-    },
-    /// Give up and return the error.
-    GiveUp,
-}
-
-/// Decides whether to retry after `error` on attempt number `attempt` (1-based: the attempt
-/// that just failed). Pure: no clock, no randomness.
-///
-/// - never beyond `policy.max_attempts`;
-/// - a connect error (the request never left) is retried for every call;
-/// - 502/503/504 and per-attempt timeouts are retried only for idempotent calls (the request
-///   may have been executed);
-/// - JSON-RPC errors (business errors, whatever the HTTP status), 401/403/423, decode and
-///   input errors are never retried here (401 is handled by the session renewal).
-pub fn decide(
-    error: &Error,
-    attempt: u32,
-    idempotency: Idempotency,
-    policy: &RetryPolicy,
-) -> RetryDecision {
-    if attempt >= policy.max_attempts {
-        return RetryDecision::GiveUp;
-    }
-    let idempotent = idempotency == Idempotency::Idempotent;
+/// What a failed attempt was, as far as retrying is concerned (see the module's table).
+pub(crate) fn failure_of(error: &Error) -> Failure {
     match error {
-        Error::Transport { connect: true, .. } => RetryDecision::Retry { retry_after: None },
-        Error::Transport { connect: false, .. } | Error::Timeout(_) if idempotent => {
-            RetryDecision::Retry { retry_after: None }
+        Error::Transport { connect: true, .. } => Failure::Connect,
+        Error::Transport { .. } => Failure::Transport,
+        Error::Timeout { .. } => Failure::Timeout,
+        Error::Maintenance {
+            status,
+            retry_after,
         }
-        Error::Maintenance { retry_after, .. } if idempotent => RetryDecision::Retry {
+        | Error::Http {
+            status,
+            retry_after,
+            ..
+        } => Failure::Status {
+            status: *status,
             retry_after: *retry_after,
         },
-        Error::Http {
-            status: 429 | 502 | 503 | 504,
-            ..
-        } if idempotent => RetryDecision::Retry { retry_after: None },
         // A cut-off body or a non-JSON page (a proxy's HTML error) is a transport accident;
         // a well-formed answer of the wrong shape is not, and retrying it cannot help.
-        Error::Decode { source, .. } if idempotent && (source.is_eof() || source.is_syntax()) => {
-            RetryDecision::Retry { retry_after: None }
-        }
-        _ => RetryDecision::GiveUp,
+        Error::Decode { source, .. } if is_damaged(source) => Failure::DamagedBody,
+        _ => Failure::Permanent,
     }
+}
+
+/// A body cut off, or not JSON at all: damaged on the way.
+pub(crate) fn is_damaged(e: &serde_json::Error) -> bool {
+    e.is_eof() || e.is_syntax()
 }
 
 /// True for methods that only read (safe to retry).
@@ -176,15 +85,41 @@ pub(crate) fn is_read_only(method: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    use Idempotency::{Idempotent, NonIdempotent};
 
     fn policy() -> RetryPolicy {
-        RetryPolicy::default().max_attempts(4)
+        RetryPolicy::default()
+            .with_max_attempts(4)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_jitter(false)
+    }
+
+    /// The policy's decision for `error` after attempt `attempt`.
+    fn decide(error: &Error, attempt: u32, idempotency: Idempotency) -> RetryDecision {
+        policy().decide(
+            &failure_of(error),
+            &AttemptState::new(attempt, Duration::ZERO).with_idempotency(idempotency),
+        )
+    }
+
+    fn retried(d: RetryDecision) -> bool {
+        matches!(d, RetryDecision::Retry(_))
     }
 
     fn maintenance(retry_after: Option<Duration>) -> Error {
         Error::Maintenance {
             status: 503,
             retry_after,
+        }
+    }
+
+    fn http(status: u16) -> Error {
+        Error::Http {
+            status,
+            excerpt: String::new(),
+            retry_after: None,
         }
     }
 
@@ -201,101 +136,75 @@ mod tests {
         }))
     }
 
-    use Idempotency::{Idempotent, NonIdempotent};
-
     #[test]
     fn maintenance_is_retried_for_idempotent_calls_only() {
+        assert!(retried(decide(&maintenance(None), 1, Idempotent)));
         assert_eq!(
-            decide(&maintenance(None), 1, Idempotent, &policy()),
-            RetryDecision::Retry { retry_after: None }
-        );
-        assert_eq!(
-            decide(&maintenance(None), 1, NonIdempotent, &policy()),
-            RetryDecision::GiveUp
+            decide(&maintenance(None), 1, NonIdempotent),
+            RetryDecision::Stop(StopReason::NotRetryable)
         );
     }
 
     #[test]
-    fn retry_after_is_passed_through() {
+    fn retry_after_is_honoured() {
         let ra = Some(Duration::from_secs(3));
         assert_eq!(
-            decide(&maintenance(ra), 2, Idempotent, &policy()),
-            RetryDecision::Retry { retry_after: ra }
+            decide(&maintenance(ra), 2, Idempotent),
+            RetryDecision::Retry(Duration::from_secs(3))
+        );
+        let slow_down = Error::Http {
+            status: 429,
+            excerpt: String::new(),
+            retry_after: ra,
+        };
+        assert_eq!(
+            decide(&slow_down, 1, Idempotent),
+            RetryDecision::Retry(Duration::from_secs(3))
         );
     }
 
     #[test]
     fn gives_up_at_max_attempts() {
+        assert!(retried(decide(&maintenance(None), 3, Idempotent)));
         assert_eq!(
-            decide(&maintenance(None), 3, Idempotent, &policy()),
-            RetryDecision::Retry { retry_after: None }
-        );
-        assert_eq!(
-            decide(&maintenance(None), 4, Idempotent, &policy()),
-            RetryDecision::GiveUp
-        );
-        assert_eq!(
-            decide(&maintenance(None), 1, Idempotent, &RetryPolicy::none()),
-            RetryDecision::GiveUp
+            decide(&maintenance(None), 4, Idempotent),
+            RetryDecision::Stop(StopReason::AttemptsExhausted)
         );
     }
 
     #[test]
     fn business_errors_are_never_retried() {
-        assert_eq!(
-            decide(&rpc_500(), 1, Idempotent, &policy()),
-            RetryDecision::GiveUp
-        );
-        assert_eq!(
-            decide(&rpc_500(), 1, NonIdempotent, &policy()),
-            RetryDecision::GiveUp
-        );
+        for idempotency in [Idempotent, NonIdempotent] {
+            assert_eq!(
+                decide(&rpc_500(), 1, idempotency),
+                RetryDecision::Stop(StopReason::NotRetryable)
+            );
+        }
     }
 
     #[test]
-    fn http_502_504_and_429_are_retried_for_idempotent_calls() {
-        for status in [429, 502, 503, 504] {
-            let e = Error::Http {
-                status,
-                excerpt: String::new(),
-            };
+    fn http_errors_without_a_json_rpc_body_follow_the_shared_status_rule() {
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(retried(decide(&http(status), 1, Idempotent)), "{status}");
+            assert!(http(status).is_retryable(), "{status}");
             assert!(
-                matches!(
-                    decide(&e, 1, Idempotent, &policy()),
-                    RetryDecision::Retry { .. }
-                ),
-                "{status}"
-            );
-            assert_eq!(
-                decide(&e, 1, NonIdempotent, &policy()),
-                RetryDecision::GiveUp,
+                !retried(decide(&http(status), 1, NonIdempotent)),
                 "{status}"
             );
         }
-        for status in [400, 404, 500, 501] {
-            let e = Error::Http {
-                status,
-                excerpt: String::new(),
-            };
-            assert_eq!(
-                decide(&e, 1, Idempotent, &policy()),
-                RetryDecision::GiveUp,
-                "{status}"
-            );
+        for status in [400, 404, 501] {
+            assert!(!retried(decide(&http(status), 1, Idempotent)), "{status}");
+            assert!(!http(status).is_retryable(), "{status}");
         }
     }
 
     #[test]
     fn timeouts_are_retried_only_when_idempotent() {
-        let e = Error::Timeout(Duration::from_secs(1));
-        assert!(matches!(
-            decide(&e, 1, Idempotent, &policy()),
-            RetryDecision::Retry { .. }
-        ));
-        assert_eq!(
-            decide(&e, 1, NonIdempotent, &policy()),
-            RetryDecision::GiveUp
-        );
+        let e = Error::Timeout {
+            timeout: Duration::from_secs(1),
+        };
+        assert!(retried(decide(&e, 1, Idempotent)));
+        assert!(!retried(decide(&e, 1, NonIdempotent)));
     }
 
     #[test]
@@ -303,11 +212,16 @@ mod tests {
         let errors = [
             Error::SessionExpired {
                 message: String::new(),
+                status: Some(401),
             },
             Error::AccessDenied { message: None },
             Error::PinLocked { message: None },
             Error::InvalidInput("x".into()),
-            Error::Deadline(Duration::from_secs(1)),
+            Error::DeadlineExceeded {
+                deadline: Duration::from_secs(1),
+                attempts: 1,
+                last_error: None,
+            },
             Error::IdMismatch {
                 method: "m".into(),
                 sent: 1,
@@ -316,44 +230,11 @@ mod tests {
         ];
         for e in &errors {
             assert_eq!(
-                decide(e, 1, Idempotent, &policy()),
-                RetryDecision::GiveUp,
+                decide(e, 1, Idempotent),
+                RetryDecision::Stop(StopReason::NotRetryable),
                 "{e:?}"
             );
         }
-    }
-
-    #[test]
-    fn backoff_ceiling_doubles_and_is_capped() {
-        let p = RetryPolicy::default()
-            .base_delay(Duration::from_millis(100))
-            .max_delay(Duration::from_millis(1000));
-        assert_eq!(p.backoff_ceiling(1), Duration::from_millis(100));
-        assert_eq!(p.backoff_ceiling(2), Duration::from_millis(200));
-        assert_eq!(p.backoff_ceiling(3), Duration::from_millis(400));
-        assert_eq!(p.backoff_ceiling(5), Duration::from_millis(1000));
-        assert_eq!(p.backoff_ceiling(64), Duration::from_millis(1000));
-    }
-
-    #[test]
-    fn full_jitter_stays_within_the_ceiling_and_retry_after_is_capped() {
-        let p = RetryPolicy::default()
-            .base_delay(Duration::from_millis(100))
-            .max_delay(Duration::from_millis(1000))
-            .max_retry_after(Duration::from_secs(5));
-        for attempt in 1..8 {
-            for _ in 0..50 {
-                assert!(p.backoff(attempt, None) <= p.backoff_ceiling(attempt));
-            }
-        }
-        assert_eq!(
-            p.backoff(1, Some(Duration::from_secs(2))),
-            Duration::from_secs(2)
-        );
-        assert_eq!(
-            p.backoff(1, Some(Duration::from_secs(600))),
-            Duration::from_secs(5)
-        );
     }
 
     #[test]
@@ -387,14 +268,9 @@ mod tests {
         let html = decode("<html><body>502 Bad Gateway</body></html>");
         for err in [&truncated, &html] {
             assert!(err.is_retryable(), "{err}");
-            assert_eq!(
-                decide(err, 1, Idempotency::Idempotent, &policy()),
-                RetryDecision::Retry { retry_after: None }
-            );
-            assert_eq!(
-                decide(err, 1, Idempotency::NonIdempotent, &policy()),
-                RetryDecision::GiveUp
-            );
+            assert_eq!(failure_of(err), Failure::DamagedBody);
+            assert!(retried(decide(err, 1, Idempotent)));
+            assert!(!retried(decide(err, 1, NonIdempotent)));
         }
     }
 
@@ -403,9 +279,6 @@ mod tests {
         // Valid JSON of the wrong type: asking again returns the same thing.
         let wrong_type = decode("{}");
         assert!(!wrong_type.is_retryable());
-        assert_eq!(
-            decide(&wrong_type, 1, Idempotency::Idempotent, &policy()),
-            RetryDecision::GiveUp
-        );
+        assert_eq!(failure_of(&wrong_type), Failure::Permanent);
     }
 }

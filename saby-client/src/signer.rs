@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::{Attachment, Certificate, KeyType};
+use crate::model::{Attachment, Certificate, DocumentId, KeyType};
 
 /// What [`crate::Client::perform`] asks a [`Signer`] to sign: one attachment returned by
 /// `ПодготовитьДействие`.
@@ -12,7 +12,7 @@ use crate::model::{Attachment, Certificate, KeyType};
 #[non_exhaustive]
 pub struct SignRequest<'a> {
     /// The document.
-    pub document_id: &'a str,
+    pub document_id: &'a DocumentId,
     /// The stage name.
     pub stage: &'a str,
     /// The action name.

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use url::Url;
 
+use hr_docs_core::REDACTED;
+
 use crate::error::{ConfirmationInfo, Error, Result, RpcError, WireError, excerpt};
 
 /// The `Content-Type` Saby needs (without the charset it reads cp1251 and fails with -32700).
@@ -121,22 +123,12 @@ struct ErrorOnly {
     error: Option<WireError>,
 }
 
-/// Parses `Retry-After`: delay-seconds, or an HTTP date (any of the three forms
-/// RFC 9110 asks recipients to accept) taken relative to the system clock; a
-/// date in the past gives zero.
+/// The answer's `Retry-After`, parsed relative to the system clock (see
+/// [`hr_docs_core::parse_retry_after`]: delay-seconds or any of the three HTTP-date forms,
+/// saturating; a date in the past gives zero).
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    retry_after_at(value, std::time::SystemTime::now())
-}
-
-/// [`retry_after`] for one header value, relative to `now`.
-fn retry_after_at(value: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    hr_docs_core::parse_retry_after(value, std::time::SystemTime::now())
 }
 
 fn error_message(body: &[u8]) -> Option<String> {
@@ -161,6 +153,7 @@ pub(crate) fn status_error(
     match status {
         401 => Some(Error::SessionExpired {
             message: msg().unwrap_or_else(|| "HTTP 401".to_owned()),
+            status: Some(401),
         }),
         403 => Some(Error::AccessDenied { message: msg() }),
         423 => Some(Error::PinLocked { message: msg() }),
@@ -171,6 +164,7 @@ pub(crate) fn status_error(
         429 | 502 => Some(Error::Http {
             status,
             excerpt: body_excerpt(body, secret_body),
+            retry_after: retry_after(headers),
         }),
         _ => None,
     }
@@ -178,7 +172,7 @@ pub(crate) fn status_error(
 
 pub(crate) fn body_excerpt(body: &[u8], secret: bool) -> String {
     if secret {
-        "[redacted: login answer]".to_owned()
+        format!("{REDACTED} (a login answer)")
     } else {
         excerpt(body)
     }
@@ -205,6 +199,7 @@ pub(crate) fn parse_rpc_response(
                 return Err(Error::Http {
                     status,
                     excerpt: body_excerpt(body, secret_body),
+                    retry_after: retry_after(headers),
                 });
             }
             return Err(Error::Decode {
@@ -250,6 +245,7 @@ pub(crate) fn parse_rpc_response(
         return Err(Error::Http {
             status,
             excerpt: body_excerpt(body, secret_body),
+            retry_after: retry_after(headers),
         });
     }
     match env.result {
@@ -510,35 +506,17 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_and_every_http_date_form() {
-        // Mon, 23 Nov 2026 12:00:00 GMT
-        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_795_435_200);
-        assert_eq!(retry_after_at(" 7 ", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after_at("Mon, 23 Nov 2026 12:00:30 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            retry_after_at("Monday, 23-Nov-26 12:01:00 GMT", now),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            retry_after_at("Mon Nov 23 12:00:05 2026", now),
-            Some(Duration::from_secs(5))
-        );
-        // A date already past means "now", not "never".
-        assert_eq!(
-            retry_after_at("Mon, 23 Nov 2026 11:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after_at("soon", now), None);
-        assert_eq!(retry_after_at("-3", now), None);
-        assert_eq!(retry_after_at("", now), None);
-
+    fn retry_after_is_read_from_the_header() {
+        // The forms and the saturation are `hr_docs_core::parse_retry_after`'s own tests.
         let mut headers = reqwest::header::HeaderMap::new();
         assert_eq!(retry_after(&headers), None);
         headers.insert(reqwest::header::RETRY_AFTER, "12".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(12)));
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            "18446744073709551616".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::MAX));
     }
 
     #[test]
@@ -635,8 +613,8 @@ mod tests {
         .unwrap();
         let a: crate::model::Document = decode_document("m", &wrapped).unwrap();
         let b: crate::model::Document = decode_document("m", &bare).unwrap();
-        assert_eq!(a.id.as_deref(), Some("a"));
-        assert_eq!(b.id.as_deref(), Some("b"));
+        assert_eq!(a.id.as_ref().map(|i| i.as_str()), Some("a"));
+        assert_eq!(b.id.as_ref().map(|i| i.as_str()), Some("b"));
     }
 
     fn doc(json: &str) -> Result<crate::model::Document> {
@@ -661,12 +639,12 @@ mod tests {
     fn wrapped_or_bare_whatever_the_key_order() {
         // Wrapped, other keys around it.
         let d = doc(r#"{"Документ":{"Идентификатор":"in"},"Навигация":{}}"#).unwrap();
-        assert_eq!(d.id.as_deref(), Some("in"));
+        assert_eq!(d.id.as_ref().map(|i| i.as_str()), Some("in"));
         let d = doc(r#"{"Навигация":{},"Документ":{"Идентификатор":"in"}}"#).unwrap();
-        assert_eq!(d.id.as_deref(), Some("in"));
+        assert_eq!(d.id.as_ref().map(|i| i.as_str()), Some("in"));
         // `Документ` first, but an id later: a bare document with an unknown `Документ`.
         let d = doc(r#"{"Документ":{"Идентификатор":"in"},"Идентификатор":"out"}"#).unwrap();
-        assert_eq!(d.id.as_deref(), Some("out"));
+        assert_eq!(d.id.as_ref().map(|i| i.as_str()), Some("out"));
         assert_eq!(d.extra["Документ"]["Идентификатор"], "in");
         // `Документ` twice: not a wrapper (the probe rejects it), so bare.
         let d =

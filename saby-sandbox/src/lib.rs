@@ -65,7 +65,7 @@
 //! for _ in 0..2 {
 //!     let mut feed = client.events(cursor.clone());
 //!     while let Some(event) = feed.next().await {
-//!         println!("{}: {:?}", event?.document_id(), sandbox.state_code("doc-1"));
+//!         println!("{:?}: {:?}", event?.document_id(), sandbox.state_code("doc-1"));
 //!     }
 //!     cursor = feed.cursor().clone();
 //! }
@@ -120,13 +120,11 @@ impl saby_client::SessionDecryptor for SandboxSessionDecryptor {
     async fn decrypt(
         &self,
         enveloped: &[u8],
-    ) -> std::result::Result<secrecy::SecretString, Box<dyn std::error::Error + Send + Sync>> {
+    ) -> std::result::Result<saby_client::Secret, Box<dyn std::error::Error + Send + Sync>> {
         let sid = enveloped
             .strip_prefix(auth::ENVELOPE_PREFIX)
             .ok_or("not an envelope of the Saby sandbox")?;
-        Ok(secrecy::SecretString::from(String::from_utf8(
-            sid.to_vec(),
-        )?))
+        Ok(saby_client::Secret::from(String::from_utf8(sid.to_vec())?))
     }
 }
 
@@ -202,10 +200,10 @@ impl Sandbox {
             .credentials(self.credentials())
             .retry_policy(
                 saby_client::RetryPolicy::default()
-                    .max_attempts(6)
-                    .base_delay(Duration::from_millis(5))
-                    .max_delay(Duration::from_millis(50))
-                    .max_retry_after(Duration::from_millis(100)),
+                    .with_max_attempts(6)
+                    .with_initial_backoff(Duration::from_millis(5))
+                    .with_max_backoff(Duration::from_millis(50))
+                    .with_max_retry_after(Duration::from_millis(100)),
             )
             .file_not_ready_delay(Duration::from_millis(20))
             .timeout(Duration::from_secs(10))

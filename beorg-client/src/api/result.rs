@@ -99,7 +99,12 @@ impl Client {
                     waited: started.elapsed(),
                 });
             }
-            let deadline = Some(self.inner.deadline.map_or(remaining, |d| d.min(remaining)));
+            let deadline = Some(
+                self.inner
+                    .timeouts
+                    .deadline()
+                    .map_or(remaining, |d| d.min(remaining)),
+            );
             let retry_after = match self.result_within(set_id, deadline).await {
                 Ok(ResultStatus::Ready(r)) => return Ok(*r),
                 Ok(ResultStatus::Processing { retry_after }) => {
@@ -129,7 +134,7 @@ impl Client {
                 Err(e) => return Err(e),
             };
             let delay = match retry_after {
-                Some(ra) => ra.min(self.inner.retry.get_max_retry_after()),
+                Some(ra) => ra.min(self.inner.retry.max_retry_after()),
                 None => {
                     let d = backoff;
                     backoff = (backoff * 2).min(self.inner.poll_max);

@@ -11,6 +11,7 @@ mod ready;
 mod result;
 mod tracing;
 mod upload;
+mod vocabulary;
 
 /// Every `*.rs` file next to this one is declared as a module above, so no test file is
 /// silently left out of the build.

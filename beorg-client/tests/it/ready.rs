@@ -212,7 +212,7 @@ async fn a_zero_grace_releases_gaps_at_once() {
     script(&server, 18, &[r#"{"ready": []}"#]).await;
     let mut stream = client(&server)
         .ready_stream(16, Duration::from_millis(1))
-        .watermark(WatermarkRule::new().gap_grace(Duration::ZERO));
+        .watermark(WatermarkRule::new().with_gap_grace(Duration::ZERO));
     assert_eq!(take(&mut stream, 1).await, ids(&[17]));
     assert_eq!(stream.next_start_id(), 18);
 }
@@ -234,7 +234,7 @@ async fn an_outlier_does_not_move_the_stream_past_real_sets() {
     script(&server, 202, &[r#"{"ready": [9000000000]}"#]).await;
     let mut stream = client(&server)
         .ready_stream(200, Duration::from_millis(1))
-        .watermark(WatermarkRule::new().gap_grace(Duration::ZERO));
+        .watermark(WatermarkRule::new().with_gap_grace(Duration::ZERO));
     assert_eq!(take(&mut stream, 2).await, ids(&[200, 9_000_000_000]));
     assert_eq!(stream.next_start_id(), 201);
     assert_eq!(take(&mut stream, 1).await, ids(&[201]));

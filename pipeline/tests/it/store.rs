@@ -26,7 +26,7 @@ fn t(ms: i64) -> OffsetDateTime {
 }
 
 fn rule(grace: Duration) -> WatermarkRule {
-    WatermarkRule::new().gap_grace(grace)
+    WatermarkRule::new().with_gap_grace(grace)
 }
 
 fn sets(numbers: &[u64]) -> Vec<NewSet> {
@@ -395,7 +395,7 @@ fn the_stored_watermark_is_the_rule_over_what_was_recorded() {
         store.init_company(C, 1).unwrap();
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let grace = Duration::from_secs([0, 1, 20, 60, 3_600, 7][(seed % 6) as usize]);
-        let rule = WatermarkRule::new().gap_grace(grace).max_jump(50);
+        let rule = WatermarkRule::new().with_gap_grace(grace).with_max_jump(50);
         let mut model: Vec<SeenSet> = Vec::new();
         let mut start = 1;
         let mut next_number = 1;

@@ -21,20 +21,23 @@ use serde::Serialize;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::model::{Action, Certificate, Document, KeyType, Signature, Stage, names_match};
+use crate::model::{
+    Action, AttachmentId, Certificate, Document, DocumentId, KeyType, Signature, Stage, StageId,
+    names_match,
+};
 use crate::signer::{SignRequest, Signer};
 
 /// A `ВыполнитьДействие` request: which document, stage and action, with the comment and
 /// the signatures of the attachments Prepare returned.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Execution {
     /// The document.
-    pub document_id: String,
+    pub document_id: DocumentId,
     /// `Редакция.Идентификатор`, to act on a given edition.
     pub edition_id: Option<String>,
     /// `Этап.Идентификатор`.
-    pub stage_id: Option<String>,
+    pub stage_id: Option<StageId>,
     /// `Этап.Название`.
     pub stage_name: String,
     /// `Действие.Название`.
@@ -46,25 +49,29 @@ pub struct Execution {
     /// (also for server-side keys).
     pub certificate: Option<Certificate>,
     /// `(attachment id, signature)` pairs, sent as `Вложение[{Идентификатор, Подпись[...]}]`.
-    pub signatures: Vec<(String, Signature)>,
+    pub signatures: Vec<(AttachmentId, Signature)>,
 }
 
 impl Execution {
     /// Executes `action` of `stage` on `document_id`.
     pub fn new(
-        document_id: impl Into<String>,
+        document_id: impl Into<DocumentId>,
         stage: impl Into<String>,
         action: impl Into<String>,
     ) -> Self {
         Self {
             document_id: document_id.into(),
+            edition_id: None,
+            stage_id: None,
             stage_name: stage.into(),
             action_name: action.into(),
-            ..Self::default()
+            comment: None,
+            certificate: None,
+            signatures: Vec::new(),
         }
     }
     /// Sets the stage id.
-    pub fn stage_id(mut self, id: impl Into<String>) -> Self {
+    pub fn stage_id(mut self, id: impl Into<StageId>) -> Self {
         self.stage_id = Some(id.into());
         self
     }
@@ -84,7 +91,11 @@ impl Execution {
         self
     }
     /// Adds the signature of an attachment (e.g. [`Signature::detached`]).
-    pub fn signature(mut self, attachment_id: impl Into<String>, signature: Signature) -> Self {
+    pub fn signature(
+        mut self,
+        attachment_id: impl Into<AttachmentId>,
+        signature: Signature,
+    ) -> Self {
         self.signatures.push((attachment_id.into(), signature));
         self
     }
@@ -272,7 +283,7 @@ fn find<'d>(doc: &'d Document, stage: &str, action: &str) -> Option<(&'d Stage, 
         .iter()
         .filter(|s| {
             s.name.as_deref().is_some_and(|n| names_match(n, stage))
-                || s.id.as_deref() == Some(stage)
+                || s.id.as_ref().is_some_and(|id| id == stage)
         })
         .find_map(|s| s.action(action).map(|a| (s, a)))
 }
@@ -282,13 +293,14 @@ impl Client {
     /// attachments; the answer's `Этап[].Вложение[]` are the files to sign.
     pub async fn prepare_action(
         &self,
-        document_id: &str,
+        document_id: impl Into<DocumentId>,
         stage: &str,
         action: &str,
     ) -> Result<Document> {
+        let document_id = document_id.into();
         let params = PrepareParams {
             document: PrepareDoc {
-                id: document_id,
+                id: document_id.as_str(),
                 stage: PrepareStage {
                     id: None,
                     name: stage,
@@ -305,15 +317,15 @@ impl Client {
 
     async fn prepare_found(
         &self,
-        document_id: &str,
+        document_id: &DocumentId,
         stage: &Stage,
         action: &Action,
     ) -> Result<Document> {
         let params = PrepareParams {
             document: PrepareDoc {
-                id: document_id,
+                id: document_id.as_str(),
                 stage: PrepareStage {
-                    id: stage.id.as_deref(),
+                    id: stage.id.as_ref().map(StageId::as_str),
                     name: stage.name.as_deref().unwrap_or_default(),
                     action: PrepareAction {
                         name: action.name.as_deref().unwrap_or_default(),
@@ -335,7 +347,7 @@ impl Client {
                 match acc.iter_mut().find(|a| a.id == id.as_str()) {
                     Some(a) => a.signatures.push(sig),
                     None => acc.push(ExecAttachment {
-                        id,
+                        id: id.as_str(),
                         signatures: vec![sig],
                     }),
                 }
@@ -344,10 +356,10 @@ impl Client {
         );
         let params = ExecParams {
             document: ExecDoc {
-                id: &execution.document_id,
+                id: execution.document_id.as_str(),
                 edition: execution.edition_id.as_deref().map(|id| IdOnly { id }),
                 stages: [ExecStage {
-                    id: execution.stage_id.as_deref(),
+                    id: execution.stage_id.as_ref().map(StageId::as_str),
                     name: &execution.stage_name,
                     actions: [ExecAction {
                         name: &execution.action_name,
@@ -374,15 +386,16 @@ impl Client {
     /// no key type given → `signer` is asked and whatever it returns is sent.
     pub async fn perform(
         &self,
-        document_id: &str,
+        document_id: impl Into<DocumentId>,
         stage: &str,
         action: &str,
         comment: Option<&str>,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        let doc = self.read_document(document_id).await?;
+        let document_id = document_id.into();
+        let doc = self.read_document(&document_id).await?;
         let (s, a) = find(&doc, stage, action).ok_or_else(|| Error::ActionNotFound {
-            document_id: document_id.to_owned(),
+            document_id: Some(document_id.clone()),
             wanted: format!("{stage}/{action}"),
             available: doc.available_actions(),
         })?;
@@ -410,10 +423,7 @@ impl Client {
         comment: Option<&str>,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        let doc_id = doc
-            .id
-            .as_deref()
-            .ok_or_else(|| Error::InvalidInput("the document has no Идентификатор".to_owned()))?;
+        let doc_id = doc.required_id()?;
         let stage_name = stage.name.clone().unwrap_or_default();
         let action_name = action.name.clone().unwrap_or_default();
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
@@ -468,12 +478,19 @@ impl Client {
             let to_sign = p_stage
                 .map(|s| s.attachments.as_slice())
                 .unwrap_or_default();
-            for att in to_sign.iter().filter(|a| a.deleted != Some(true)) {
+            for (index, att) in to_sign
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.deleted != Some(true))
+            {
+                // The signature goes back under the attachment's id (else its file name).
                 let att_id = att
                     .id
                     .clone()
-                    .or_else(|| att.file_name().map(str::to_owned))
-                    .unwrap_or_default();
+                    .or_else(|| att.file_name().map(AttachmentId::from));
+                let att_label = att_id
+                    .as_ref()
+                    .map_or_else(|| format!("Вложение[{index}]"), ToString::to_string);
                 let inline = att
                     .file
                     .as_ref()
@@ -497,16 +514,22 @@ impl Client {
                 };
                 match signer.sign(request).await? {
                     Some(cms) => {
+                        let Some(att_id) = att_id else {
+                            return Err(Error::InvalidInput(format!(
+                                "{att_label} of the prepared action has neither an \
+                                 Идентификатор nor a file name to attach its signature to"
+                            )));
+                        };
                         let base = att.file_name().unwrap_or(att_id.as_str());
-                        execution.signatures.push((
-                            att_id.clone(),
-                            Signature::detached(format!("{base}.p7s"), cms),
-                        ));
+                        let file = format!("{base}.p7s");
+                        execution
+                            .signatures
+                            .push((att_id, Signature::detached(file, cms)));
                     }
                     None if key_type == Some(&KeyType::Client) => {
                         return Err(Error::SignatureRequired {
                             action: action_name,
-                            attachment: att_id,
+                            attachment: att_label,
                         });
                     }
                     None => {}
@@ -519,26 +542,26 @@ impl Client {
 
     async fn perform_intent(
         &self,
-        document_id: &str,
+        document_id: DocumentId,
         intent: &Intent,
         comment: Option<&str>,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        let doc = self.read_document(document_id).await?;
-        self.perform_intent_on(document_id, &doc, intent, comment, signer)
+        let doc = self.read_document(&document_id).await?;
+        self.perform_intent_on(Some(&document_id), &doc, intent, comment, signer)
             .await
     }
 
     async fn perform_intent_on(
         &self,
-        document_id: &str,
+        document_id: Option<&DocumentId>,
         doc: &Document,
         intent: &Intent,
         comment: Option<&str>,
         signer: &dyn Signer,
     ) -> Result<Document> {
         let (stage, action) = resolve(doc, intent).ok_or_else(|| Error::ActionNotFound {
-            document_id: document_id.to_owned(),
+            document_id: document_id.cloned(),
             wanted: format!(
                 "{} (stage {} / action {})",
                 intent.label,
@@ -552,8 +575,13 @@ impl Client {
     }
 
     /// Sends a draft: stage `Отправка`, action `Отправить` (read from the document).
-    pub async fn send(&self, document_id: &str, signer: &dyn Signer) -> Result<Document> {
-        self.perform_intent(document_id, &SEND, None, signer).await
+    pub async fn send(
+        &self,
+        document_id: impl Into<DocumentId>,
+        signer: &dyn Signer,
+    ) -> Result<Document> {
+        self.perform_intent(document_id.into(), &SEND, None, signer)
+            .await
     }
 
     /// [`Client::send`] for a document already read with [`Client::read_document`]: the
@@ -566,7 +594,7 @@ impl Client {
         document: &Document,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        self.perform_intent_on(document.id_str(), document, &SEND, None, signer)
+        self.perform_intent_on(document.id.as_ref(), document, &SEND, None, signer)
             .await
     }
 
@@ -576,13 +604,17 @@ impl Client {
         document: &Document,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        self.perform_intent_on(document.id_str(), document, &APPROVE, None, signer)
+        self.perform_intent_on(document.id.as_ref(), document, &APPROVE, None, signer)
             .await
     }
 
     /// Approves an incoming document: `Утверждение` / `Утвердить`.
-    pub async fn approve(&self, document_id: &str, signer: &dyn Signer) -> Result<Document> {
-        self.perform_intent(document_id, &APPROVE, None, signer)
+    pub async fn approve(
+        &self,
+        document_id: impl Into<DocumentId>,
+        signer: &dyn Signer,
+    ) -> Result<Document> {
+        self.perform_intent(document_id.into(), &APPROVE, None, signer)
             .await
     }
 
@@ -590,7 +622,7 @@ impl Client {
     /// ([`Error::CommentRequired`] when empty).
     pub async fn reject(
         &self,
-        document_id: &str,
+        document_id: impl Into<DocumentId>,
         comment: &str,
         signer: &dyn Signer,
     ) -> Result<Document> {
@@ -599,18 +631,18 @@ impl Client {
                 action: "Отклонить".to_owned(),
             });
         }
-        self.perform_intent(document_id, &REJECT, Some(comment), signer)
+        self.perform_intent(document_id.into(), &REJECT, Some(comment), signer)
             .await
     }
 
     /// Coordinates (agrees) a document: `Согласование` / `Согласовать`.
     pub async fn coordinate(
         &self,
-        document_id: &str,
+        document_id: impl Into<DocumentId>,
         comment: Option<&str>,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        self.perform_intent(document_id, &COORDINATE, comment, signer)
+        self.perform_intent(document_id.into(), &COORDINATE, comment, signer)
             .await
     }
 
@@ -618,11 +650,11 @@ impl Client {
     /// method shape for annulment; it is modelled as a stage action read from the document.
     pub async fn annul(
         &self,
-        document_id: &str,
+        document_id: impl Into<DocumentId>,
         comment: Option<&str>,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        self.perform_intent(document_id, &ANNUL, comment, signer)
+        self.perform_intent(document_id.into(), &ANNUL, comment, signer)
             .await
     }
 
@@ -630,11 +662,11 @@ impl Client {
     /// shape exists; modelled as a stage action read from the document.
     pub async fn reassign(
         &self,
-        document_id: &str,
+        document_id: impl Into<DocumentId>,
         comment: Option<&str>,
         signer: &dyn Signer,
     ) -> Result<Document> {
-        self.perform_intent(document_id, &REASSIGN, comment, signer)
+        self.perform_intent(document_id.into(), &REASSIGN, comment, signer)
             .await
     }
 }

@@ -14,7 +14,7 @@ use crate::fs::atomic::{
     write_if_changed_blocking,
 };
 use crate::fs::{ArchiveFile, ArchiveReport, sanitize_file_name};
-use crate::model::Document;
+use crate::model::{Document, DocumentId};
 
 struct Planned {
     name: String,
@@ -45,7 +45,11 @@ fn plan(doc: &Document) -> Vec<Planned> {
         if att.deleted == Some(true) {
             continue;
         }
-        let id = att.id.clone().unwrap_or_else(|| format!("{}", i + 1));
+        // The file name's prefix: the attachment's id, else its position.
+        let id = att
+            .id
+            .as_ref()
+            .map_or_else(|| format!("{}", i + 1), ToString::to_string);
         let file_name = att.file_name().unwrap_or("attachment");
         let base = sanitize_file_name(&format!("{id}_{file_name}"));
         let source = match (att.file.as_ref().and_then(|f| f.data.as_ref()), att.url()) {
@@ -77,7 +81,10 @@ fn plan(doc: &Document) -> Vec<Planned> {
         }
     }
     if let Some(url) = &doc.archive_url {
-        let name = sanitize_file_name(&format!("{}.zip", doc.id.as_deref().unwrap_or("document")));
+        let name = sanitize_file_name(&format!(
+            "{}.zip",
+            doc.id.as_ref().map_or("document", DocumentId::as_str)
+        ));
         out.push(Planned {
             name: unique(name),
             source: Source::Link(url.clone()),
@@ -113,7 +120,11 @@ impl Client {
     /// into memory) and [`write_archive`](crate::write_archive) (disk only) — for example to download under a
     /// concurrency permit and write after releasing it — at the cost of holding the whole
     /// archive in memory in between.
-    pub async fn archive(&self, document_id: &str, dir: &Path) -> Result<ArchiveReport> {
+    pub async fn archive(
+        &self,
+        document_id: impl Into<DocumentId>,
+        dir: &Path,
+    ) -> Result<ArchiveReport> {
         let doc = self.read_document(document_id).await?;
         self.archive_document(&doc, dir).await
     }

@@ -1,11 +1,11 @@
 //! Authentication: login (password, service application, certificate), the confirmation
 //! code path, logout, accounts and the current user.
 
-use secrecy::{ExposeSecret, SecretString};
+use hr_docs_core::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::client::{AuthToken, CallOptions, Client};
+use crate::client::{AuthToken, CallClock, CallOptions, Client};
 use crate::config::Credentials;
 use crate::error::{ConfirmationInfo, Error, Result};
 use crate::model::{Account, Base64Data, Certificate, CurrentUser};
@@ -79,7 +79,7 @@ impl Client {
                 let params = PasswordParams {
                     param: PasswordInner {
                         login,
-                        password: password.expose_secret(),
+                        password: password.expose(),
                         account: account.as_deref(),
                     },
                 };
@@ -95,8 +95,8 @@ impl Client {
             } => {
                 let params = ServiceAppParams {
                     app_client_id: client_id,
-                    app_secret: app_secret.expose_secret(),
-                    secret_key: secret_key.expose_secret(),
+                    app_secret: app_secret.expose(),
+                    secret_key: secret_key.expose(),
                 };
                 self.service_app_login(&params).await
             }
@@ -125,14 +125,16 @@ impl Client {
                 let enveloped =
                     Base64Data::decode_text(&encrypted).ok_or_else(|| Error::AuthFailed {
                         message: "certificate login answer is not base64".to_owned(),
+                        status: None,
                     })?;
                 let sid = decryptor
                     .decrypt(enveloped.bytes())
                     .await
                     .map_err(Error::Signer)?;
-                if sid.expose_secret().trim().is_empty() {
+                if sid.is_blank() {
                     return Err(Error::AuthFailed {
                         message: "decrypted session id is empty".to_owned(),
+                        status: None,
                     });
                 }
                 Ok(AuthToken::Session(sid))
@@ -147,16 +149,17 @@ impl Client {
         method: &str,
         params: &P,
         temp_session: Option<AuthToken>,
-    ) -> Result<SecretString> {
+    ) -> Result<Secret> {
         let raw = self
             .call_raw_as(method, params, &CallOptions::new(), temp_session)
             .await
             .map_err(login_error)?;
         let sid: Option<String> = decode(method, 200, "result", raw.get(), true)?;
         match sid {
-            Some(s) if !s.trim().is_empty() => Ok(SecretString::from(s)),
+            Some(s) if !s.trim().is_empty() => Ok(Secret::new(s)),
             _ => Err(Error::AuthFailed {
                 message: format!("{method} returned no session id"),
+                status: None,
             }),
         }
     }
@@ -172,14 +175,14 @@ impl Client {
             attempt = tracing::field::Empty,
             status = tracing::field::Empty,
         );
-        let deadline = self.config().deadline;
+        let mut clock = CallClock::start(self.config().timeouts);
         let (url, body) = (&url, &body);
         let answer = tracing::Instrument::instrument(
             self.run(
+                &mut clock,
                 false,
                 Idempotency::Idempotent,
-                deadline,
-                move |_| async move {
+                move |attempt| async move {
                     let req = self
                         .http()
                         .post(url.clone())
@@ -187,15 +190,15 @@ impl Client {
                             reqwest::header::CONTENT_TYPE,
                             "application/json; charset=utf-8",
                         )
-                        .timeout(self.config().timeout)
                         .body(body.clone());
-                    let (status, headers, bytes) = self.send_http(req).await?;
+                    let (status, headers, bytes) = self.send_http(req, &attempt).await?;
                     if let Some(e) = transport::status_error(status, &headers, &bytes, true) {
                         return Err(e);
                     }
                     if !(200..300).contains(&status) {
                         return Err(Error::AuthFailed {
                             message: format!("service application login refused (HTTP {status})"),
+                            status: Some(status),
                         });
                     }
                     decode::<ServiceAppAnswer>(
@@ -216,12 +219,13 @@ impl Client {
             _ => None,
         };
         if let Some(token) = present(answer.token).or_else(|| present(answer.access_token)) {
-            return Ok(AuthToken::Access(SecretString::from(token)));
+            return Ok(AuthToken::Access(Secret::new(token)));
         }
         present(answer.sid)
-            .map(|sid| AuthToken::Session(SecretString::from(sid)))
+            .map(|sid| AuthToken::Session(Secret::new(sid)))
             .ok_or_else(|| Error::AuthFailed {
                 message: "service application login returned no token or sid".to_owned(),
+                status: None,
             })
     }
 
@@ -290,6 +294,7 @@ impl Client {
             .map_err(|e| match login_error(e) {
                 Error::Rpc(rpc) => Error::AuthFailed {
                     message: format!("confirmation code refused: {}", rpc.message),
+                    status: Some(rpc.http_status).filter(|s| !(200..300).contains(s)),
                 },
                 other => other,
             })?;
@@ -300,10 +305,11 @@ impl Client {
             _ => {
                 return Err(Error::AuthFailed {
                     message: "login confirmation returned no session id".to_owned(),
+                    status: None,
                 });
             }
         };
-        self.set_session(Some(AuthToken::Session(SecretString::from(sid))))
+        self.set_session(Some(AuthToken::Session(Secret::new(sid))))
             .await;
         Ok(())
     }
@@ -349,7 +355,7 @@ impl Client {
         if let Some(serde_json::Value::String(s)) = sid
             && !s.trim().is_empty()
         {
-            self.set_session(Some(AuthToken::Session(SecretString::from(s))))
+            self.set_session(Some(AuthToken::Session(Secret::new(s))))
                 .await;
         }
         Ok(())
@@ -425,13 +431,13 @@ fn temporary_session(info: &ConfirmationInfo) -> Option<AuthToken> {
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| AuthToken::Session(SecretString::from(s.to_owned())))
+        .map(|s| AuthToken::Session(Secret::from(s)))
 }
 
 /// A 401 on a login method means the credentials were refused, not a session to renew.
 fn login_error(e: Error) -> Error {
     match e {
-        Error::SessionExpired { message } => Error::AuthFailed { message },
+        Error::SessionExpired { message, status } => Error::AuthFailed { message, status },
         Error::Decode {
             method,
             path,

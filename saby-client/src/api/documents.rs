@@ -10,7 +10,9 @@ use serde_json::json;
 
 use crate::client::{CallOptions, Client};
 use crate::error::{Error, Result};
-use crate::model::{Base64Data, Document, DocumentFilter, DocumentLink, DocumentPage, Navigation};
+use crate::model::{
+    Base64Data, Document, DocumentFilter, DocumentId, DocumentLink, DocumentPage, Navigation,
+};
 use crate::transport::decode;
 
 /// The default page size of [`Client::list_documents`].
@@ -56,14 +58,20 @@ impl Client {
     }
 
     /// `СБИС.ПрочитатьДокумент`: the latest edition.
-    pub async fn read_document(&self, id: &str) -> Result<Document> {
+    pub async fn read_document(&self, id: impl Into<DocumentId>) -> Result<Document> {
+        let id = id.into();
         let params = json!({ "Документ": { "Идентификатор": id } });
         self.call_document("СБИС.ПрочитатьДокумент", &params, true)
             .await
     }
 
     /// `СБИС.ПрочитатьДокумент` for a given edition (`Редакция.Идентификатор`).
-    pub async fn read_document_edition(&self, id: &str, edition_id: &str) -> Result<Document> {
+    pub async fn read_document_edition(
+        &self,
+        id: impl Into<DocumentId>,
+        edition_id: &str,
+    ) -> Result<Document> {
+        let id = id.into();
         let params = json!({ "Документ": { "Идентификатор": id, "Редакция": { "Идентификатор": edition_id } } });
         self.call_document("СБИС.ПрочитатьДокумент", &params, true)
             .await
@@ -133,21 +141,23 @@ impl Client {
     }
 
     /// `СБИС.УдалитьДокумент`: moves the document to the bin (breaks off an unfinished flow).
-    pub async fn delete_document(&self, id: &str) -> Result<()> {
-        self.document_op("СБИС.УдалитьДокумент", id).await
+    pub async fn delete_document(&self, id: impl Into<DocumentId>) -> Result<()> {
+        self.document_op("СБИС.УдалитьДокумент", &id.into()).await
     }
 
     /// `СБИС.ВосстановитьДокумент`: restores a deleted document.
-    pub async fn restore_document(&self, id: &str) -> Result<()> {
-        self.document_op("СБИС.ВосстановитьДокумент", id).await
+    pub async fn restore_document(&self, id: impl Into<DocumentId>) -> Result<()> {
+        self.document_op("СБИС.ВосстановитьДокумент", &id.into())
+            .await
     }
 
     /// `СБИС.УничтожитьДокумент`: destroys a document permanently.
-    pub async fn destroy_document(&self, id: &str) -> Result<()> {
-        self.document_op("СБИС.УничтожитьДокумент", id).await
+    pub async fn destroy_document(&self, id: impl Into<DocumentId>) -> Result<()> {
+        self.document_op("СБИС.УничтожитьДокумент", &id.into())
+            .await
     }
 
-    async fn document_op(&self, method: &str, id: &str) -> Result<()> {
+    async fn document_op(&self, method: &str, id: &DocumentId) -> Result<()> {
         let params = json!({ "Документ": { "Идентификатор": id } });
         self.call_raw(method, &params, &CallOptions::new()).await?;
         Ok(())
@@ -157,8 +167,8 @@ impl Client {
     /// `СБИС.ЗаписатьДокумент`; `kind` is `ВидСвязи`.
     pub async fn link_documents(
         &self,
-        document_id: &str,
-        base_id: &str,
+        document_id: impl Into<DocumentId>,
+        base_id: impl Into<DocumentId>,
         kind: Option<&str>,
     ) -> Result<Document> {
         let doc = Document::new(document_id).with_base(DocumentLink::to(base_id, kind));
@@ -166,7 +176,12 @@ impl Client {
     }
 
     /// `СБИС.ПовторитьЭтап`: repeats a stage (e.g. after an error).
-    pub async fn repeat_stage(&self, document_id: &str, stage: &str) -> Result<Document> {
+    pub async fn repeat_stage(
+        &self,
+        document_id: impl Into<DocumentId>,
+        stage: &str,
+    ) -> Result<Document> {
+        let document_id = document_id.into();
         let params =
             json!({ "Документ": { "Идентификатор": document_id, "Этап": { "Название": stage } } });
         self.call_document("СБИС.ПовторитьЭтап", &params, false)

@@ -6,7 +6,7 @@ use std::path::Path;
 use tokio::io::AsyncWriteExt as _;
 use url::Url;
 
-use crate::client::{AuthToken, Client, ERROR_BODY_LIMIT, OpenDownload, download_failure};
+use crate::client::{Attempt, Client, ERROR_BODY_LIMIT, OpenDownload, download_failure};
 use crate::error::{Error, Result};
 use crate::fs::atomic::{TempPath, parent_dir, run_blocking, sync_dir};
 
@@ -111,7 +111,9 @@ impl Client {
         };
         let (url, tmp_path) = (&url, tmp.path());
         let res = self
-            .download_loop(url, move |auth| self.file_attempt(url, auth, tmp_path))
+            .download_loop(url, move |attempt| {
+                self.file_attempt(url, attempt, tmp_path)
+            })
             .await;
         match res {
             Ok(downloaded) => Ok((tmp, downloaded)),
@@ -124,13 +126,8 @@ impl Client {
 
     /// One attempt: GET, then the body into `tmp`, created afresh (truncated) so a retry
     /// after a body cut mid-way starts from byte zero.
-    async fn file_attempt(
-        &self,
-        url: &Url,
-        auth: Option<AuthToken>,
-        tmp: &Path,
-    ) -> Result<Downloaded> {
-        let mut open = self.open_download(url, auth).await?;
+    async fn file_attempt(&self, url: &Url, attempt: Attempt, tmp: &Path) -> Result<Downloaded> {
+        let mut open = self.open_download(url, attempt).await?;
         let mut file = tokio::fs::File::create(tmp)
             .await
             .map_err(|source| Error::Io {
@@ -171,11 +168,12 @@ impl Client {
             Sniff::Undecided
         };
         let mut bytes = 0u64;
+        let timeout = open.timeout;
         while let Some(chunk) = open
             .response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(e))?
+            .map_err(|e| Error::transport(e, timeout))?
         {
             if chunk.is_empty() {
                 continue;

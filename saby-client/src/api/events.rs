@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::client::{CallOptions, Client};
 use crate::error::Result;
-use crate::model::{Document, DocumentPage, Event, Party, SabyDateTime};
+use crate::model::{Document, DocumentId, DocumentPage, Event, EventId, Party, SabyDateTime};
 use crate::transport::decode;
 
 /// Where the feed stands: the last event yielded, and the ids already seen at that point.
@@ -40,10 +40,10 @@ use crate::transport::decode;
 pub struct EventCursor {
     /// `ИдентификаторСобытия` of the last event yielded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
+    pub event_id: Option<EventId>,
     /// `ИдентификаторДокумента` of the last event yielded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document_id: Option<String>,
+    pub document_id: Option<DocumentId>,
     /// `ДатаВремяС`: the time of the last event yielded (as Saby wrote it), or where to start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
@@ -134,9 +134,9 @@ pub struct ChangeEvent {
 }
 
 impl ChangeEvent {
-    /// The document id.
-    pub fn document_id(&self) -> &str {
-        self.document.id_str()
+    /// The document's id (`None` in the rare answer whose document has none).
+    pub fn document_id(&self) -> Option<&DocumentId> {
+        self.document.id.as_ref()
     }
 }
 
@@ -170,10 +170,10 @@ struct FeedFilter<'a> {
 
 fn event_key(doc: &Document, ev: &Event) -> String {
     match &ev.id {
-        Some(id) => id.clone(),
+        Some(id) => id.to_string(),
         None => format!(
             "{}|{}|{}",
-            doc.id_str(),
+            doc.id.as_ref().map_or("", DocumentId::as_str),
             ev.name.as_deref().unwrap_or(""),
             ev.datetime.as_ref().map(SabyDateTime::as_str).unwrap_or("")
         ),
@@ -302,8 +302,8 @@ impl EventFeed {
             let params = FeedParams {
                 filter: FeedFilter {
                     since: cursor.since.as_deref(),
-                    event_id: cursor.event_id.as_deref(),
-                    document_id: cursor.document_id.as_deref(),
+                    event_id: cursor.event_id.as_ref().map(EventId::as_str),
+                    document_id: cursor.document_id.as_ref().map(DocumentId::as_str),
                     extra: &filter,
                 },
             };
@@ -397,7 +397,7 @@ impl Client {
     /// let mut feed = client.events(saby_client::EventCursor::default());
     /// while let Some(change) = feed.next().await {
     ///     let change = change?;
-    ///     println!("{} {:?}", change.document_id(), change.event.name);
+    ///     println!("{:?} {:?}", change.document_id(), change.event.name);
     /// }
     /// let resume_from = feed.cursor().clone(); // persist it
     /// # Ok(()) }

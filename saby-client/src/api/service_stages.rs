@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::client::{CallOptions, Client};
 use crate::error::{Error, Result};
-use crate::model::{Document, DocumentPage, ServiceStageFilter, names_match};
+use crate::model::{Document, DocumentId, DocumentPage, ServiceStageFilter, StageId, names_match};
 use crate::signer::Signer;
 
 /// The action that processes a service stage.
@@ -56,7 +56,7 @@ impl Client {
                 }
                 None => {
                     return Err(Error::ActionNotFound {
-                        document_id: document.id_str().to_owned(),
+                        document_id: document.id.clone(),
                         wanted: format!(
                             "{}/{PROCESS_SERVICE_ACTION}",
                             stage.name.as_deref().unwrap_or("")
@@ -80,8 +80,12 @@ impl Client {
     /// `{"Параметры": {"Документ": {Идентификатор, Этап{Идентификатор}}}}`
     /// (`saby-integration/vo3_core`, `base/LocalHelper.bsl`, `local_helper_delay_service_stage`;
     /// its older `src/LocalHelper.1c` sent `{"Документ": ...}` unwrapped).
-    pub async fn defer_service_stage(&self, document_id: &str, stage_id: &str) -> Result<()> {
-        let params = json!({ "Параметры": stage_ref(document_id, stage_id) });
+    pub async fn defer_service_stage(
+        &self,
+        document_id: impl Into<DocumentId>,
+        stage_id: impl Into<StageId>,
+    ) -> Result<()> {
+        let params = json!({ "Параметры": stage_ref(&document_id.into(), &stage_id.into()) });
         self.call_raw("СБИС.ОтложитьСлужебныйЭтап", &params, &CallOptions::new())
             .await?;
         Ok(())
@@ -92,8 +96,12 @@ impl Client {
     /// No public source shows this method's shape; it is sent like
     /// `СБИС.ОтложитьСлужебныйЭтап`'s older form, `{"Документ": {Идентификатор,
     /// Этап{Идентификатор}}}`, and any answer is accepted.
-    pub async fn delete_service_stage(&self, document_id: &str, stage_id: &str) -> Result<()> {
-        let params = stage_ref(document_id, stage_id);
+    pub async fn delete_service_stage(
+        &self,
+        document_id: impl Into<DocumentId>,
+        stage_id: impl Into<StageId>,
+    ) -> Result<()> {
+        let params = stage_ref(&document_id.into(), &stage_id.into());
         self.call_raw("СБИС.УдалитьСлужебныйЭтап", &params, &CallOptions::new())
             .await?;
         Ok(())
@@ -101,6 +109,6 @@ impl Client {
 }
 
 /// `{"Документ": {"Идентификатор": ..., "Этап": {"Идентификатор": ...}}}`.
-fn stage_ref(document_id: &str, stage_id: &str) -> serde_json::Value {
+fn stage_ref(document_id: &DocumentId, stage_id: &StageId) -> serde_json::Value {
     json!({ "Документ": { "Идентификатор": document_id, "Этап": { "Идентификатор": stage_id } } })
 }

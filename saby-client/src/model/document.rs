@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::de::wire_struct;
 use super::events::Event;
 use super::files::Attachment;
+use super::ids::DocumentId;
 use super::parties::{Party, Person};
 use super::stages::Stage;
 use super::state::State;
@@ -22,7 +23,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Document {
         /// `Идентификатор`: a GUID; the client may choose it (that makes writes idempotent).
-        pub id: Option<String> = "Идентификатор" => Text,
+        pub id: Option<DocumentId> = "Идентификатор" => Text,
         /// `Тип`, e.g. `ДокОтгрИсх`.
         pub doc_type: Option<String> = "Тип" => Text,
         /// `Подтип`.
@@ -80,7 +81,7 @@ wire_struct! {
 
 impl Document {
     /// A document with our own identifier (a GUID in the format of your system).
-    pub fn new(id: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<DocumentId>) -> Self {
         Self {
             id: Some(id.into()),
             ..Self::default()
@@ -151,9 +152,12 @@ impl Document {
         self.based_on.push(link);
         self
     }
-    /// The identifier, or `""` when the document has none.
-    pub fn id_str(&self) -> &str {
-        self.id.as_deref().unwrap_or("")
+    /// The identifier, or [`Error::InvalidInput`](crate::Error::InvalidInput) when the
+    /// document has none (a document must have one to be read, acted on or archived).
+    pub fn required_id(&self) -> crate::Result<&DocumentId> {
+        self.id.as_ref().ok_or_else(|| {
+            crate::Error::InvalidInput("the document has no Идентификатор".to_owned())
+        })
     }
     /// The current edition (`Редакция` with `Актуален = Да`, else the last one).
     pub fn current_edition(&self) -> Option<&Edition> {
@@ -301,7 +305,7 @@ wire_struct! {
 
 impl DocumentLink {
     /// A link to the document with this identifier, optionally of a kind (`ВидСвязи`).
-    pub fn to(document_id: impl Into<String>, kind: Option<&str>) -> Self {
+    pub fn to(document_id: impl Into<DocumentId>, kind: Option<&str>) -> Self {
         Self {
             document: Some(Box::new(Document::new(document_id))),
             kind: kind.map(str::to_owned),

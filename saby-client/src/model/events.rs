@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::de::wire_struct;
 use super::files::Attachment;
+use super::ids::EventId;
 use super::wire::SabyDateTime;
 
 wire_struct! {
@@ -11,7 +12,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Event {
         /// `Идентификатор`.
-        pub id: Option<String> = "Идентификатор" => Text,
+        pub id: Option<EventId> = "Идентификатор" => Text,
         /// `Название`, e.g. `Получение`.
         pub name: Option<String> = "Название" => Text,
         /// `ДатаВремя`.

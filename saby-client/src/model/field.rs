@@ -179,17 +179,39 @@ impl<'de> Visitor<'de> for TextVisitor {
     raw_visits!(bool, map, seq, null);
 }
 
-impl Kind<Option<String>> for Text {
-    fn missing() -> Option<String> {
+/// The Rust type of a [`Text`] field: `String`, or one of the typed ids
+/// ([`crate::DocumentId`]...), read and written as the same text.
+pub(crate) trait TextLike {
+    /// Wraps the text read.
+    fn from_text(text: String) -> Self;
+    /// The text to write.
+    fn as_text(&self) -> &str;
+}
+
+impl TextLike for String {
+    fn from_text(text: String) -> Self {
+        text
+    }
+    fn as_text(&self) -> &str {
+        self
+    }
+}
+
+impl<T: TextLike> Kind<Option<T>> for Text {
+    fn missing() -> Option<T> {
         None
     }
-    fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Lenient<Option<String>>, D::Error> {
-        d.deserialize_any(TextVisitor)
+    fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Lenient<Option<T>>, D::Error> {
+        let read = d.deserialize_any(TextVisitor)?;
+        Ok(Lenient {
+            value: read.value.map(T::from_text),
+            raw: read.raw,
+        })
     }
-    fn ser(value: &Option<String>) -> impl Serialize + '_ {
-        value
+    fn ser(value: &Option<T>) -> impl Serialize + '_ {
+        value.as_ref().map(T::as_text)
     }
-    fn absent(value: &Option<String>) -> bool {
+    fn absent(value: &Option<T>) -> bool {
         value.is_none()
     }
 }

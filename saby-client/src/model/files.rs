@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 use super::de::wire_struct;
+use super::ids::AttachmentId;
 use super::stages::Certificate;
 use super::wire::Base64Data;
 
@@ -11,7 +12,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Attachment {
         /// `Идентификатор` (your own id makes attachment writes idempotent).
-        pub id: Option<String> = "Идентификатор" => Text,
+        pub id: Option<AttachmentId> = "Идентификатор" => Text,
         /// `Название`.
         pub name: Option<String> = "Название" => Text,
         /// `Тип`.
@@ -38,7 +39,7 @@ wire_struct! {
 impl Attachment {
     /// An attachment to upload: our own id, the file name and its bytes (sent as base64).
     pub fn from_bytes(
-        id: impl Into<String>,
+        id: impl Into<AttachmentId>,
         file_name: impl Into<String>,
         bytes: impl Into<Bytes>,
     ) -> Self {

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::de::wire_struct;
 use super::document::Document;
+use super::ids::DocumentId;
 use super::parties::Party;
 use super::wire::SabyDate;
 
@@ -124,7 +125,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ServiceStageFilter {
         /// `ИдентификаторДокумента`: only this document.
-        pub document_id: Option<String> = "ИдентификаторДокумента" => Text,
+        pub document_id: Option<DocumentId> = "ИдентификаторДокумента" => Text,
         /// `НашаОрганизация`.
         pub our_organization: Option<Party> = "НашаОрганизация" => Object,
         /// `Навигация`.
@@ -138,7 +139,7 @@ impl ServiceStageFilter {
         Self::default()
     }
     /// Only this document.
-    pub fn document_id(mut self, id: impl Into<String>) -> Self {
+    pub fn document_id(mut self, id: impl Into<DocumentId>) -> Self {
         self.document_id = Some(id.into());
         self
     }

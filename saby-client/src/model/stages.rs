@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::de::wire_struct;
 use super::document::names_match;
 use super::files::Attachment;
+use super::ids::StageId;
 use super::wire::{Base64Data, SabyDateTime};
 
 wire_struct! {
@@ -13,7 +14,7 @@ wire_struct! {
     #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Stage {
         /// `Идентификатор`.
-        pub id: Option<String> = "Идентификатор" => Text,
+        pub id: Option<StageId> = "Идентификатор" => Text,
         /// `Название`, e.g. `Отправка`, `Утверждение`.
         pub name: Option<String> = "Название" => Text,
         /// `Служебный`: a service stage.

@@ -27,7 +27,11 @@ struct FakeCms {
 impl Signer for FakeCms {
     async fn sign(&self, req: SignRequest<'_>) -> saby_client::Result<Option<Vec<u8>>> {
         self.seen.lock().unwrap().push((
-            req.attachment.id.clone().unwrap_or_default(),
+            req.attachment
+                .id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             req.content.map(<[u8]>::to_vec),
             req.hash.map(str::to_owned),
             req.certificate.and_then(|c| c.thumbprint.clone()),
@@ -69,7 +73,10 @@ async fn send_with_server_key_prepares_and_executes_without_signatures() {
     .await;
     let doc = client(&server).send(DOC, &ServerSigner).await.unwrap();
     assert_eq!(doc.state.unwrap().code, StateCode::Sent);
-    assert_eq!(doc.events[0].id.as_deref(), Some("ev-sent-1"));
+    assert_eq!(
+        doc.events[0].id.as_ref().map(|i| i.as_str()),
+        Some("ev-sent-1")
+    );
 
     let prepare = &bodies(&server, "СБИС.ПодготовитьДействие").await[0]["params"]["Документ"];
     assert_eq!(prepare["Идентификатор"], DOC);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::common::*;
 use futures::future::join_all;
-use saby_client::secrecy::SecretString;
+use saby_client::Secret;
 use saby_client::{Certificate, Credentials, Error, SessionDecryptor};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
@@ -81,7 +81,7 @@ async fn http_401_logs_in_once_and_replays() {
         .await;
     catch_all(&server).await;
     let doc = client(&server).read_document("in-doc-7").await.unwrap();
-    assert_eq!(doc.id.as_deref(), Some("in-doc-7"));
+    assert_eq!(doc.id.as_ref().map(|i| i.as_str()), Some("in-doc-7"));
 }
 
 #[tokio::test]
@@ -191,6 +191,8 @@ async fn bad_password_is_an_auth_error_not_a_renewal_loop() {
     catch_all(&server).await;
     let err = client(&server).read_document("x").await.unwrap_err();
     assert!(matches!(err, Error::AuthFailed { .. }), "{err:?}");
+    // Refused with HTTP 401: that is its status.
+    assert_eq!(err.status(), Some(401));
 }
 
 #[tokio::test]
@@ -284,6 +286,7 @@ async fn service_app_refused_is_auth_failed() {
         .unwrap();
     let err = client.version_info().await.unwrap_err();
     assert!(matches!(err, Error::AuthFailed { .. }), "{err:?}");
+    assert_eq!(err.status(), Some(401));
 }
 
 struct Reverse;
@@ -293,10 +296,10 @@ impl SessionDecryptor for Reverse {
     async fn decrypt(
         &self,
         enveloped: &[u8],
-    ) -> Result<SecretString, Box<dyn std::error::Error + Send + Sync>> {
+    ) -> Result<Secret, Box<dyn std::error::Error + Send + Sync>> {
         let mut v = enveloped.to_vec();
         v.reverse();
-        Ok(SecretString::from(String::from_utf8(v)?))
+        Ok(Secret::from(String::from_utf8(v)?))
     }
 }
 
@@ -444,12 +447,15 @@ async fn a_refused_confirmation_code_is_auth_failed_and_no_sid_is_an_error() {
     info.session_id = Some("temp-sid-secret-1".to_owned());
     let err = client.confirm_login(&info, "000000").await.unwrap_err();
     assert!(
-        matches!(&err, Error::AuthFailed { message } if message.contains("Неверный код")),
+        matches!(&err, Error::AuthFailed { message, .. } if message.contains("Неверный код")),
         "{err:?}"
     );
     assert!(err.is_auth());
+    // Refused by a JSON-RPC error in an HTTP 200: no HTTP status is made up (was 401).
+    assert_eq!(err.status(), None);
     let err = client.confirm_login(&info, "111111").await.unwrap_err();
     assert!(matches!(err, Error::AuthFailed { .. }), "{err:?}");
+    assert_eq!(err.status(), None);
     // No id to confirm: refused before any request.
     info.id = None;
     assert!(matches!(

@@ -158,7 +158,10 @@ async fn list_documents_pages_until_no_more() {
         .try_collect()
         .await
         .unwrap();
-    let ids: Vec<_> = docs.iter().map(|d| d.id_str()).collect();
+    let ids: Vec<_> = docs
+        .iter()
+        .map(|d| d.id.as_ref().unwrap().as_str())
+        .collect();
     assert_eq!(ids, ["d-1", "d-2", "d-3"]);
     let sent = bodies(&server, "СБИС.СписокДокументов").await;
     assert_eq!(sent[0]["params"]["Фильтр"]["Тип"], "ДокОтгрВх");

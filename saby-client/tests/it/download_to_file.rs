@@ -114,9 +114,9 @@ fn session_client(uri: &str) -> Client {
         .credentials(Credentials::session(SID))
         .retry_policy(
             RetryPolicy::default()
-                .max_attempts(4)
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5)),
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(5)),
         )
         .timeout(Duration::from_secs(5))
         .deadline(Duration::from_secs(20))

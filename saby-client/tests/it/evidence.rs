@@ -52,7 +52,7 @@ async fn two_step_login_with_a_confirmation_code_end_to_end() {
 
     let err = client.confirm_login(&info, "000000").await.unwrap_err();
     assert!(
-        matches!(&err, Error::AuthFailed { message } if message.contains("Неверный код")),
+        matches!(&err, Error::AuthFailed { message, .. } if message.contains("Неверный код")),
         "{err:?}"
     );
     assert_eq!(sb.login_count(), 0);

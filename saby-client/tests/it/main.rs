@@ -28,6 +28,7 @@ mod send_sync;
 mod service_stages;
 mod tracing_fields;
 mod transport;
+mod vocabulary;
 
 /// Every `*.rs` file next to this one is declared as a module above, so no test file is
 /// silently left out of the build.

@@ -18,7 +18,7 @@ fn incoming() -> Document {
 #[test]
 fn incoming_document_decodes_every_quirk() {
     let doc = incoming();
-    assert_eq!(doc.id.as_deref(), Some("in-doc-7"));
+    assert_eq!(doc.id.as_ref().map(|i| i.as_str()), Some("in-doc-7"));
     assert_eq!(doc.direction, Some(Direction::Incoming));
     assert_eq!(
         doc.sum.as_deref(),
@@ -93,7 +93,13 @@ fn incoming_document_decodes_every_quirk() {
     assert!(!state.is_final());
     // Links as a single object.
     assert_eq!(
-        doc.based_on[0].document.as_ref().unwrap().id.as_deref(),
+        doc.based_on[0]
+            .document
+            .as_ref()
+            .unwrap()
+            .id
+            .as_ref()
+            .map(|i| i.as_str()),
         Some("base-1")
     );
     assert_eq!(doc.based_on[0].kind.as_deref(), Some("Основание"));

@@ -28,7 +28,10 @@ async fn send_then_events_reach_completed() {
     let events = follow_to_final(&client, &sb, &mut cursor, &["doc-1".to_owned()], 5).await;
     let names = names_by_document(&events);
     assert_eq!(names["doc-1"], ["Отправка", "Получение", "Утверждение"]);
-    assert_eq!(events[0].event.id.as_deref(), Some(sent_event.as_str()));
+    assert_eq!(
+        events[0].event.id.as_ref().map(|i| i.as_str()),
+        Some(sent_event.as_str())
+    );
     let last = events.last().unwrap();
     assert_eq!(
         last.document.state.as_ref().unwrap().code,

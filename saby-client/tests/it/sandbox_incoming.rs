@@ -30,7 +30,10 @@ async fn incoming_documents_are_listed_approved_and_rejected() {
             .iter()
             .all(|d| d.direction == Some(Direction::Incoming))
     );
-    let doc_b = incoming.iter().find(|d| d.id_str() == b).unwrap();
+    let doc_b = incoming
+        .iter()
+        .find(|d| d.id.as_ref().is_some_and(|i| *i == b))
+        .unwrap();
     assert_eq!(
         doc_b.state.as_ref().unwrap().code,
         StateCode::AwaitingSignature
@@ -114,7 +117,11 @@ async fn service_stages_are_listed_processed_deferred_and_deleted() {
     for doc in &page.documents {
         assert!(doc.stages.iter().all(|s| s.service == Some(true)));
     }
-    let doc_a = page.documents.iter().find(|d| d.id_str() == a).unwrap();
+    let doc_a = page
+        .documents
+        .iter()
+        .find(|d| d.id.as_ref().is_some_and(|i| *i == a))
+        .unwrap();
     let done = client
         .process_service_stages(doc_a, &ServerSigner)
         .await
@@ -129,7 +136,7 @@ async fn service_stages_are_listed_processed_deferred_and_deleted() {
     let stage_id = |id: &str| {
         page.documents
             .iter()
-            .find(|d| d.id_str() == id)
+            .find(|d| d.id.as_ref().is_some_and(|i| i == id))
             .and_then(|d| d.stages.first())
             .and_then(|s| s.id.clone())
             .unwrap()
@@ -150,7 +157,11 @@ async fn service_stages_are_listed_processed_deferred_and_deleted() {
         .service_stages(&ServiceStageFilter::new())
         .await
         .unwrap();
-    let ids: Vec<&str> = page.documents.iter().map(|d| d.id_str()).collect();
+    let ids: Vec<&str> = page
+        .documents
+        .iter()
+        .map(|d| d.id.as_ref().unwrap().as_str())
+        .collect();
     assert_eq!(ids, [b.as_str()]);
     // The approval stage is untouched by all this.
     assert_eq!(sb.state_code(&a).as_deref(), Some("4"));

@@ -120,7 +120,7 @@ async fn with_server_errors_and_broken_bodies_the_flow_still_completes() {
         while let Some(item) = futures::StreamExt::next(&mut feed).await {
             match item {
                 Ok(e) => names
-                    .entry(e.document_id().to_owned())
+                    .entry(e.document_id().unwrap().to_string())
                     .or_default()
                     .push(e.event.name.clone().unwrap_or_default()),
                 Err(_) => break,

@@ -58,7 +58,7 @@ impl saby_client::SessionDecryptor for NoDecrypt {
     async fn decrypt(
         &self,
         _: &[u8],
-    ) -> Result<saby_client::secrecy::SecretString, Box<dyn std::error::Error + Send + Sync>> {
+    ) -> Result<saby_client::Secret, Box<dyn std::error::Error + Send + Sync>> {
         Err("no key".into())
     }
 }
@@ -79,11 +79,27 @@ fn debug_of_credentials_builder_and_client_is_redacted() {
     for c in creds {
         let shown = format!("{c:?}");
         assert_clean(&shown);
-        assert!(shown.contains("[redacted]"), "{shown}");
+        // The one marker of both clients, and no other spelling.
+        assert!(
+            shown.contains(saby_client::hr_docs_core::REDACTED),
+            "{shown}"
+        );
+        assert!(!shown.contains("[redacted"), "{shown}");
         let builder = Client::builder().credentials(c.clone());
-        assert_clean(&format!("{builder:?}"));
+        let shown = format!("{builder:?}");
+        assert_clean(&shown);
+        assert!(
+            shown.contains(saby_client::hr_docs_core::REDACTED),
+            "{shown}"
+        );
         let client = builder.build().unwrap();
-        assert_clean(&format!("{client:?}"));
+        let shown = format!("{client:?}");
+        assert_clean(&shown);
+        assert!(
+            shown.contains(saby_client::hr_docs_core::REDACTED),
+            "{shown}"
+        );
+        assert!(!shown.contains("[redacted"), "{shown}");
         assert_clean(&format!("{:?}", client.clone()));
     }
 }

@@ -41,10 +41,10 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
 
 pub fn fast_retries(attempts: u32) -> RetryPolicy {
     RetryPolicy::default()
-        .max_attempts(attempts)
-        .initial_backoff(Duration::from_millis(1))
-        .max_backoff(Duration::from_millis(5))
-        .max_retry_after(Duration::from_millis(10))
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+        .with_max_retry_after(Duration::from_millis(10))
 }
 
 pub fn client(server: &MockServer) -> Client {

@@ -110,9 +110,9 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
         .credentials(Credentials::password("hr-robot", PASSWORD))
         .retry_policy(
             RetryPolicy::default()
-                .max_attempts(4)
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5)),
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(5)),
         )
         .file_not_ready_delay(Duration::from_millis(5))
         .timeout(Duration::from_secs(5))

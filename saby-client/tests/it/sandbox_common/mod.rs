@@ -70,7 +70,7 @@ pub async fn follow_to_final(
 pub fn names_by_document(events: &[ChangeEvent]) -> HashMap<String, Vec<String>> {
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     for e in events {
-        map.entry(e.document_id().to_owned())
+        map.entry(e.document_id().unwrap().to_string())
             .or_default()
             .push(e.event.name.clone().unwrap_or_default());
     }

@@ -65,7 +65,11 @@ mod tests {
             ("4821", "s-1", "42cd897e-a7bd-547b-9a14-035f84b48395"),
             ("SANDBOX", "s-1", "4702be5e-ce92-5edc-809b-1175f10c0b54"),
             // A Cyrillic name: the length prefix counts bytes (UTF-8), not characters.
-            ("Кадры-Казань", "s-7", "6178473d-60d5-5f62-bc97-ef94948ee20e"),
+            (
+                "Кадры-Казань",
+                "s-7",
+                "6178473d-60d5-5f62-bc97-ef94948ee20e",
+            ),
         ] {
             assert_eq!(document_id(company, set).to_string(), id, "{company} {set}");
         }

@@ -1209,8 +1209,8 @@ fn set_event_cursor(conn: &mut Connection, scope: &str, cursor: &str) -> Result<
     .map_err(StoreError::sqlite("saving the event cursor"))
 }
 
-/// Each call copies its arguments and runs the function of the same name on
-/// the blocking pool ([`SqliteStore::blocking`]).
+// Each call copies its arguments and runs the function of the same name on
+// the blocking pool (`SqliteStore::blocking`).
 #[async_trait]
 impl StateStore for SqliteStore {
     /// Also adopts, the first time it runs on a state file written by an older

@@ -136,3 +136,8 @@ pub use store::Replay;
 /// Both clients, re-exported so one dependency is enough.
 pub use beorg_client;
 pub use saby_client;
+
+/// The README's examples, compiled (and the sandbox one run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -31,7 +31,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The store's database reported an error (SQLite for
-    /// [`SqliteStore`](crate::store::SqliteStore); your driver's error for
+    /// `SqliteStore`; your driver's error for
     /// your own store, through [`StoreError::database`]).
     #[error("state store database error while {context}")]
     Database {

@@ -101,7 +101,7 @@
 //! |---|---|---|
 //! | `rustls` | yes | TLS through rustls, for both clients |
 //! | `native-tls` | no | TLS through the platform's library (OpenSSL on Linux) |
-//! | `sqlite` | yes | [`SqliteStore`](store::SqliteStore), the default state store (bundled SQLite) |
+//! | `sqlite` | yes | `SqliteStore`, the default state store (bundled SQLite) |
 //!
 //! With your own [`StateStore`](store::StateStore), turn `sqlite` off
 //! (`default-features = false, features = ["rustls"]`) and SQLite is not built.

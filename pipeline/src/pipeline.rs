@@ -285,7 +285,7 @@ impl PipelineBuilder {
     }
 
     /// Uses this state store. Default: a
-    /// [`SqliteStore`](crate::store::SqliteStore) at
+    /// `SqliteStore` at
     /// [`PipelineConfig::state_path`] (feature `sqlite`, on by default;
     /// without it a store must be given).
     pub fn store(mut self, store: impl StateStore + 'static) -> Self {

@@ -29,7 +29,7 @@ struct State {
 ///
 /// It is also the smallest complete implementation of the trait — a map and
 /// a lock, about a hundred lines — and passes the same contract tests as
-/// [`SqliteStore`](super::SqliteStore).
+/// `SqliteStore`.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

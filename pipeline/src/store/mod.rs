@@ -1,6 +1,6 @@
 //! Persistent per-set progress: the [`StateStore`] trait, its records, the
 //! rules the pipeline applies over any store ([`advance_watermark`],
-//! [`replay_failed`]), and two implementations — [`SqliteStore`] (the default,
+//! [`replay_failed`]), and two implementations — `SqliteStore` (the default,
 //! feature `sqlite`) and [`MemoryStore`] (tests, and a proof that the trait is
 //! small).
 //!
@@ -34,7 +34,7 @@
 //!
 //! Every call that returned `Ok` must survive a crash of the process. The
 //! trait is `async` (a networked store awaits its database); a store with
-//! blocking I/O runs it on the blocking pool itself, as [`SqliteStore`] does.
+//! blocking I/O runs it on the blocking pool itself, as `SqliteStore` does.
 //! `StateStore` is implemented for `Arc<S>` of any store, so a store can be
 //! shared by several pipelines (several companies) and kept for reports.
 //!
@@ -82,7 +82,7 @@ use crate::error::StoreError;
 pub trait StateStore: Send + Sync + fmt::Debug {
     /// Inserts `company` with `start_id` `initial` unless it is already
     /// stored, and returns the stored `start_id`. The pipeline calls it once
-    /// per pipeline, before its first run or replay (the [`SqliteStore`] also
+    /// per pipeline, before its first run or replay (the `SqliteStore` also
     /// adopts the sets of a state file written by an older version then).
     async fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError>;
 
@@ -113,7 +113,7 @@ pub trait StateStore: Send + Sync + fmt::Debug {
     /// Inserts or replaces one record, atomically. The pipeline never changes
     /// a stored set's `company`, `set_id`, `number`, `contour` or
     /// `first_seen`, so a store may leave those columns alone on update
-    /// ([`SqliteStore`] does).
+    /// (`SqliteStore` does).
     async fn save(&self, record: &SetRecord) -> Result<(), StoreError>;
 
     /// One record.

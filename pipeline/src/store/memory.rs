@@ -28,7 +28,7 @@ struct State {
 /// that need no resumption. It needs no feature and builds no database.
 ///
 /// It is also the smallest complete implementation of the trait — a map and
-/// a lock, about a hundred lines — and passes the same contract tests as
+/// a lock, its trait impl about a hundred lines — and passes the same contract tests as
 /// `SqliteStore`.
 ///
 /// ```
@@ -45,9 +45,21 @@ struct State {
 /// assert_eq!(store.counts("4821").await?.pending, 1);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+}
+
+/// How many companies and sets it holds, not the records (a `Pipeline`'s
+/// `Debug` prints its store).
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state();
+        f.debug_struct("MemoryStore")
+            .field("companies", &state.companies.len())
+            .field("sets", &state.sets.len())
+            .finish()
+    }
 }
 
 impl MemoryStore {
@@ -76,14 +88,28 @@ impl State {
         Some(key(company, *number, set_id))
     }
 
-    /// Inserts or replaces `r` (under the number it was first stored with).
+    /// Inserts `r`, or replaces the stored record's progress with `r`'s. Like
+    /// `SqliteStore`, a stored set keeps the `number`, `contour` and
+    /// `first_seen` it was inserted with.
     fn put(&mut self, r: &SetRecord) {
-        let k = self.find(&r.company, &r.set_id).unwrap_or_else(|| {
-            self.numbers
-                .insert((r.company.clone(), r.set_id.as_str().to_owned()), r.number);
-            key(&r.company, r.number, &r.set_id)
-        });
-        self.sets.insert(k, r.clone());
+        match self.find(&r.company, &r.set_id) {
+            Some(k) => {
+                if let Some(stored) = self.sets.get_mut(&k) {
+                    let (number, contour, first_seen) =
+                        (stored.number, stored.contour.take(), stored.first_seen);
+                    *stored = r.clone();
+                    stored.number = number;
+                    stored.contour = contour;
+                    stored.first_seen = first_seen;
+                }
+            }
+            None => {
+                self.numbers
+                    .insert((r.company.clone(), r.set_id.as_str().to_owned()), r.number);
+                self.sets
+                    .insert(key(&r.company, r.number, &r.set_id), r.clone());
+            }
+        }
     }
 
     fn company(&self, company: &str) -> impl Iterator<Item = &SetRecord> {

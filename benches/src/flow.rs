@@ -110,5 +110,5 @@ pub fn pipeline(
         .final_state_deadline(Duration::from_secs(600))
         .run_deadline(Duration::from_secs(900))
         .build()?;
-    Ok(Pipeline::builder(config).beorg(beorg).saby(saby).build()?)
+    Ok(Pipeline::builder(config, beorg, saby).build()?)
 }

@@ -31,9 +31,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
-use beorg_client::{DocumentType, ProcessInfo, UploadRequest};
+use std::time::Duration;
+use tokio::sync::watch;
+
+use beorg_client::{DocumentType, ProcessInfo, SetId, UploadRequest};
 use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig};
 use hr_docs_pipeline::store::{SetRecord, StateStore};
 use hr_docs_pipeline::{
@@ -42,7 +44,6 @@ use hr_docs_pipeline::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use saby_client::Party;
 use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
-use tokio_util::sync::CancellationToken;
 
 /// Sets uploaded to the Beorg sandbox (they alternate between its two contours).
 const SAMPLE_SETS: usize = 6;
@@ -203,16 +204,13 @@ fn describe(event: &Progress) -> String {
 }
 
 /// Every set of the company, in order (paged: fine for any number of sets).
-fn all_records(store: &dyn StateStore, company: &str) -> Result<Vec<SetRecord>, BoxError> {
+async fn all_records(store: &dyn StateStore, company: &str) -> Result<Vec<SetRecord>, BoxError> {
     let mut out = Vec::new();
-    let mut after: Option<(u64, String)> = None;
+    let mut after: Option<(u64, SetId)> = None;
     loop {
-        let page = store.list(
-            company,
-            None,
-            after.as_ref().map(|(n, id)| (*n, id.as_str())),
-            200,
-        )?;
+        let page = store
+            .list(company, None, after.as_ref().map(|(n, id)| (*n, id)), 200)
+            .await?;
         let Some(last) = page.last() else { break };
         after = Some((last.number, last.set_id.clone()));
         out.extend(page);
@@ -235,7 +233,7 @@ fn print_report(records: &[SetRecord], summary: &Summary) {
         };
         println!(
             "{:<8} {:<14} {:<38} {:<11} {outcome}",
-            r.set_id,
+            r.set_id.as_str(),
             r.contour.as_deref().unwrap_or("-"),
             r.document_id.as_deref().unwrap_or("-"),
             r.attachment_ids.len()
@@ -282,10 +280,10 @@ async fn run() -> Result<bool, BoxError> {
     let (bar, tty) = progress_bar(expected);
     let seen = Arc::new(AtomicU64::new(0));
     let settled = Arc::new(AtomicU64::new(0));
-    let cancel = CancellationToken::new();
-    let pipeline = Pipeline::builder(services.config)
-        .beorg(services.beorg)
-        .saby(services.saby)
+    // The stop signal: Ctrl-C, the sandbox's "everything settled", or its watchdog.
+    let (cancel, mut stop) = watch::channel(false);
+    let cancel = Arc::new(cancel);
+    let pipeline = Pipeline::builder(services.config, services.beorg, services.saby)
         .on_progress({
             let (bar, seen, settled, cancel) =
                 (bar.clone(), seen.clone(), settled.clone(), cancel.clone());
@@ -296,7 +294,7 @@ async fn run() -> Result<bool, BoxError> {
                     && settled.fetch_add(1, Ordering::Relaxed) + 1 >= expected
                     && expected > 0
                 {
-                    cancel.cancel();
+                    cancel.send_replace(true);
                 }
             }
         })
@@ -309,30 +307,31 @@ async fn run() -> Result<bool, BoxError> {
         if tokio::signal::ctrl_c().await.is_ok() {
             ctrl_c_seen.store(true, Ordering::Relaxed);
             eprintln!("Ctrl-C: finishing the steps in flight, then stopping…");
-            on_ctrl_c.cancel();
+            on_ctrl_c.send_replace(true);
         }
     });
 
+    // Completes once the stop signal is given (or its senders are gone).
+    let stopped = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
     let summary = if sandbox_mode {
         // Uploaded sets become ready after a moment: poll until they are all settled (the
-        // progress callback cancels), or give up after 45 s.
-        let stop = cancel.clone();
+        // progress callback gives the stop signal), or give up after 45 s.
+        let stop = Arc::clone(&cancel);
         let watchdog = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(45)).await;
-            stop.cancel();
+            stop.send_replace(true);
         });
-        let summary = pipeline.run(cancel.clone()).await?;
+        let summary = pipeline.run_until(stopped).await?;
         watchdog.abort();
         summary
     } else {
         // Real services: drain what Beorg has ready now (PIPELINE_RUN_DEADLINE bounds it).
-        pipeline.run_once_until(cancel.clone()).await?
+        pipeline.run_once_until(stopped).await?
     };
     bar.finish_and_clear();
-    let records = {
-        let (store, company) = (Arc::clone(pipeline.store()), pipeline.company().to_owned());
-        tokio::task::spawn_blocking(move || all_records(store.as_ref(), &company)).await??
-    };
+    let records = all_records(pipeline.store().as_ref(), pipeline.company()).await?;
     print_report(&records, &summary);
     if sandbox_mode
         && summary.stop == StopReason::Cancelled

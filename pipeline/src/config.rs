@@ -302,8 +302,8 @@ pub struct PipelineConfig {
     /// ([`FailureKind::NotReadyExpired`](crate::store::FailureKind::NotReadyExpired))
     /// and stops holding the watermark.
     pub not_ready_timeout: Duration,
-    /// How long [`run`](crate::Pipeline::run) waits for in-flight steps after
-    /// cancellation before dropping them (safe: the store is consistent at every
+    /// How long [`run_until`](crate::Pipeline::run_until) waits for in-flight steps after
+    /// the shutdown future completes before dropping them (safe: the store is consistent at every
     /// step boundary) (default 30 s).
     pub shutdown_grace: Duration,
 }

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use beorg_client::SetId;
+
 /// Errors of a [`StateStore`](crate::store::StateStore).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -28,14 +30,16 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// SQLite reported an error.
+    /// The store's database reported an error (SQLite for
+    /// `SqliteStore`; your driver's error for
+    /// your own store, through [`StoreError::database`]).
     #[error("state store database error while {context}")]
-    Sqlite {
+    Database {
         /// What the store was doing.
         context: &'static str,
-        /// The underlying error.
+        /// The database's error.
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A stored value could not be read back (hand-edited or newer file).
     #[error("state store holds an invalid value in {column}: {value:?}")]
@@ -53,8 +57,9 @@ pub enum StoreError {
         /// Highest version this build understands.
         supported: i64,
     },
-    /// A custom store failed (for [`StateStore`](crate::store::StateStore)
-    /// implementations outside this crate).
+    /// Any other failure of a store (for
+    /// [`StateStore`](crate::store::StateStore) implementations outside this
+    /// crate, and a store call whose blocking task panicked).
     #[error("state store error: {message}")]
     Other {
         /// What failed.
@@ -74,8 +79,32 @@ impl StoreError {
         }
     }
 
+    /// A custom store error with a message and its cause.
+    pub fn other_with(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        StoreError::Other {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The database reported `source` while the store was doing `context`
+    /// (`"saving a set"`, …).
+    pub fn database(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        StoreError::Database {
+            context,
+            source: source.into(),
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
     pub(crate) fn sqlite(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-        move |source| StoreError::Sqlite { context, source }
+        move |source| StoreError::database(context, source)
     }
 }
 
@@ -89,13 +118,13 @@ pub enum MappingError {
     #[error("recognition result of {set_id} holds no documents")]
     Empty {
         /// The set.
-        set_id: String,
+        set_id: SetId,
     },
     /// Beorg marked a document as broken (unreadable scan, wrong type, ...).
     #[error("document {key} of {set_id} is marked broken by Beorg: {reasons}")]
     Broken {
         /// The set.
-        set_id: String,
+        set_id: SetId,
         /// The recognized document's key.
         key: String,
         /// Beorg's reasons, joined.
@@ -105,7 +134,7 @@ pub enum MappingError {
     #[error("could not encode {what} of {set_id}")]
     Encode {
         /// The set.
-        set_id: String,
+        set_id: SetId,
         /// What was being encoded.
         what: String,
         /// The underlying error.
@@ -166,16 +195,13 @@ pub enum Error {
     /// The document mapper failed.
     #[error("mapping failed")]
     Mapping(#[from] MappingError),
-    /// A background task panicked or was cancelled unexpectedly, or an internal invariant
-    /// broke. The task's own error (tokio's `JoinError`, a closed semaphore) is the
-    /// [`source`](std::error::Error::source), not a copy of its text.
-    #[error("pipeline task failed: {what}")]
+    /// A set's task panicked or was cancelled unexpectedly; the run stops
+    /// (every step finished before it is recorded).
+    #[error("a pipeline task failed")]
     Task {
-        /// What failed.
-        what: &'static str,
-        /// The task's error, if there is one.
+        /// The runtime's account of the task (a panic or a cancellation).
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: tokio::task::JoinError,
     },
 }
 
@@ -183,31 +209,29 @@ impl Error {
     /// Whether the set should stay pending for another pass (up to
     /// [`max_passes`](crate::PipelineConfig::max_passes)) rather than be
     /// recorded failed now. This is the *pipeline's* decision, made after the
-    /// client's own retries gave up; it is broader than the clients'
-    /// per-request `is_retryable()`:
+    /// client's own retries gave up, from the clients' predicates only (never
+    /// their variants); it is broader than the clients' per-request
+    /// `is_retryable()`:
     ///
     /// - retried: whatever the client calls retryable (transport, timeouts,
-    ///   5xx, 429, maintenance), an exceeded call deadline, an answer that could
-    ///   not be decoded (truncated body, a proxy's HTML page), a Saby session
-    ///   that could not be renewed, a signer failure (an unreachable key), and
-    ///   local file errors while archiving;
-    /// - failed at once: mapping errors, 4xx answers and Saby business errors
-    ///   (bad data or a refused document), a missing action, refused
-    ///   credentials or access, invalid input or configuration.
+    ///   5xx, 429, maintenance, an answer damaged on the way); for Beorg also
+    ///   an exceeded call deadline and any answer that could not be decoded;
+    ///   for Saby also an error with no HTTP status, not about authentication,
+    ///   that has an underlying cause (a local file error while archiving, a
+    ///   signer failure — an unreachable key);
+    /// - failed at once: mapping errors; authentication failures; every other
+    ///   error that carries an HTTP status (a 4xx, a Saby business error — bad
+    ///   data or a refused document); errors without a status or a cause (the
+    ///   client refused the call: invalid input, a missing action, comment or
+    ///   signature, configuration).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Beorg(e) => e.is_retryable() || e.is_timeout() || e.is_decode(),
             Error::Saby(e) => {
                 e.is_retryable()
-                    || matches!(
-                        e,
-                        saby_client::Error::DeadlineExceeded { .. }
-                            | saby_client::Error::Decode { .. }
-                            | saby_client::Error::IdMismatch { .. }
-                            | saby_client::Error::SessionExpired { .. }
-                            | saby_client::Error::Signer(_)
-                            | saby_client::Error::Io { .. }
-                    )
+                    || (!e.is_auth()
+                        && e.status().is_none()
+                        && std::error::Error::source(e).is_some())
             }
             Error::Store(_)
             | Error::Config(_)
@@ -237,16 +261,15 @@ impl Error {
 }
 
 /// The error chain of `e` as one line (`outer: inner: root`), for the state
-/// store's reason/last-error columns and progress events.
+/// store's reason/last-error columns and progress events. Each error of the
+/// chain prints only itself (none formats its source), so each cause appears
+/// once.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        let text = s.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
+        out.push_str(": ");
+        out.push_str(&s.to_string());
         source = s.source();
     }
     out
@@ -284,10 +307,6 @@ mod tests {
                 attempts: 1,
                 last_error: None,
             },
-            saby_client::Error::SessionExpired {
-                message: "x".into(),
-                status: Some(401),
-            },
             saby_client::Error::Decode {
                 method: "СБИС.ПрочитатьДокумент".into(),
                 path: ".".into(),
@@ -295,8 +314,15 @@ mod tests {
                 excerpt: "<!DOCTYPE html>".into(),
                 source: decode_error(),
             },
+            // No status, not about authentication, with a cause: local.
+            saby_client::Error::Io {
+                path: "archive/s-1".into(),
+                source: std::io::Error::other("disk full"),
+            },
+            saby_client::Error::Signer("the token is not plugged in".into()),
         ] {
-            assert!(saby(e).is_retryable());
+            let e = saby(e);
+            assert!(e.is_retryable(), "{e:?}");
         }
     }
 
@@ -305,6 +331,10 @@ mod tests {
         for e in [
             saby_client::Error::AuthFailed {
                 message: "bad password".into(),
+                status: Some(401),
+            },
+            saby_client::Error::SessionExpired {
+                message: "x".into(),
                 status: Some(401),
             },
             saby_client::Error::AccessDenied { message: None },
@@ -320,7 +350,8 @@ mod tests {
                 retry_after: None,
             },
         ] {
-            assert!(!saby(e).is_retryable());
+            let e = saby(e);
+            assert!(!e.is_retryable(), "{e:?}");
         }
         assert!(!Error::Mapping(MappingError::custom("bad")).is_retryable());
         assert!(!Error::Store(StoreError::other("disk")).is_retryable());
@@ -349,28 +380,51 @@ mod tests {
         assert_eq!(e.status(), Some(404));
     }
 
-    #[tokio::test]
-    async fn a_task_join_error_is_kept_as_the_source() {
-        let joined = tokio::spawn(async { std::future::pending::<()>().await });
-        joined.abort();
-        let join_error = joined.await.unwrap_err();
-        let e = Error::Task {
-            what: "a set's task failed",
-            source: Some(Box::new(join_error)),
-        };
-        let source = std::error::Error::source(&e).unwrap();
-        assert!(source.downcast_ref::<tokio::task::JoinError>().is_some());
-        let text = chain(&e);
-        assert!(
-            text.starts_with("pipeline task failed: a set's task failed: "),
-            "{text}"
+    /// An error of a custom mapper, with a cause of its own.
+    #[derive(Debug, thiserror::Error)]
+    #[error("the scan of page 2 is unreadable")]
+    struct Unreadable(#[source] std::io::Error);
+
+    /// Each error of a deep chain prints only itself: joined, every cause
+    /// appears exactly once.
+    #[test]
+    fn a_deep_chain_prints_each_cause_once() {
+        let root = std::io::Error::other("connection reset by peer");
+        let e = Error::Mapping(MappingError::Custom {
+            message: "the passport could not be read".into(),
+            source: Some(Box::new(Unreadable(root))),
+        });
+        let line = chain(&e);
+        assert_eq!(
+            line,
+            "mapping failed: the passport could not be read: the scan of page 2 is unreadable: \
+             connection reset by peer"
         );
-        assert_eq!(text.matches("cancelled").count(), 1, "{text}");
+        for cause in [
+            "mapping failed",
+            "the passport could not be read",
+            "the scan of page 2 is unreadable",
+            "connection reset by peer",
+        ] {
+            assert_eq!(line.matches(cause).count(), 1, "{cause:?} in {line:?}");
+        }
+
+        let store = Error::Store(StoreError::database(
+            "saving a set",
+            std::io::Error::other("disk I/O error"),
+        ));
+        assert_eq!(
+            chain(&store),
+            "state store database error while saving a set: disk I/O error"
+        );
     }
 
-    #[test]
-    fn chain_joins_sources_without_repeats() {
-        let e = Error::Mapping(MappingError::custom("the passport is unreadable"));
-        assert_eq!(chain(&e), "mapping failed: the passport is unreadable");
+    #[tokio::test]
+    async fn a_failed_task_keeps_its_join_error_as_the_source() {
+        let joined = tokio::spawn(async { panic!("boom") }).await.unwrap_err();
+        let e = Error::Task { source: joined };
+        let source = std::error::Error::source(&e).expect("the join error is kept");
+        assert!(source.to_string().contains("panic"), "{source}");
+        assert_eq!(chain(&e).matches("panic").count(), 1, "{}", chain(&e));
     }
 }

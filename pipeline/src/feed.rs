@@ -17,8 +17,7 @@ use crate::error::StoreError;
 use crate::pipeline::Inner;
 
 async fn load_cursor(inner: &Inner) -> Result<EventCursor, StoreError> {
-    let company = inner.company.clone();
-    let raw = inner.store.call(move |s| s.event_cursor(&company)).await?;
+    let raw = inner.store.event_cursor(&inner.company).await?;
     Ok(match raw {
         Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "stored event cursor unreadable; starting the feed over");
@@ -29,12 +28,9 @@ async fn load_cursor(inner: &Inner) -> Result<EventCursor, StoreError> {
 }
 
 async fn save_cursor(inner: &Inner, cursor: &EventCursor) -> Result<(), StoreError> {
-    let json = serde_json::to_string(cursor).map_err(|e| StoreError::other(e.to_string()))?;
-    let company = inner.company.clone();
-    inner
-        .store
-        .call(move |s| s.set_event_cursor(&company, &json))
-        .await
+    let json = serde_json::to_string(cursor)
+        .map_err(|e| StoreError::other_with("encoding the event cursor", e))?;
+    inner.store.set_event_cursor(&inner.company, &json).await
 }
 
 /// Polls the feed every `poll_interval` until `stop` fires.

@@ -54,24 +54,46 @@ mod tests {
         assert_ne!(document_id("a/b", "c"), document_id("a", "b/c"));
     }
 
-    /// The ids the first release wrote, pinned: derived independently (Python's
-    /// `uuid.uuid5` over the same namespace and name), so a change to the
-    /// derivation — which would make every resumed set create a new document —
-    /// fails here.
+    /// The ids the first release wrote — documents and attachments — pinned:
+    /// derived independently (Python's `uuid.uuid5` over the same namespace and
+    /// name), so a change to the derivation — which would make every resumed
+    /// set create a new document, or duplicate its attachments — fails here.
     #[test]
     fn document_ids_are_the_ones_written_before() {
         for (company, set, id) in [
             ("U_RATE_2", "s-12", "e51bfe46-c33c-5b15-be43-2305965c14c9"),
             ("4821", "s-1", "42cd897e-a7bd-547b-9a14-035f84b48395"),
             ("SANDBOX", "s-1", "4702be5e-ce92-5edc-809b-1175f10c0b54"),
+            // A Cyrillic name: the length prefix counts bytes (UTF-8), not characters.
+            (
+                "Кадры-Казань",
+                "s-7",
+                "6178473d-60d5-5f62-bc97-ef94948ee20e",
+            ),
         ] {
             assert_eq!(document_id(company, set).to_string(), id, "{company} {set}");
         }
-        let doc = document_id("4821", "s-1");
-        assert_eq!(
-            attachment_id(&doc, "Паспорт_Иванов.json").to_string(),
-            "86e3cfdc-a66d-57d8-8335-015bed545f57"
-        );
+        for (company, set, file, id) in [
+            (
+                "4821",
+                "s-1",
+                "Паспорт_Иванов.json",
+                "86e3cfdc-a66d-57d8-8335-015bed545f57",
+            ),
+            (
+                "U_RATE_2",
+                "s-12",
+                "beorg_result_s-12.json",
+                "935339db-0103-5594-9563-d8450cd169d2",
+            ),
+        ] {
+            let doc = document_id(company, set);
+            assert_eq!(
+                attachment_id(&doc, file).to_string(),
+                id,
+                "{company} {set} {file}"
+            );
+        }
     }
 
     #[test]

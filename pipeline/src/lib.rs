@@ -20,7 +20,8 @@
 //! recorded as skipped).
 //!
 //! Every step is persisted in a [`StateStore`](store::StateStore) (SQLite by
-//! default, keyed by company and set id) before the next one starts; Saby
+//! default, keyed by company and set id; bring your own database by
+//! implementing the trait) before the next one starts; Saby
 //! document ids are derived from `(company, set id)` ([`ids`]) and stored with
 //! the set, so a retried or resumed write updates the same document, and a
 //! document is read before sending so it is never sent twice. Beorg's `start_id`
@@ -60,9 +61,7 @@
 //!     .poll_interval(Duration::from_millis(50))
 //!     .run_deadline(Duration::from_secs(30))
 //!     .build()?;
-//! let pipeline = Pipeline::builder(config)
-//!     .beorg(beorg.client())
-//!     .saby(saby.client())
+//! let pipeline = Pipeline::builder(config, beorg.client(), saby.client())
 //!     .on_progress(|p| if let ProgressKind::Final { state, .. } = &p.kind {
 //!         println!("{} ({:?}): {state}", p.set_id, p.contour);
 //!     })
@@ -78,22 +77,39 @@
 //! # Contents
 //!
 //! - [`Pipeline`], [`PipelineBuilder`], [`Replay`] — build it, [`run_once`](Pipeline::run_once)
-//!   (or [`run_once_until`](Pipeline::run_once_until) a token fires),
-//!   [`run`](Pipeline::run) until cancelled, [`replay_failed`](Pipeline::replay_failed).
+//!   (or [`run_once_until`](Pipeline::run_once_until) a shutdown future completes),
+//!   [`run_until`](Pipeline::run_until) it completes, [`replay_failed`](Pipeline::replay_failed).
 //! - [`PipelineConfig`], [`PipelineConfigBuilder`], [`DocumentTemplate`],
 //!   [`TemplateOverride`] — every option, per-contour routing, also from the
 //!   environment ([`config`] lists the variables).
 //! - [`DocumentMapper`], [`DefaultMapper`], [`MappingContext`] — Beorg result → Saby document.
 //! - [`Progress`], [`ProgressKind`], [`Summary`], [`StopReason`] — observability.
-//! - [`store`] — [`StateStore`](store::StateStore), [`SqliteStore`](store::SqliteStore),
-//!   [`SetRecord`](store::SetRecord), [`Step`](store::Step),
-//!   [`FailureKind`](store::FailureKind), [`SkipReason`](store::SkipReason).
+//! - [`store`] — [`StateStore`](store::StateStore) (the seam for your own
+//!   database), `SqliteStore` (feature `sqlite`, default),
+//!   [`MemoryStore`](store::MemoryStore), [`SetRecord`](store::SetRecord),
+//!   [`Step`](store::Step), [`FailureKind`](store::FailureKind),
+//!   [`SkipReason`](store::SkipReason), and the rules applied over any store
+//!   ([`advance_watermark`](store::advance_watermark),
+//!   [`replay_failed`](store::replay_failed)).
 //! - [`watermark`] — the `start_id` rule (re-exported from `beorg_client`);
 //!   [`ids`] — deterministic ids.
 //! - [`Error`], [`StoreError`], [`MappingError`].
 //!
+//! # Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `rustls` | yes | TLS through rustls, for both clients |
+//! | `native-tls` | no | TLS through the platform's library (OpenSSL on Linux) |
+//! | `sqlite` | yes | `SqliteStore`, the default state store (bundled SQLite) |
+//!
+//! With your own [`StateStore`](store::StateStore), turn `sqlite` off
+//! (`default-features = false, features = ["rustls"]`) and SQLite is not built.
+//!
 //! The guides live in the repository's `docs/` directory (architecture,
 //! configuration, mapping, signing, errors and retries, operations, testing).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 mod error;
@@ -113,9 +129,15 @@ pub use config::{
 };
 pub use error::{Error, MappingError, Result, StoreError};
 pub use mapper::{DefaultMapper, DocumentMapper, MappingContext};
-pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder, Replay};
+pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder};
 pub use progress::{Progress, ProgressKind, StopReason, Summary};
+pub use store::Replay;
 
 /// Both clients, re-exported so one dependency is enough.
 pub use beorg_client;
 pub use saby_client;
+
+/// The README's examples, compiled (and the sandbox one run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -78,7 +78,8 @@ impl<'a> MappingContext<'a> {
 }
 
 /// Maps one recognized set to one Saby document. Replace the default with
-/// [`PipelineBuilder::mapper`](crate::PipelineBuilder::mapper).
+/// [`PipelineBuilder::mapper`](crate::PipelineBuilder::mapper) (an `Arc` of a
+/// mapper is a mapper too).
 ///
 /// A mapping error is permanent: the set is recorded failed with the error as
 /// its reason (replay it once the cause is fixed). The document's id is always
@@ -92,6 +93,17 @@ pub trait DocumentMapper: Send + Sync {
         ctx: &MappingContext<'_>,
         result: &RecognitionResult,
     ) -> Result<Document, MappingError>;
+}
+
+#[async_trait]
+impl<M: DocumentMapper + ?Sized> DocumentMapper for std::sync::Arc<M> {
+    async fn map(
+        &self,
+        ctx: &MappingContext<'_>,
+        result: &RecognitionResult,
+    ) -> Result<Document, MappingError> {
+        (**self).map(ctx, result).await
+    }
 }
 
 /// The default mapping: one document per set with the configured type,
@@ -173,7 +185,7 @@ impl DocumentMapper for DefaultMapper {
         let set_id = ctx.set_id.as_str();
         if result.documents.is_empty() {
             return Err(MappingError::Empty {
-                set_id: set_id.to_owned(),
+                set_id: ctx.set_id.clone(),
             });
         }
         if let Some(bad) = result
@@ -182,7 +194,7 @@ impl DocumentMapper for DefaultMapper {
             .find(|d| d.is_broken() && !self.allow_broken)
         {
             return Err(MappingError::Broken {
-                set_id: set_id.to_owned(),
+                set_id: ctx.set_id.clone(),
                 key: bad.key.clone(),
                 reasons: reasons(bad),
             });
@@ -197,7 +209,7 @@ impl DocumentMapper for DefaultMapper {
             let name = unique_name(&mut used, &base_name(recognized), ".json");
             let bytes = serde_json::to_vec_pretty(&recognized.data).map_err(|source| {
                 MappingError::Encode {
-                    set_id: set_id.to_owned(),
+                    set_id: ctx.set_id.clone(),
                     what: format!("the fields of {}", recognized.key),
                     source,
                 }
@@ -214,7 +226,7 @@ impl DocumentMapper for DefaultMapper {
             ".json",
         );
         let bytes = serde_json::to_vec_pretty(result).map_err(|source| MappingError::Encode {
-            set_id: set_id.to_owned(),
+            set_id: ctx.set_id.clone(),
             what: "the recognition result".to_owned(),
             source,
         })?;

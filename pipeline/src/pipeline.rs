@@ -3,18 +3,19 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use beorg_client::SetId;
 use saby_client::{Document, ServerSigner, Signer};
-use tokio::sync::{Semaphore, broadcast, watch};
+use time::OffsetDateTime;
+use tokio::sync::{OnceCell, Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::PipelineConfig;
 use crate::error::{Error, Result};
 use crate::mapper::{DefaultMapper, DocumentMapper};
 use crate::progress::{Progress, ProgressKind, Summary};
-use crate::store::{AsyncStore, SetRecord, SqliteStore, StateStore};
+use crate::store::{Claim, Replay, SetRecord, StateStore};
 
 /// Capacity of the [`Pipeline::subscribe`] channel; a receiver further behind
 /// than this gets `RecvError::Lagged` and skips ahead.
@@ -22,19 +23,8 @@ pub const PROGRESS_CHANNEL_CAPACITY: usize = 1024;
 
 type Callback = Arc<dyn Fn(&Progress) + Send + Sync>;
 
-/// Which failed sets [`Pipeline::replay_failed`] puts back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Replay {
-    /// Every failed set of the company.
-    All,
-    /// These sets, when they are failed — or skipped by the contour filter
-    /// (processing a skipped set is then the caller's explicit choice).
-    Sets(Vec<SetId>),
-}
-
 /// The Beorg → Saby pipeline. Cheap to share (`Arc` inside); run it with
-/// [`run_once`](Pipeline::run_once) or [`run`](Pipeline::run).
+/// [`run_once`](Pipeline::run_once) or [`run_until`](Pipeline::run_until).
 ///
 /// See the [crate documentation](crate) for the flow and an example.
 #[derive(Clone)]
@@ -46,7 +36,8 @@ impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
             .field("company", &self.inner.company)
-            .field("store", &self.inner.store.store)
+            .field("worker", &self.inner.claim.worker)
+            .field("store", &self.inner.store)
             .finish_non_exhaustive()
     }
 }
@@ -59,7 +50,11 @@ pub(crate) struct Inner {
     pub(crate) saby: saby_client::Client,
     pub(crate) signer: Arc<dyn Signer>,
     pub(crate) mapper: Arc<dyn DocumentMapper>,
-    pub(crate) store: AsyncStore,
+    pub(crate) store: Arc<dyn StateStore>,
+    /// This pipeline's hold on the sets it takes (see [`StateStore::claim_pending`]).
+    pub(crate) claim: Claim,
+    /// The company's `start_id` as first initialized (once per pipeline).
+    company_ready: OnceCell<u64>,
     progress: broadcast::Sender<Progress>,
     callback: Option<Callback>,
     /// Bounds the sets doing API work at once.
@@ -85,19 +80,41 @@ impl Inner {
     ) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Option<Arc<Document>>>>> {
         self.waiters.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Makes sure the store knows the company (once per pipeline; the SQLite
+    /// store adopts an older state file's sets then).
+    pub(crate) async fn ensure_company(&self) -> Result<u64> {
+        let start = self
+            .company_ready
+            .get_or_try_init(|| {
+                self.store
+                    .init_company(&self.company, self.config.initial_start_id)
+            })
+            .await?;
+        Ok(*start)
+    }
 }
 
 impl Pipeline {
-    /// A builder: the configuration, then both clients.
-    pub fn builder(config: PipelineConfig) -> PipelineBuilder {
+    /// A builder over the three parts every pipeline needs: the
+    /// configuration and both clients (each client's connection pool, and
+    /// Saby's session, are shared by every set). The company is the Beorg
+    /// client's `project_id`.
+    pub fn builder(
+        config: PipelineConfig,
+        beorg: beorg_client::Client,
+        saby: saby_client::Client,
+    ) -> PipelineBuilder {
         PipelineBuilder {
             config,
-            beorg: None,
-            saby: None,
+            beorg,
+            saby,
             signer: None,
             mapper: None,
             store: None,
             callback: None,
+            worker_id: None,
+            claim_lease: Claim::DEFAULT_LEASE,
         }
     }
 
@@ -118,7 +135,7 @@ impl Pipeline {
 
     /// The state store (to list sets for a report, for example).
     pub fn store(&self) -> &Arc<dyn StateStore> {
-        &self.inner.store.store
+        &self.inner.store
     }
 
     /// Processes what is ready: resumes unfinished sets from the store, polls
@@ -127,37 +144,83 @@ impl Pipeline {
     /// are recorded, not returned; an `Err` means the run could not go on
     /// (state store failure, Beorg refusing every poll).
     pub async fn run_once(&self) -> Result<Summary> {
-        crate::run::drive(&self.inner, CancellationToken::new(), true).await
+        self.drive(std::future::pending(), true).await
     }
 
     /// Like [`run_once`](Self::run_once), but stops (checkpointing the sets
-    /// in flight) when `cancel` fires, whatever is left.
-    pub async fn run_once_until(&self, cancel: CancellationToken) -> Result<Summary> {
-        crate::run::drive(&self.inner, cancel, true).await
+    /// in flight) as soon as `shutdown` completes, whatever is left.
+    ///
+    /// `shutdown` is any future: a signal (`async { let _ =
+    /// tokio::signal::ctrl_c().await; }`), a channel, a timer, a
+    /// `CancellationToken::cancelled_owned()`.
+    pub async fn run_once_until(
+        &self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<Summary> {
+        self.drive(shutdown, true).await
     }
 
-    /// Polls forever at [`PipelineConfig::poll_interval`] until `cancel`
-    /// fires; then stops scheduling, lets in-flight steps finish (up to
+    /// Polls forever at [`PipelineConfig::poll_interval`] until `shutdown`
+    /// completes; then stops scheduling, lets in-flight steps finish (up to
     /// [`PipelineConfig::shutdown_grace`]) and returns. Every set not finished
     /// is left at its last completed step and resumed by the next run.
-    pub async fn run(&self, cancel: CancellationToken) -> Result<Summary> {
-        crate::run::drive(&self.inner, cancel, false).await
+    ///
+    /// ```no_run
+    /// # async fn f(pipeline: hr_docs_pipeline::Pipeline) -> hr_docs_pipeline::Result<()> {
+    /// // Stop when told to (from a signal handler, an admin endpoint, …);
+    /// // `async { let _ = tokio::signal::ctrl_c().await; }` works the same way.
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// # drop(stop);
+    /// let summary = pipeline
+    ///     .run_until(async {
+    ///         let _ = stopped.await;
+    ///     })
+    ///     .await?;
+    /// println!("{summary}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_until(&self, shutdown: impl Future<Output = ()> + Send) -> Result<Summary> {
+        self.drive(shutdown, false).await
+    }
+
+    /// Runs the loop, turning `shutdown`'s completion into the loop's stop
+    /// signal (the loop itself is never dropped mid-step by it).
+    async fn drive(
+        &self,
+        shutdown: impl Future<Output = ()> + Send,
+        once: bool,
+    ) -> Result<Summary> {
+        self.inner.ensure_company().await?;
+        let stop = CancellationToken::new();
+        let run = crate::run::drive(&self.inner, stop.clone(), once);
+        tokio::pin!(run);
+        tokio::pin!(shutdown);
+        let mut fired = false;
+        loop {
+            tokio::select! {
+                summary = &mut run => return summary,
+                () = &mut shutdown, if !fired => {
+                    fired = true;
+                    stop.cancel();
+                }
+            }
+        }
     }
 
     /// Puts failed sets back to pending so the next (or the running) pass
-    /// processes them again from the step that failed. Returns the records as
-    /// replayed.
+    /// processes them again from the step that failed (see
+    /// [`store::replay_failed`](crate::store::replay_failed) for which sets,
+    /// and how). Returns the records as replayed, each also reported as
+    /// [`ProgressKind::Replayed`].
     pub async fn replay_failed(&self, which: Replay) -> Result<Vec<SetRecord>> {
-        let ids: Option<Vec<String>> = match which {
-            Replay::All => None,
-            Replay::Sets(ids) => Some(ids.iter().map(|s| s.as_str().to_owned()).collect()),
-        };
-        let company = self.inner.company.clone();
-        let replayed = self
-            .inner
-            .store
-            .call(move |s| s.replay_failed(&company, ids.as_deref()))
-            .await?;
+        self.inner.ensure_company().await?;
+        let replayed = crate::store::replay_failed(
+            self.inner.store.as_ref(),
+            &self.inner.company,
+            &which,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
         for r in &replayed {
             tracing::info!(company = %r.company, set_id = %r.set_id, step = %r.step, "replaying set");
             self.inner.emit(Progress::new(
@@ -171,17 +234,25 @@ impl Pipeline {
     }
 }
 
-/// Builds a [`Pipeline`]. Required: the configuration (given to
-/// [`Pipeline::builder`]) and both clients.
+/// Builds a [`Pipeline`]: the required parts are the arguments of
+/// [`Pipeline::builder`]; each plug-in below has a default.
+///
+/// Every plug-in is passed the same way, as `impl Trait`: the common case
+/// (a value you build and hand over) needs no `Arc`, and a shared one still
+/// works — `StateStore` and `DocumentMapper` are implemented for `Arc<T>`, so
+/// `Arc::clone(&store)` is a store (keep the other handle for reports or
+/// another company's pipeline).
 #[must_use]
 pub struct PipelineBuilder {
     config: PipelineConfig,
-    beorg: Option<beorg_client::Client>,
-    saby: Option<saby_client::Client>,
+    beorg: beorg_client::Client,
+    saby: saby_client::Client,
     signer: Option<Arc<dyn Signer>>,
     mapper: Option<Arc<dyn DocumentMapper>>,
     store: Option<Arc<dyn StateStore>>,
     callback: Option<Callback>,
+    worker_id: Option<String>,
+    claim_lease: std::time::Duration,
 }
 
 impl fmt::Debug for PipelineBuilder {
@@ -193,23 +264,13 @@ impl fmt::Debug for PipelineBuilder {
             .field("custom_signer", &self.signer.is_some())
             .field("custom_mapper", &self.mapper.is_some())
             .field("store", &self.store)
+            .field("worker_id", &self.worker_id)
+            .field("claim_lease", &self.claim_lease)
             .finish_non_exhaustive()
     }
 }
 
 impl PipelineBuilder {
-    /// The Beorg client (its connection pool is shared by every set).
-    pub fn beorg(mut self, client: beorg_client::Client) -> Self {
-        self.beorg = Some(client);
-        self
-    }
-
-    /// The Saby client (its session and pool are shared by every set).
-    pub fn saby(mut self, client: saby_client::Client) -> Self {
-        self.saby = Some(client);
-        self
-    }
-
     /// Signs client-side (`Клиентский` key) actions. Default:
     /// [`ServerSigner`] (keys on Saby's servers).
     pub fn signer(mut self, signer: impl Signer + 'static) -> Self {
@@ -223,10 +284,12 @@ impl PipelineBuilder {
         self
     }
 
-    /// Uses this state store instead of opening
-    /// [`PipelineConfig::state_path`] with [`SqliteStore`].
-    pub fn store(mut self, store: Arc<dyn StateStore>) -> Self {
-        self.store = Some(store);
+    /// Uses this state store. Default: a
+    /// `SqliteStore` at
+    /// [`PipelineConfig::state_path`] (feature `sqlite`, on by default;
+    /// without it a store must be given).
+    pub fn store(mut self, store: impl StateStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
         self
     }
 
@@ -238,51 +301,77 @@ impl PipelineBuilder {
         self
     }
 
-    /// Validates the configuration, opens the state store (taking its lock)
-    /// and returns the pipeline.
+    /// Who this pipeline is when it [claims](StateStore::claim_pending) sets
+    /// of a store shared by several workers (a host name, a pod name).
+    /// Default: a random UUID, new for every pipeline. Ignored by stores
+    /// serving one process (both shipped stores).
+    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
+        self.worker_id = Some(id.into());
+        self
+    }
+
+    /// How long this pipeline's [claims](StateStore::claim_pending) last
+    /// unless renewed (default [`Claim::DEFAULT_LEASE`], 5 minutes); they are
+    /// renewed every third of it while their sets are in flight. Ignored by
+    /// stores serving one process (both shipped stores).
+    pub fn claim_lease(mut self, lease: std::time::Duration) -> Self {
+        self.claim_lease = lease;
+        self
+    }
+
+    /// Validates the configuration, opens the default state store if none
+    /// was given (taking its lock) and returns the pipeline. The company is
+    /// registered with the store (its `start_id` initialized) before the
+    /// first run or replay.
     ///
     /// Opening the SQLite file is a short blocking operation; everything the
     /// pipeline does with the store afterwards runs on tokio's blocking pool.
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for an invalid configuration or a missing client;
+    /// [`Error::Config`] for an invalid configuration, a Beorg client without
+    /// a `project_id`, a claim lease under 3 ms, or no store without the
+    /// `sqlite` feature;
     /// [`Error::Store`] when the state file cannot be opened — in particular
     /// [`StoreError::Locked`](crate::StoreError::Locked) when another process
     /// holds it.
     pub fn build(self) -> Result<Pipeline> {
         self.config.validate()?;
-        let beorg = self.beorg.ok_or_else(|| {
-            Error::Config("no Beorg client given (PipelineBuilder::beorg)".to_owned())
-        })?;
-        let saby = self.saby.ok_or_else(|| {
-            Error::Config("no Saby client given (PipelineBuilder::saby)".to_owned())
-        })?;
         // One company = one project_id = one start_id sequence (Beorg's letter).
-        let company = beorg.project_id().to_owned();
+        let company = self.beorg.project_id().to_owned();
         if company.trim().is_empty() {
             return Err(Error::Config(
                 "the Beorg client's project_id (the company's number) is empty".to_owned(),
             ));
         }
-        let store: Arc<dyn StateStore> = match self.store {
+        if self.claim_lease < std::time::Duration::from_millis(3) {
+            return Err(Error::Config(
+                "the claim lease must be at least 3 ms (claims are renewed every third of it)"
+                    .to_owned(),
+            ));
+        }
+        let store = match self.store {
             Some(s) => s,
-            None => Arc::new(SqliteStore::open(&self.config.state_path)?),
+            None => default_store(&self.config)?,
         };
-        store.init_company(&company, self.config.initial_start_id)?;
+        let worker = self
+            .worker_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let (progress, _) = broadcast::channel(PROGRESS_CHANNEL_CAPACITY);
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 api_permits: Arc::new(Semaphore::new(self.config.concurrency)),
                 config: self.config,
                 company,
-                beorg,
-                saby,
+                beorg: self.beorg,
+                saby: self.saby,
                 signer: self.signer.unwrap_or_else(|| Arc::new(ServerSigner)),
                 mapper: self
                     .mapper
                     .unwrap_or_else(|| Arc::new(DefaultMapper::new())),
-                store: AsyncStore::new(store),
+                store,
+                claim: Claim::new(worker).lease(self.claim_lease),
+                company_ready: OnceCell::new(),
                 progress,
                 callback: self.callback,
                 waiters: Mutex::new(HashMap::new()),
@@ -290,4 +379,20 @@ impl PipelineBuilder {
             }),
         })
     }
+}
+
+#[cfg(feature = "sqlite")]
+fn default_store(config: &PipelineConfig) -> Result<Arc<dyn StateStore>> {
+    Ok(Arc::new(crate::store::SqliteStore::open(
+        &config.state_path,
+    )?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn default_store(_config: &PipelineConfig) -> Result<Arc<dyn StateStore>> {
+    Err(Error::Config(
+        "no state store given (PipelineBuilder::store) and the `sqlite` feature, which \
+         provides the default store, is off"
+            .to_owned(),
+    ))
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use beorg_client::DocumentType;
+use beorg_client::{DocumentType, SetId};
 
 use crate::store::{FailureKind, FinalState, SkipReason, StatusCounts, Step};
 
@@ -23,7 +23,7 @@ pub struct Progress {
     /// The set's contour, when Beorg named it.
     pub contour: Option<String>,
     /// The set id.
-    pub set_id: String,
+    pub set_id: SetId,
     /// What happened.
     pub kind: ProgressKind,
 }
@@ -102,19 +102,19 @@ impl Progress {
     pub(crate) fn new(
         company: &str,
         contour: Option<&str>,
-        set_id: &str,
+        set_id: &SetId,
         kind: ProgressKind,
     ) -> Self {
         Self {
             company: company.to_owned(),
             contour: contour.map(str::to_owned),
-            set_id: set_id.to_owned(),
+            set_id: set_id.clone(),
             kind,
         }
     }
 
     /// The set id.
-    pub fn set_id(&self) -> &str {
+    pub fn set_id(&self) -> &SetId {
         &self.set_id
     }
 
@@ -138,7 +138,10 @@ pub enum StopReason {
     Drained,
     /// The run's deadline passed; unfinished sets stay pending.
     Deadline,
-    /// The cancellation token fired; unfinished sets stay pending.
+    /// The shutdown future given to
+    /// [`run_until`](crate::Pipeline::run_until) or
+    /// [`run_once_until`](crate::Pipeline::run_once_until) completed;
+    /// unfinished sets stay pending.
     Cancelled,
 }
 

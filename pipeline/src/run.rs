@@ -11,17 +11,19 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use beorg_client::SetId;
+
 use crate::error::{Error, Result, StoreError, chain};
 use crate::pipeline::Inner;
 use crate::progress::{Progress, ProgressKind, StopReason, Summary};
-use crate::store::{NewSet, SetStatus, StatusCounts};
+use crate::store::{SetRecord, StatusCounts};
 use crate::worker::{self, Outcome, Stats};
 
-/// Page size when listing pending sets from the store.
+/// Page size when taking pending sets from the store.
 const PAGE: usize = 64;
 
 /// A set in flight: its id (the pipeline serves one company).
-type Key = String;
+type Key = SetId;
 
 struct Driver<'a> {
     inner: &'a Arc<Inner>,
@@ -37,6 +39,8 @@ struct Driver<'a> {
     last_asked: Option<OffsetDateTime>,
     /// The outliers the watermark reported last (warned about when they change).
     outliers: Vec<u64>,
+    /// When the claims of the sets in flight were last renewed.
+    renewed: Instant,
 }
 
 impl Driver<'_> {
@@ -47,24 +51,20 @@ impl Driver<'_> {
     /// watermark only moves after an answer).
     async fn poll_ready(&mut self) -> Result<bool> {
         let inner = self.inner;
-        let company = inner.company.clone();
-        let start = {
-            let c = company.clone();
-            inner
-                .store
-                .call(move |s| s.start_id(&c))
-                .await?
-                .unwrap_or(inner.config.initial_start_id)
-        };
+        let company = inner.company.as_str();
+        let start = inner
+            .store
+            .start_id(company)
+            .await?
+            .unwrap_or(inner.config.initial_start_id);
         // Gaps are dated against the time Beorg was asked: a gap is released
         // only when an answer to a request sent after its grace was over still
         // did not list it.
         let asked_at = OffsetDateTime::now_utc();
         let ready = {
-            let _permit = inner.api_permits.acquire().await.map_err(|e| Error::Task {
-                what: "the API permits were closed",
-                source: Some(Box::new(e)),
-            })?;
+            // Held while Beorg answers (the semaphore is never closed, so this
+            // is always a permit).
+            let _permit = inner.api_permits.acquire().await;
             inner.beorg.ready(start).await
         };
         let ready = match ready {
@@ -85,7 +85,7 @@ impl Driver<'_> {
         let seen_at = OffsetDateTime::now_utc();
         // `ready` is authoritative: every set in it once, whatever `by_project`
         // says; the contour is a property of the set.
-        let sets: Vec<NewSet> = ready
+        let sets: Vec<SetRecord> = ready
             .sets()
             .into_iter()
             .filter_map(|s| {
@@ -94,7 +94,7 @@ impl Driver<'_> {
                     return None;
                 }
                 let skip = inner.config.skip_reason(s.contour.as_deref());
-                let mut new = NewSet::new(s.id.into_string(), number).contour(s.contour);
+                let mut new = SetRecord::seen_at(company, s.id, seen_at).with_contour(s.contour);
                 if let Some(reason) = skip {
                     new = new.skipped(reason);
                 }
@@ -102,14 +102,7 @@ impl Driver<'_> {
             })
             .collect();
         if !sets.is_empty() {
-            let c = company.clone();
-            let recorded = sets.clone();
-            let fresh: HashSet<String> = inner
-                .store
-                .call(move |s| s.record_seen_at(&c, &recorded, seen_at))
-                .await?
-                .into_iter()
-                .collect();
+            let fresh: HashSet<SetId> = inner.store.insert_new(&sets).await?.into_iter().collect();
             for set in sets.into_iter().filter(|s| fresh.contains(&s.set_id)) {
                 let contour = set.contour.as_deref().unwrap_or("");
                 let kind = match set.skip {
@@ -125,7 +118,7 @@ impl Driver<'_> {
                     }
                 };
                 inner.emit(Progress::new(
-                    &company,
+                    company,
                     set.contour.as_deref(),
                     &set.set_id,
                     kind,
@@ -144,12 +137,10 @@ impl Driver<'_> {
             return Ok(());
         };
         let inner = self.inner;
-        let company = inner.company.clone();
         let rule = inner.config.watermark_rule();
-        let advance = inner
-            .store
-            .call(move |s| s.advance_start_id(&company, asked_at, &rule))
-            .await?;
+        let advance =
+            crate::store::advance_watermark(inner.store.as_ref(), &inner.company, &rule, asked_at)
+                .await?;
         if let Some(advance) = advance {
             if advance.start_id != start {
                 tracing::debug!(from = start, to = advance.start_id, "start_id moved");
@@ -179,35 +170,31 @@ impl Driver<'_> {
     async fn backlogged(&self) -> Result<bool> {
         let inner = self.inner;
         let limit = u64::try_from(inner.config.max_in_flight).unwrap_or(u64::MAX);
-        let company = inner.company.clone();
-        let pending = inner.store.call(move |s| s.pending_count(&company)).await?;
+        let pending = inner.store.pending_count(&inner.company).await?;
         Ok(pending >= limit)
     }
 
-    /// Starts a task for every pending set not in flight (up to the limit).
-    /// Returns whether any pending set exists.
+    /// Starts a task for every pending set not in flight (up to the limit),
+    /// [claiming](crate::store::StateStore::claim_pending) them. Returns
+    /// whether any pending set exists.
     async fn schedule(&mut self) -> Result<bool> {
         let inner = self.inner;
         let now = Instant::now();
         self.cooldown.retain(|_, until| *until > now);
         let mut any_pending = false;
-        let mut after: Option<(u64, String)> = None;
+        let mut after: Option<(u64, SetId)> = None;
         loop {
             if self.in_flight.len() >= inner.config.max_in_flight {
                 return Ok(true);
             }
-            let company = inner.company.clone();
-            let a = after.clone();
             let page = inner
                 .store
-                .call(move |s| {
-                    s.list(
-                        &company,
-                        Some(SetStatus::Pending),
-                        a.as_ref().map(|(n, id)| (*n, id.as_str())),
-                        PAGE,
-                    )
-                })
+                .claim_pending(
+                    &inner.company,
+                    &inner.claim,
+                    after.as_ref().map(|(n, id)| (*n, id)),
+                    PAGE,
+                )
                 .await?;
             let full = page.len() == PAGE;
             if let Some(last) = page.last() {
@@ -238,27 +225,51 @@ impl Driver<'_> {
         Ok(any_pending)
     }
 
-    fn finished(
+    /// A set's task ended: its claim is given up, and a set left pending is
+    /// not taken again before the next pass.
+    async fn finished(
         &mut self,
         joined: std::result::Result<(Key, Result<Outcome, StoreError>), tokio::task::JoinError>,
     ) -> Result<()> {
-        match joined {
-            Ok((key, result)) => {
-                self.in_flight.remove(&key);
-                match result? {
-                    Outcome::Settled => {}
-                    Outcome::Pending => {
-                        self.cooldown
-                            .insert(key, Instant::now() + self.inner.config.poll_interval);
-                    }
-                }
-                Ok(())
+        let (key, result) = joined.map_err(|source| Error::Task { source })?;
+        self.in_flight.remove(&key);
+        self.release(&key).await;
+        match result? {
+            Outcome::Settled => {}
+            Outcome::Pending => {
+                self.cooldown
+                    .insert(key, Instant::now() + self.inner.config.poll_interval);
             }
-            Err(e) => Err(Error::Task {
-                what: "a set's task failed",
-                source: Some(Box::new(e)),
-            }),
         }
+        Ok(())
+    }
+
+    /// Gives up this pipeline's claim on a set. A failure is only logged: an
+    /// unreleased claim expires with its lease.
+    async fn release(&self, key: &SetId) {
+        let inner = self.inner;
+        if let Err(e) = inner
+            .store
+            .release_claim(&inner.company, &inner.claim, key)
+            .await
+        {
+            tracing::warn!(set_id = %key, error = %chain(&e), "releasing a claim failed; it expires with its lease");
+        }
+    }
+
+    /// Renews the claims of the sets in flight every third of the lease.
+    async fn renew_claims(&mut self) -> Result<()> {
+        let inner = self.inner;
+        if self.in_flight.is_empty() || self.renewed.elapsed() < inner.claim.lease / 3 {
+            return Ok(());
+        }
+        let ids: Vec<SetId> = self.in_flight.iter().cloned().collect();
+        inner
+            .store
+            .renew_claims(&inner.company, &inner.claim, &ids)
+            .await?;
+        self.renewed = Instant::now();
+        Ok(())
     }
 
     /// Stops the set tasks: they finish their current step (up to the grace
@@ -273,7 +284,7 @@ impl Driver<'_> {
             tokio::select! {
                 joined = self.tasks.join_next() => match joined {
                     Some(j) => {
-                        if let Err(e) = self.finished(j) {
+                        if let Err(e) = self.finished(j).await {
                             first_error.get_or_insert(e);
                         }
                     }
@@ -282,6 +293,10 @@ impl Driver<'_> {
                 () = &mut grace => {
                     tracing::warn!(left = self.tasks.len(), "shutdown grace period over; dropping in-flight steps");
                     self.tasks.shutdown().await;
+                    let left: Vec<SetId> = self.in_flight.drain().collect();
+                    for key in &left {
+                        self.release(key).await;
+                    }
                     break;
                 }
             }
@@ -297,19 +312,15 @@ async fn totals(
     StatusCounts,
     std::collections::BTreeMap<Option<String>, StatusCounts>,
 )> {
-    let company = inner.company.clone();
     let by_contour: std::collections::BTreeMap<Option<String>, StatusCounts> = inner
         .store
-        .call(move |s| s.contour_counts(&company))
+        .contour_counts(&inner.company)
         .await?
         .into_iter()
         .collect();
     let mut totals = StatusCounts::default();
     for c in by_contour.values() {
-        totals.pending += c.pending;
-        totals.done += c.done;
-        totals.failed += c.failed;
-        totals.skipped += c.skipped;
+        totals.merge(c);
     }
     Ok((totals, by_contour))
 }
@@ -335,6 +346,7 @@ pub(crate) async fn drive(
         poll_failures: 0,
         last_asked: None,
         outliers: Vec::new(),
+        renewed: Instant::now(),
     };
     let deadline = if once {
         inner
@@ -373,13 +385,15 @@ pub(crate) async fn drive(
             if once && polled && !any_pending && driver.tasks.is_empty() {
                 return Ok(StopReason::Drained);
             }
-            let tick = tokio::time::sleep(inner.config.poll_interval);
+            driver.renew_claims().await?;
+            // At least every third of the claim lease, so claims are renewed in time.
+            let tick = tokio::time::sleep(inner.config.poll_interval.min(inner.claim.lease / 3));
             tokio::pin!(tick);
             loop {
                 tokio::select! {
                     joined = driver.tasks.join_next(), if !driver.tasks.is_empty() => {
                         if let Some(j) = joined {
-                            driver.finished(j)?;
+                            driver.finished(j).await?;
                         }
                         if once && driver.tasks.is_empty() {
                             break;
@@ -419,14 +433,11 @@ pub(crate) async fn drive(
     shutdown?;
     // Sets that settled since the last poll move the watermark now (as of
     // that poll), so the next run starts from there.
-    let start = {
-        let company = inner.company.clone();
-        inner
-            .store
-            .call(move |s| s.start_id(&company))
-            .await?
-            .unwrap_or(inner.config.initial_start_id)
-    };
+    let start = inner
+        .store
+        .start_id(&inner.company)
+        .await?
+        .unwrap_or(inner.config.initial_start_id);
     driver.advance(start).instrument(span.clone()).await?;
     let stats = &driver.stats;
     let (totals, by_contour) = totals(inner).await?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use beorg_client::{ResultStatus, SetId};
+use beorg_client::ResultStatus;
 use saby_client::{Document, FileRef, State, StateCode, sanitize_file_name};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -203,10 +203,9 @@ impl Worker<'_> {
     async fn run(mut self) -> Result<Outcome, StoreError> {
         // The stored id when the set has one (never derived again: a set keeps
         // the id it was written under, whatever version wrote it).
-        let document_id =
-            self.rec.document_id.clone().unwrap_or_else(|| {
-                ids::document_id(&self.rec.company, &self.rec.set_id).to_string()
-            });
+        let document_id = self.rec.document_id.clone().unwrap_or_else(|| {
+            ids::document_id(&self.rec.company, self.rec.set_id.as_str()).to_string()
+        });
         // Register before writing/sending so no event of ours can slip by.
         let (tx, mut rx) = watch::channel(None);
         self.inner.waiters().insert(document_id.clone(), tx);
@@ -227,12 +226,8 @@ impl Worker<'_> {
             let span = tracing::info_span!("step", step = %next, pass = self.rec.attempts + 1);
             let result = async {
                 match next {
-                    // `next()` never yields the first step.
-                    Step::Seen => Err(StepError::Failed(Error::Task {
-                        what: "no step before seen",
-                        source: None,
-                    })),
-                    Step::Fetched => self.fetch(&document_id).await,
+                    // `next()` never yields `Seen` (no step comes before it).
+                    Step::Seen | Step::Fetched => self.fetch(&document_id).await,
                     Step::Written => self.write(&document_id).await,
                     Step::Sent => self.send(&document_id).await,
                     Step::Final => self.await_final(&document_id, &mut rx).await,
@@ -356,7 +351,7 @@ impl Worker<'_> {
         &mut self,
         document_id: &str,
     ) -> Result<(Document, Vec<beorg_client::DocumentType>), StepError> {
-        let set_id = SetId::new(self.rec.set_id.clone());
+        let set_id = self.rec.set_id.clone();
         let status = {
             let _permit = self.api_permit().await?;
             self.inner.beorg.result(&set_id).await?
@@ -583,7 +578,7 @@ impl Worker<'_> {
             .config
             .archive_dir
             .join(sanitize_file_name(&self.rec.company))
-            .join(sanitize_file_name(&self.rec.set_id))
+            .join(sanitize_file_name(self.rec.set_id.as_str()))
     }
 
     async fn archive(&mut self, document_id: &str) -> Result<(), StepError> {

@@ -2,20 +2,22 @@
 //! more sets are already stored.
 //!
 //! For each pre-fill size (`--prefill` 10,000 and `--prefill-large` 100,000 sets, recorded
-//! through `record_seen` in batches of 1,000, as the pipeline does after a Beorg poll), the
+//! through `insert_new` in batches of 1,000, as the pipeline does after a Beorg poll), the
 //! store is opened fresh in a temporary directory and `--updates` `save` calls are timed,
 //! each advancing one set chosen at random among those stored (the pipeline's per-step
-//! write). Done for `synchronous=FULL` (the default: one fsync per step) and `NORMAL`.
-//! Target: time per update at 100k / at 10k ≤ 1.2.
+//! write), one after the other as one set's steps are — each through the store's async
+//! call, i.e. a hop to the blocking pool and back. Done for `synchronous=FULL` (the default:
+//! one fsync per step) and `NORMAL`. Target: time per update at 100k / at 10k ≤ 1.2.
 //!
 //! Usage: `bench-store [--updates 20000] [--prefill 10000] [--prefill-large 100000]`.
 
 use std::time::{Duration, Instant};
 
+use beorg_client::SetId;
 use hr_docs_benches::Result;
 use hr_docs_benches::args::Args;
 use hr_docs_benches::report::{Row, Target};
-use hr_docs_pipeline::store::{NewSet, SetRecord, SqliteStore, StateStore, Step, Synchronous};
+use hr_docs_pipeline::store::{SetRecord, SqliteStore, StateStore, Step, Synchronous};
 
 /// The Beorg company (the `project_id`) whose sets are stored.
 const COMPANY: &str = "4821";
@@ -42,7 +44,7 @@ enum Pattern {
 }
 
 /// Seconds per update over `updates` saves in a store pre-filled with `stored` sets.
-fn time_updates(
+async fn time_updates(
     sync: Synchronous,
     stored: u64,
     updates: u64,
@@ -50,14 +52,14 @@ fn time_updates(
 ) -> Result<Duration> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open_with(dir.path().join("state.db"), sync)?;
-    store.init_company(COMPANY, 1)?;
+    store.init_company(COMPANY, 1).await?;
     let mut number = 1u64;
     while number <= stored {
-        let batch: Vec<NewSet> = (number..(number + 1000).min(stored + 1))
-            .map(|n| NewSet::new(format!("s-{n}"), n))
+        let batch: Vec<SetRecord> = (number..(number + 1000).min(stored + 1))
+            .map(|n| SetRecord::seen(COMPANY, SetId::from_number(n)))
             .collect();
         number += batch.len() as u64;
-        store.record_seen(COMPANY, &batch)?;
+        store.insert_new(&batch).await?;
     }
     let steps = [
         Step::Fetched,
@@ -68,17 +70,18 @@ fn time_updates(
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     // Records as the pipeline holds them: read once, then saved at each step.
-    let records: Vec<SetRecord> = (0..updates.min(5000))
-        .map(|_| {
-            let n = match pattern {
-                Pattern::Window(window) => stored - rng.below(window.min(stored)),
-                Pattern::Uniform => rng.below(stored) + 1,
-            };
-            store
-                .get(COMPANY, &format!("s-{n}"))?
-                .ok_or_else(|| format!("set s-{n} missing").into())
-        })
-        .collect::<Result<_>>()?;
+    let mut records: Vec<SetRecord> = Vec::new();
+    for _ in 0..updates.min(5000) {
+        let n = match pattern {
+            Pattern::Window(window) => stored - rng.below(window.min(stored)),
+            Pattern::Uniform => rng.below(stored) + 1,
+        };
+        let record = store
+            .get(COMPANY, &SetId::from_number(n))
+            .await?
+            .ok_or_else(|| format!("set s-{n} missing"))?;
+        records.push(record);
+    }
     let started = Instant::now();
     for i in 0..updates {
         let mut record = records[(i % records.len() as u64) as usize].clone();
@@ -88,12 +91,13 @@ fn time_updates(
             "7b2d9c1a-8e4f-5b3a-a1c2-4d5e6f708192".into(),
         ];
         record.advance(steps[(i % steps.len() as u64) as usize]);
-        store.save(&record)?;
+        store.save(&record).await?;
     }
     Ok(started.elapsed() / u32::try_from(updates)?)
 }
 
-fn main() -> Result<()> {
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
     let args = Args::from_env()?;
     let updates: u64 = args.get("updates", 20_000)?;
     let small: u64 = args.get("prefill", 10_000)?;
@@ -115,8 +119,8 @@ fn main() -> Result<()> {
                 Target::None,
             ),
         ] {
-            let at_small = time_updates(sync, small, updates, pattern)?;
-            let at_large = time_updates(sync, large, updates, pattern)?;
+            let at_small = time_updates(sync, small, updates, pattern).await?;
+            let at_large = time_updates(sync, large, updates, pattern).await?;
             for (stored, per) in [(small, at_small), (large, at_large)] {
                 Row::info(
                     format!(

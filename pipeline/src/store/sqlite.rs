@@ -1,18 +1,21 @@
-//! The embedded default [`StateStore`]: one SQLite file in WAL mode.
+//! The embedded default [`StateStore`]: one SQLite file in WAL mode, its
+//! blocking work on tokio's blocking pool, one call at a time.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use beorg_client::watermark::{Advance, SeenSet, WatermarkRule};
+use async_trait::async_trait;
+use beorg_client::SetId;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 
 use super::{
-    Failure, FailureKind, FinalState, NewSet, SetRecord, SetStatus, SkipReason, StateStore,
-    StatusCounts, Step,
+    Failure, FailureKind, FinalState, SetRecord, SetStatus, SkipReason, StateStore, StatusCounts,
+    Step, WindowEntry,
 };
 use crate::error::StoreError;
 
@@ -142,9 +145,14 @@ pub enum Synchronous {
 /// The embedded default state store: a SQLite database in WAL mode.
 ///
 /// - One transaction per update (a primary-key upsert); indexes cover every
-///   query. The watermark update (once per Beorg poll) reads only the sets at
-///   or above `start_id` (the in-flight window), never the settled history
-///   below it.
+///   query. The watermark's [window](StateStore::window) (read once per Beorg
+///   poll) is one index range over the sets at or above `start_id` (the
+///   in-flight window), never the settled history below it.
+/// - Every call runs on tokio's blocking pool, **one at a time**: the calls
+///   share one connection, so a second thread could only wait for its lock.
+///   Callers wait on an async semaphore instead, so however many sets wait for
+///   the store, it holds at most one blocking-pool thread (no pile-up of
+///   parked threads, each with its stack, while a commit syncs).
 /// - Schema changes are migrated in place when an older file is opened
 ///   (`meta.schema_version`); a file from a newer version is refused with
 ///   [`StoreError::SchemaTooNew`]. The sets of a version-1 or -2 file (kept
@@ -156,25 +164,42 @@ pub enum Synchronous {
 ///   the same file gets [`StoreError::Locked`].
 ///
 /// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use hr_docs_pipeline::store::{SqliteStore, StateStore};
 /// let dir = tempfile::tempdir()?;
 /// let store = SqliteStore::open(dir.path().join("state.db"))?;
-/// assert_eq!(store.init_company("4821", 1)?, 1);
+/// assert_eq!(store.init_company("4821", 1).await?, 1);
 /// // A second open of the same file is refused while `store` lives.
 /// assert!(SqliteStore::open(dir.path().join("state.db")).is_err());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok(()) }
 /// ```
 pub struct SqliteStore {
+    shared: Arc<Shared>,
+    /// One permit per blocking call allowed at once (1).
+    permits: Arc<Semaphore>,
+}
+
+/// What a blocking call needs: the connection, and the lock file held as
+/// long as any call (or the store) lives.
+struct Shared {
     conn: Mutex<Connection>,
     path: PathBuf,
     // Held (locked) for the store's lifetime; released on drop.
     _lock: File,
 }
 
+impl Shared {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (the
+        // transaction is rolled back on drop), so a poisoned mutex is usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("path", &self.path)
+            .field("path", &self.shared.path)
             .finish_non_exhaustive()
     }
 }
@@ -182,6 +207,11 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the state file at `path` with
     /// `synchronous=FULL`.
+    ///
+    /// Opening is a short blocking operation (the file lock, the schema
+    /// check or migration); call it at start-up, or from
+    /// `tokio::task::spawn_blocking`. Every call made afterwards runs on the
+    /// blocking pool by itself.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(path, Synchronous::Full)
     }
@@ -241,16 +271,26 @@ impl SqliteStore {
         ))
         .map_err(StoreError::sqlite("setting pragmas"))?;
         migrate(&mut conn)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            path,
-            _lock: lock,
-        })
+        Ok(Self::with_permits(
+            Shared {
+                conn: Mutex::new(conn),
+                path,
+                _lock: lock,
+            },
+            1,
+        ))
+    }
+
+    fn with_permits(shared: Shared, permits: usize) -> Self {
+        Self {
+            shared: Arc::new(shared),
+            permits: Arc::new(Semaphore::new(permits.max(1))),
+        }
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
     /// The sibling lock file of a database path: `<db>.lock`.
@@ -260,10 +300,44 @@ impl SqliteStore {
         PathBuf::from(name)
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent (the
-        // transaction is rolled back on drop), so a poisoned mutex is usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `f` on the connection, on tokio's blocking pool, once a permit is
+    /// free. Dropping the returned future does not stop a call that started:
+    /// it runs to its end (its transaction commits or rolls back) and only
+    /// then frees its permit.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.on_blocking_pool(move |shared| f(&mut shared.conn()))
+            .await
+    }
+
+    /// Runs `f` on tokio's blocking pool once a permit is free (see
+    /// [`blocking`](Self::blocking), which also takes the connection).
+    async fn on_blocking_pool<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Shared) -> Result<T, StoreError> + Send + 'static,
+    {
+        // The semaphore is never closed: waiting for a permit cannot fail.
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Other {
+                message: "state store closed".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&shared)
+        })
+        .await
+        .map_err(|e| StoreError::Other {
+            message: "state store task failed".to_owned(),
+            source: Some(Box::new(e)),
+        })?
     }
 }
 
@@ -278,7 +352,7 @@ pub struct MergedSet {
     /// The company that adopted the old rows.
     pub company: String,
     /// The set.
-    pub set_id: String,
+    pub set_id: SetId,
     /// The old project of the row kept.
     pub kept_project: String,
     /// The document id kept (the set's id from now on).
@@ -298,59 +372,62 @@ pub struct MergedSet {
 impl SqliteStore {
     /// Every set the migration from an older state file merged (see
     /// [`MergedSet`]), ordered by company and set id.
-    pub fn merged_sets(&self) -> Result<Vec<MergedSet>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT company, set_id, kept_project, kept_document_id, dropped_project,
+    pub async fn merged_sets(&self) -> Result<Vec<MergedSet>, StoreError> {
+        self.blocking(merged_sets).await
+    }
+}
+
+fn merged_sets(conn: &mut Connection) -> Result<Vec<MergedSet>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT company, set_id, kept_project, kept_document_id, dropped_project,
                         dropped_document_id, dropped_step, dropped_status, merged_at
                    FROM merged_sets ORDER BY company, set_id, dropped_project",
-            )
-            .map_err(StoreError::sqlite("reading merged sets"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, i64>(8)?,
-                ))
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(StoreError::sqlite("reading merged sets"))?;
-        rows.into_iter()
-            .map(
-                |(
+        )
+        .map_err(StoreError::sqlite("reading merged sets"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, i64>(8)?,
+            ))
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(StoreError::sqlite("reading merged sets"))?;
+    rows.into_iter()
+        .map(
+            |(
+                company,
+                set_id,
+                kept_project,
+                kept_document_id,
+                dropped_project,
+                dropped_document_id,
+                step,
+                status,
+                at,
+            )| {
+                Ok(MergedSet {
                     company,
-                    set_id,
+                    set_id: SetId::new(set_id),
                     kept_project,
                     kept_document_id,
                     dropped_project,
                     dropped_document_id,
-                    step,
-                    status,
-                    at,
-                )| {
-                    Ok(MergedSet {
-                        company,
-                        set_id,
-                        kept_project,
-                        kept_document_id,
-                        dropped_project,
-                        dropped_document_id,
-                        dropped_step: parse_step("merged_sets.dropped_step", step)?,
-                        dropped_status: parse_status("merged_sets.dropped_status", status)?,
-                        merged_at: from_ts("merged_sets.merged_at", at)?,
-                    })
-                },
-            )
-            .collect()
-    }
+                    dropped_step: parse_step("merged_sets.dropped_step", step)?,
+                    dropped_status: parse_status("merged_sets.dropped_status", status)?,
+                    merged_at: from_ts("merged_sets.merged_at", at)?,
+                })
+            },
+        )
+        .collect()
 }
 
 /// Whether `table` exists.
@@ -789,7 +866,7 @@ impl RawRow {
         Ok(SetRecord {
             company: self.company,
             contour: self.contour,
-            set_id: self.set_id,
+            set_id: SetId::new(self.set_id),
             number: u64::try_from(self.number).unwrap_or(0),
             step,
             status,
@@ -820,199 +897,64 @@ fn read_start(tx: &Transaction<'_>, company: &str) -> Result<Option<i64>, StoreE
     .map_err(StoreError::sqlite("reading start_id"))
 }
 
-impl StateStore for SqliteStore {
-    /// Also adopts, the first time it runs on a state file written by an older
-    /// version (schema 1 or 2, sets kept per *project*), every old set into
-    /// `company`: a set stored under the company's own id gets no contour, one
-    /// stored under another project (a contour configured as a project) gets
-    /// that name as its contour; each keeps the Saby document id it was written
-    /// under; a set held under several projects keeps its most advanced row
-    /// (see [`MergedSet`]); the company's `start_id` is the lowest of the old
-    /// projects'.
-    fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sqlite("starting a transaction"))?;
-        adopt_legacy(&tx, company, initial)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO companies (company, start_id) VALUES (?1, ?2)",
-            params![company, to_i64(initial.max(1))],
-        )
-        .map_err(StoreError::sqlite("initializing a company"))?;
-        let start = read_start(&tx, company)?.unwrap_or(1);
-        tx.commit()
-            .map_err(StoreError::sqlite("committing a company"))?;
-        Ok(u64::try_from(start).unwrap_or(1))
-    }
+fn init_company(conn: &mut Connection, company: &str, initial: u64) -> Result<u64, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::sqlite("starting a transaction"))?;
+    adopt_legacy(&tx, company, initial)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO companies (company, start_id) VALUES (?1, ?2)",
+        params![company, to_i64(initial.max(1))],
+    )
+    .map_err(StoreError::sqlite("initializing a company"))?;
+    let start = read_start(&tx, company)?.unwrap_or(1);
+    tx.commit()
+        .map_err(StoreError::sqlite("committing a company"))?;
+    Ok(u64::try_from(start).unwrap_or(1))
+}
 
-    fn start_id(&self, company: &str) -> Result<Option<u64>, StoreError> {
-        let start: Option<i64> = self
-            .conn()
-            .query_row(
-                "SELECT start_id FROM companies WHERE company = ?1",
-                params![company],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(StoreError::sqlite("reading start_id"))?;
-        Ok(start.map(|s| u64::try_from(s).unwrap_or(1)))
-    }
+fn start_id(conn: &mut Connection, company: &str) -> Result<Option<u64>, StoreError> {
+    let start: Option<i64> = conn
+        .prepare_cached("SELECT start_id FROM companies WHERE company = ?1")
+        .and_then(|mut stmt| stmt.query_row(params![company], |r| r.get(0)).optional())
+        .map_err(StoreError::sqlite("reading start_id"))?;
+    Ok(start.map(|s| u64::try_from(s).unwrap_or(1)))
+}
 
-    /// Reads the window (the company's sets at or above `start_id`, one index
-    /// range) and applies [`WatermarkRule::advance`] to it — the rule itself,
-    /// not a copy of it in SQL.
-    fn advance_start_id(
-        &self,
-        company: &str,
-        now: OffsetDateTime,
-        rule: &WatermarkRule,
-    ) -> Result<Option<Advance>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sqlite("starting a transaction"))?;
-        let Some(current) = read_start(&tx, company)? else {
-            return Ok(None);
-        };
-        let current = u64::try_from(current).unwrap_or(1);
-        let window: Vec<SeenSet> = {
-            let mut stmt = tx
-                .prepare_cached(WINDOW)
-                .map_err(StoreError::sqlite("reading the watermark window"))?;
-            let rows = stmt
-                .query_map(params![company, to_i64(current)], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(StoreError::sqlite("reading the watermark window"))?;
-            rows.into_iter()
-                .map(|(number, status, first_seen)| {
-                    Ok(SeenSet::new(
-                        u64::try_from(number).unwrap_or(0),
-                        parse_status("sets.status", status)?.is_settled(),
-                        from_ms("sets.first_seen_ms", first_seen)?,
-                    ))
-                })
-                .collect::<Result<_, StoreError>>()?
-        };
-        let advance = rule.advance(current, window, now);
-        if advance.start_id > current {
-            tx.execute(
-                "UPDATE companies SET start_id = ?2 WHERE company = ?1",
-                params![company, to_i64(advance.start_id)],
-            )
-            .map_err(StoreError::sqlite("advancing start_id"))?;
-        }
-        tx.commit()
-            .map_err(StoreError::sqlite("committing start_id"))?;
-        Ok(Some(advance))
-    }
+fn compare_and_set_start_id(
+    conn: &mut Connection,
+    company: &str,
+    expected: u64,
+    new: u64,
+) -> Result<bool, StoreError> {
+    // One statement: SQLite runs it atomically.
+    let changed = conn
+        .prepare_cached("UPDATE companies SET start_id = ?3 WHERE company = ?1 AND start_id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![company, to_i64(expected), to_i64(new)]))
+        .map_err(StoreError::sqlite("moving start_id"))?;
+    Ok(changed > 0)
+}
 
-    fn record_seen_at(
-        &self,
-        company: &str,
-        sets: &[NewSet],
-        seen_at: OffsetDateTime,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sqlite("starting a transaction"))?;
-        let mut fresh = Vec::new();
-        {
-            // OR IGNORE: a known set keeps its progress, contour and first-seen time.
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO sets
-                       (company, set_id, contour, number, step, status, skip_reason,
-                        updated_at, first_seen_ms)
-                     VALUES (?1, ?2, ?3, ?4, 'seen', ?5, ?6, ?7, ?8)",
-                )
-                .map_err(StoreError::sqlite("preparing insert"))?;
-            for set in sets {
-                let status = if set.skip.is_some() {
-                    SetStatus::Skipped
-                } else {
-                    SetStatus::Pending
-                };
-                let inserted = stmt
-                    .execute(params![
-                        company,
-                        set.set_id,
-                        set.contour,
-                        to_i64(set.number),
-                        status.as_str(),
-                        set.skip.as_ref().map(SkipReason::as_str),
-                        ts(seen_at),
-                        ms(seen_at)
-                    ])
-                    .map_err(StoreError::sqlite("recording a seen set"))?;
-                if inserted > 0 {
-                    fresh.push(set.set_id.clone());
-                }
-            }
-        }
-        tx.commit()
-            .map_err(StoreError::sqlite("committing seen sets"))?;
-        Ok(fresh)
-    }
-
-    fn save(&self, r: &SetRecord) -> Result<(), StoreError> {
-        let attachment_ids = serde_json::to_string(&r.attachment_ids)
-            .map_err(|e| StoreError::other(e.to_string()))?;
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sqlite("starting a transaction"))?;
-        // A set's identity, `number`, contour and first-seen time never change
-        // after it is recorded, and its status changes once or twice in its life:
-        // most steps touch neither index (`sets_by_number`, `sets_by_status`),
-        // only the row.
-        let progress = params![
-            r.company,
-            r.set_id,
-            r.status.as_str(),
-            r.step.as_str(),
-            i64::from(r.attempts),
-            r.last_error,
-            r.failure.as_ref().map(|f| f.step.as_str()),
-            r.failure.as_ref().map(|f| f.kind.as_str()),
-            r.failure.as_ref().map(|f| f.reason.as_str()),
-            r.skip.as_ref().map(SkipReason::as_str),
-            r.document_id,
-            attachment_ids,
-            r.sent_at.map(ts),
-            r.final_state.as_ref().map(|f| f.code.as_str()),
-            r.final_state.as_ref().and_then(|f| f.name.as_deref()),
-            ts(r.updated_at),
-        ];
-        let mut updated = tx
-            .prepare_cached(&format!("{UPDATE_PROGRESS} AND status = ?3"))
-            .and_then(|mut stmt| stmt.execute(progress))
-            .map_err(StoreError::sqlite("saving a set"))?;
-        if updated == 0 {
-            // The status changed (or the set is new): one more statement, touching
-            // `sets_by_status` only.
-            updated = tx
-                .prepare_cached(UPDATE_WITH_STATUS)
-                .and_then(|mut stmt| stmt.execute(progress))
-                .map_err(StoreError::sqlite("saving a set"))?;
-        }
-        if updated == 0 {
-            tx.prepare_cached(&format!(
-                "INSERT INTO sets ({COLUMNS})
+fn insert_new(conn: &mut Connection, records: &[SetRecord]) -> Result<Vec<SetId>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::sqlite("starting a transaction"))?;
+    let mut fresh = Vec::new();
+    {
+        // OR IGNORE: a known set keeps its progress, contour and first-seen time.
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "INSERT OR IGNORE INTO sets ({COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                          ?17, ?18, ?19)"
             ))
-            .and_then(|mut stmt| {
-                stmt.execute(params![
+            .map_err(StoreError::sqlite("preparing insert"))?;
+        for r in records {
+            let attachment_ids = encode_attachment_ids(r)?;
+            let inserted = stmt
+                .execute(params![
                     r.company,
-                    r.set_id,
+                    r.set_id.as_str(),
                     r.contour,
                     to_i64(r.number),
                     r.step.as_str(),
@@ -1031,217 +973,343 @@ impl StateStore for SqliteStore {
                     ts(r.updated_at),
                     ms(r.first_seen),
                 ])
-            })
-            .map_err(StoreError::sqlite("saving a set"))?;
+                .map_err(StoreError::sqlite("recording a seen set"))?;
+            if inserted > 0 {
+                fresh.push(r.set_id.clone());
+            }
         }
-        tx.commit().map_err(StoreError::sqlite("committing a set"))
     }
+    tx.commit()
+        .map_err(StoreError::sqlite("committing seen sets"))?;
+    Ok(fresh)
+}
 
-    fn pending_count(&self, company: &str) -> Result<u64, StoreError> {
-        // One range of `sets_by_status`: the pending sets only, however many are settled.
-        let n: i64 = self
-            .conn()
-            .prepare_cached(PENDING_COUNT)
-            .and_then(|mut stmt| stmt.query_row(params![company], |r| r.get(0)))
-            .map_err(StoreError::sqlite("counting pending sets"))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+fn encode_attachment_ids(r: &SetRecord) -> Result<String, StoreError> {
+    serde_json::to_string(&r.attachment_ids).map_err(|e| StoreError::Other {
+        message: "encoding attachment ids".to_owned(),
+        source: Some(Box::new(e)),
+    })
+}
+
+fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
+    let attachment_ids = encode_attachment_ids(r)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::sqlite("starting a transaction"))?;
+    // A set's identity, `number`, contour and first-seen time never change
+    // after it is recorded, and its status changes once or twice in its life:
+    // most steps touch neither index (`sets_by_number`, `sets_by_status`),
+    // only the row.
+    let progress = params![
+        r.company,
+        r.set_id.as_str(),
+        r.status.as_str(),
+        r.step.as_str(),
+        i64::from(r.attempts),
+        r.last_error,
+        r.failure.as_ref().map(|f| f.step.as_str()),
+        r.failure.as_ref().map(|f| f.kind.as_str()),
+        r.failure.as_ref().map(|f| f.reason.as_str()),
+        r.skip.as_ref().map(SkipReason::as_str),
+        r.document_id,
+        attachment_ids,
+        r.sent_at.map(ts),
+        r.final_state.as_ref().map(|f| f.code.as_str()),
+        r.final_state.as_ref().and_then(|f| f.name.as_deref()),
+        ts(r.updated_at),
+    ];
+    let mut updated = tx
+        .prepare_cached(&format!("{UPDATE_PROGRESS} AND status = ?3"))
+        .and_then(|mut stmt| stmt.execute(progress))
+        .map_err(StoreError::sqlite("saving a set"))?;
+    if updated == 0 {
+        // The status changed (or the set is new): one more statement, touching
+        // `sets_by_status` only.
+        updated = tx
+            .prepare_cached(UPDATE_WITH_STATUS)
+            .and_then(|mut stmt| stmt.execute(progress))
+            .map_err(StoreError::sqlite("saving a set"))?;
     }
+    if updated == 0 {
+        tx.prepare_cached(&format!(
+            "INSERT INTO sets ({COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19)"
+        ))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                r.company,
+                r.set_id.as_str(),
+                r.contour,
+                to_i64(r.number),
+                r.step.as_str(),
+                r.status.as_str(),
+                i64::from(r.attempts),
+                r.last_error,
+                r.failure.as_ref().map(|f| f.step.as_str()),
+                r.failure.as_ref().map(|f| f.kind.as_str()),
+                r.failure.as_ref().map(|f| f.reason.as_str()),
+                r.skip.as_ref().map(SkipReason::as_str),
+                r.document_id,
+                attachment_ids,
+                r.sent_at.map(ts),
+                r.final_state.as_ref().map(|f| f.code.as_str()),
+                r.final_state.as_ref().and_then(|f| f.name.as_deref()),
+                ts(r.updated_at),
+                ms(r.first_seen),
+            ])
+        })
+        .map_err(StoreError::sqlite("saving a set"))?;
+    }
+    tx.commit().map_err(StoreError::sqlite("committing a set"))
+}
 
-    fn get(&self, company: &str, set_id: &str) -> Result<Option<SetRecord>, StoreError> {
-        let raw = self
-            .conn()
+fn pending_count(conn: &mut Connection, company: &str) -> Result<u64, StoreError> {
+    // One range of `sets_by_status`: the pending sets only, however many are settled.
+    let n: i64 = conn
+        .prepare_cached(PENDING_COUNT)
+        .and_then(|mut stmt| stmt.query_row(params![company], |r| r.get(0)))
+        .map_err(StoreError::sqlite("counting pending sets"))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+fn get(
+    conn: &mut Connection,
+    company: &str,
+    set_id: &str,
+) -> Result<Option<SetRecord>, StoreError> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sets WHERE company = ?1 AND set_id = ?2"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![company, set_id], RawRow::from_row)
+                .optional()
+        })
+        .map_err(StoreError::sqlite("reading a set"))?;
+    raw.map(RawRow::decode).transpose()
+}
+
+fn list(
+    conn: &mut Connection,
+    company: &str,
+    status: Option<SetStatus>,
+    after: Option<(u64, &str)>,
+    limit: usize,
+) -> Result<Vec<SetRecord>, StoreError> {
+    let (after_number, after_id) = match after {
+        Some((n, id)) => (to_i64(n), id),
+        None => (-1, ""),
+    };
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows: Vec<RawRow> = match status {
+        Some(status) => conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM sets WHERE company = ?1 AND set_id = ?2"
+                "SELECT {COLUMNS} FROM sets
+                 WHERE company = ?1 AND status = ?2 AND (number, set_id) > (?3, ?4)
+                 ORDER BY number, set_id LIMIT ?5"
             ))
             .and_then(|mut stmt| {
-                stmt.query_row(params![company, set_id], RawRow::from_row)
-                    .optional()
-            })
-            .map_err(StoreError::sqlite("reading a set"))?;
-        raw.map(RawRow::decode).transpose()
+                stmt.query_map(
+                    params![company, status.as_str(), after_number, after_id, limit],
+                    RawRow::from_row,
+                )?
+                .collect()
+            }),
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM sets
+                 WHERE company = ?1 AND (number, set_id) > (?2, ?3)
+                 ORDER BY number, set_id LIMIT ?4"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    params![company, after_number, after_id, limit],
+                    RawRow::from_row,
+                )?
+                .collect()
+            }),
     }
+    .map_err(StoreError::sqlite("listing sets"))?;
+    rows.into_iter().map(RawRow::decode).collect()
+}
 
-    fn list(
-        &self,
-        company: &str,
-        status: Option<SetStatus>,
-        after: Option<(u64, &str)>,
-        limit: usize,
-    ) -> Result<Vec<SetRecord>, StoreError> {
-        let (after_number, after_id) = match after {
-            Some((n, id)) => (to_i64(n), id),
-            None => (-1, ""),
-        };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let conn = self.conn();
-        let rows: Vec<RawRow> = match status {
-            Some(status) => conn
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM sets
-                     WHERE company = ?1 AND status = ?2 AND (number, set_id) > (?3, ?4)
-                     ORDER BY number, set_id LIMIT ?5"
+fn window(conn: &mut Connection, company: &str, from: u64) -> Result<Vec<WindowEntry>, StoreError> {
+    let rows = conn
+        .prepare_cached(WINDOW)
+        .and_then(|mut stmt| {
+            stmt.query_map(params![company, to_i64(from)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
                 ))
-                .and_then(|mut stmt| {
-                    stmt.query_map(
-                        params![company, status.as_str(), after_number, after_id, limit],
-                        RawRow::from_row,
-                    )?
-                    .collect()
-                }),
-            None => conn
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM sets
-                     WHERE company = ?1 AND (number, set_id) > (?2, ?3)
-                     ORDER BY number, set_id LIMIT ?4"
-                ))
-                .and_then(|mut stmt| {
-                    stmt.query_map(
-                        params![company, after_number, after_id, limit],
-                        RawRow::from_row,
-                    )?
-                    .collect()
-                }),
-        }
-        .map_err(StoreError::sqlite("listing sets"))?;
-        rows.into_iter().map(RawRow::decode).collect()
-    }
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(StoreError::sqlite("reading the watermark window"))?;
+    rows.into_iter()
+        .map(|(number, status, first_seen)| {
+            Ok(WindowEntry::new(
+                u64::try_from(number).unwrap_or(0),
+                parse_status("sets.status", status)?,
+                from_ms("sets.first_seen_ms", first_seen)?,
+            ))
+        })
+        .collect()
+}
 
-    fn counts(&self, company: &str) -> Result<StatusCounts, StoreError> {
-        Ok(self.contour_counts(company)?.into_iter().fold(
-            StatusCounts::default(),
-            |mut total, (_, c)| {
-                total.pending += c.pending;
-                total.done += c.done;
-                total.failed += c.failed;
-                total.skipped += c.skipped;
-                total
-            },
-        ))
-    }
-
-    fn contour_counts(
-        &self,
-        company: &str,
-    ) -> Result<Vec<(Option<String>, StatusCounts)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT contour, status, COUNT(*) FROM sets WHERE company = ?1
-                 GROUP BY contour, status ORDER BY contour",
-            )
-            .map_err(StoreError::sqlite("counting sets"))?;
-        let rows = stmt
-            .query_map(params![company], |r| {
+fn contour_counts(
+    conn: &mut Connection,
+    company: &str,
+) -> Result<Vec<(Option<String>, StatusCounts)>, StoreError> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT contour, status, COUNT(*) FROM sets WHERE company = ?1
+             GROUP BY contour, status ORDER BY contour",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(params![company], |r| {
                 Ok((
                     r.get::<_, Option<String>>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, i64>(2)?,
                 ))
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(StoreError::sqlite("counting sets"))?;
-        let mut out: BTreeMap<Option<String>, StatusCounts> = BTreeMap::new();
-        for (contour, status, n) in rows {
-            let status = parse_status("sets.status", status)?;
-            out.entry(contour)
-                .or_default()
-                .add(status, u64::try_from(n).unwrap_or(0));
-        }
-        Ok(out.into_iter().collect())
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(StoreError::sqlite("counting sets"))?;
+    let mut out: BTreeMap<Option<String>, StatusCounts> = BTreeMap::new();
+    for (contour, status, n) in rows {
+        let status = parse_status("sets.status", status)?;
+        out.entry(contour)
+            .or_default()
+            .add(status, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out.into_iter().collect())
+}
+
+fn event_cursor(conn: &mut Connection, scope: &str) -> Result<Option<String>, StoreError> {
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        params![cursor_key(scope)],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(StoreError::sqlite("reading the event cursor"))
+}
+
+fn set_event_cursor(conn: &mut Connection, scope: &str, cursor: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![cursor_key(scope), cursor],
+    )
+    .map(|_| ())
+    .map_err(StoreError::sqlite("saving the event cursor"))
+}
+
+// Each call copies its arguments and runs the function of the same name on
+// the blocking pool (`SqliteStore::blocking`).
+#[async_trait]
+impl StateStore for SqliteStore {
+    /// Also adopts, the first time it runs on a state file written by an older
+    /// version (schema 1 or 2, sets kept per *project*), every old set into
+    /// `company`: a set stored under the company's own id gets no contour, one
+    /// stored under another project (a contour configured as a project) gets
+    /// that name as its contour; each keeps the Saby document id it was written
+    /// under; a set held under several projects keeps its most advanced row
+    /// (see [`MergedSet`]); the company's `start_id` is the lowest of the old
+    /// projects'.
+    async fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError> {
+        let company = company.to_owned();
+        self.blocking(move |c| init_company(c, &company, initial))
+            .await
     }
 
-    fn replay_failed(
+    async fn start_id(&self, company: &str) -> Result<Option<u64>, StoreError> {
+        let company = company.to_owned();
+        self.blocking(move |c| start_id(c, &company)).await
+    }
+
+    async fn compare_and_set_start_id(
         &self,
         company: &str,
-        set_ids: Option<&[String]>,
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, StoreError> {
+        let company = company.to_owned();
+        self.blocking(move |c| compare_and_set_start_id(c, &company, expected, new))
+            .await
+    }
+
+    async fn insert_new(&self, records: &[SetRecord]) -> Result<Vec<SetId>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = records.to_vec();
+        self.blocking(move |c| insert_new(c, &records)).await
+    }
+
+    async fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.blocking(move |c| save(c, &record)).await
+    }
+
+    async fn get(&self, company: &str, set_id: &SetId) -> Result<Option<SetRecord>, StoreError> {
+        let (company, set_id) = (company.to_owned(), set_id.clone());
+        self.blocking(move |c| get(c, &company, set_id.as_str()))
+            .await
+    }
+
+    async fn list(
+        &self,
+        company: &str,
+        status: Option<SetStatus>,
+        after: Option<(u64, &SetId)>,
+        limit: usize,
     ) -> Result<Vec<SetRecord>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sqlite("starting a transaction"))?;
-        let now = now_ts();
-        let sql = "UPDATE sets SET status = 'pending', attempts = 0, failed_step = NULL,
-                       failure_kind = NULL, reason = NULL, skip_reason = NULL, updated_at = ?3,
-                       sent_at = CASE WHEN sent_at IS NULL THEN NULL ELSE ?3 END
-                   WHERE company = ?1 AND set_id = ?2 AND status IN ('failed', 'skipped')";
-        let mut replayed_ids = Vec::new();
-        match set_ids {
-            Some(ids) => {
-                let mut stmt = tx
-                    .prepare_cached(sql)
-                    .map_err(StoreError::sqlite("preparing replay"))?;
-                for id in ids {
-                    if stmt
-                        .execute(params![company, id, now])
-                        .map_err(StoreError::sqlite("replaying a set"))?
-                        > 0
-                    {
-                        replayed_ids.push(id.clone());
-                    }
-                }
-            }
-            None => {
-                let ids: Vec<String> = tx
-                    .prepare_cached(
-                        "SELECT set_id FROM sets WHERE company = ?1 AND status = 'failed'",
-                    )
-                    .and_then(|mut stmt| stmt.query_map(params![company], |r| r.get(0))?.collect())
-                    .map_err(StoreError::sqlite("listing failed sets"))?;
-                let mut stmt = tx
-                    .prepare_cached(sql)
-                    .map_err(StoreError::sqlite("preparing replay"))?;
-                for id in ids {
-                    stmt.execute(params![company, id, now])
-                        .map_err(StoreError::sqlite("replaying a set"))?;
-                    replayed_ids.push(id);
-                }
-            }
-        }
-        let mut out = Vec::with_capacity(replayed_ids.len());
-        {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM sets WHERE company = ?1 AND set_id = ?2"
-                ))
-                .map_err(StoreError::sqlite("reading replayed sets"))?;
-            for id in &replayed_ids {
-                let raw = stmt
-                    .query_row(params![company, id], RawRow::from_row)
-                    .map_err(StoreError::sqlite("reading replayed sets"))?;
-                out.push(raw.decode()?);
-            }
-        }
-        tx.commit()
-            .map_err(StoreError::sqlite("committing the replay"))?;
-        Ok(out)
-    }
-
-    fn event_cursor(&self, scope: &str) -> Result<Option<String>, StoreError> {
-        self.conn()
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                params![cursor_key(scope)],
-                |r| r.get(0),
+        let company = company.to_owned();
+        let after = after.map(|(n, id)| (n, id.as_str().to_owned()));
+        self.blocking(move |c| {
+            list(
+                c,
+                &company,
+                status,
+                after.as_ref().map(|(n, id)| (*n, id.as_str())),
+                limit,
             )
-            .optional()
-            .map_err(StoreError::sqlite("reading the event cursor"))
+        })
+        .await
     }
 
-    fn set_event_cursor(&self, scope: &str, cursor: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![cursor_key(scope), cursor],
-            )
-            .map(|_| ())
-            .map_err(StoreError::sqlite("saving the event cursor"))
+    async fn window(&self, company: &str, from: u64) -> Result<Vec<WindowEntry>, StoreError> {
+        let company = company.to_owned();
+        self.blocking(move |c| window(c, &company, from)).await
     }
 
-    /// 1: every call takes the one connection's lock, so a second thread
-    /// could only wait for it.
-    fn max_concurrent_calls(&self) -> usize {
-        1
+    async fn contour_counts(
+        &self,
+        company: &str,
+    ) -> Result<Vec<(Option<String>, StatusCounts)>, StoreError> {
+        let company = company.to_owned();
+        self.blocking(move |c| contour_counts(c, &company)).await
+    }
+
+    async fn pending_count(&self, company: &str) -> Result<u64, StoreError> {
+        let company = company.to_owned();
+        self.blocking(move |c| pending_count(c, &company)).await
+    }
+
+    async fn event_cursor(&self, scope: &str) -> Result<Option<String>, StoreError> {
+        let scope = scope.to_owned();
+        self.blocking(move |c| event_cursor(c, &scope)).await
+    }
+
+    async fn set_event_cursor(&self, scope: &str, cursor: &str) -> Result<(), StoreError> {
+        let (scope, cursor) = (scope.to_owned(), cursor.to_owned());
+        self.blocking(move |c| set_event_cursor(c, &scope, &cursor))
+            .await
     }
 }
 
@@ -1256,7 +1324,7 @@ mod tests {
     fn watermark_queries_read_index_ranges() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("state.db")).unwrap();
-        let conn = store.conn();
+        let conn = store.shared.conn();
         for (sql, args) in [(WINDOW, 2), (PENDING_COUNT, 1)] {
             use rusqlite::types::Value;
             let values: Vec<Value> = std::iter::once(Value::Text("4821".into()))
@@ -1277,5 +1345,99 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn open_with_permits(dir: &tempfile::TempDir, permits: usize) -> SqliteStore {
+        let opened = SqliteStore::open(dir.path().join("state.db")).unwrap();
+        let shared = Arc::try_unwrap(opened.shared)
+            .map_err(|_| "shared")
+            .unwrap();
+        SqliteStore::with_permits(shared, permits)
+    }
+
+    #[test]
+    fn the_store_takes_one_call_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("state.db")).unwrap();
+        assert_eq!(store.permits.available_permits(), 1);
+    }
+
+    /// Ten calls, at most two at once (the bound under test, raised from 1 so
+    /// that "at most" is observable): each call waits at a two-party barrier,
+    /// so they pass in pairs (the bound is reached, or the barrier never opens
+    /// and the timeout fails the test) and a third call never runs beside them.
+    #[test]
+    fn calls_run_at_most_the_bound_at_once() {
+        use std::sync::Barrier;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(open_with_permits(&dir, 2));
+        let barrier = Arc::new(Barrier::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let paired = rt.block_on({
+            let (barrier, running, most) = (
+                Arc::clone(&barrier),
+                Arc::clone(&running),
+                Arc::clone(&most),
+            );
+            async move {
+                let mut calls = tokio::task::JoinSet::new();
+                for _ in 0..10 {
+                    let (store, barrier, running, most) = (
+                        Arc::clone(&store),
+                        Arc::clone(&barrier),
+                        Arc::clone(&running),
+                        Arc::clone(&most),
+                    );
+                    calls.spawn(async move {
+                        // Not `blocking`: two calls would then wait for the one
+                        // connection's lock, not at the barrier.
+                        store
+                            .on_blocking_pool(move |_| {
+                                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                                most.fetch_max(now, Ordering::SeqCst);
+                                barrier.wait();
+                                running.fetch_sub(1, Ordering::SeqCst);
+                                Ok(())
+                            })
+                            .await
+                    });
+                }
+                let all = async {
+                    while let Some(joined) = calls.join_next().await {
+                        joined.unwrap().unwrap();
+                    }
+                };
+                tokio::time::timeout(Duration::from_secs(30), all).await
+            }
+        });
+        // A call stuck at the barrier must not keep the test waiting.
+        rt.shutdown_timeout(Duration::from_secs(1));
+        assert!(
+            paired.is_ok(),
+            "the calls did not pair up: fewer than 2 ran at once"
+        );
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_call_is_an_error_with_the_join_error_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("state.db")).unwrap();
+        let err = store
+            .blocking::<(), _>(|_| panic!("boom"))
+            .await
+            .unwrap_err();
+        let source = std::error::Error::source(&err).expect("the join error is kept");
+        assert!(source.to_string().contains("panic"), "{source}");
+        // The permit came back and the connection is usable: the next call runs.
+        assert_eq!(store.start_id("p").await.unwrap(), None);
     }
 }

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use beorg_client::SetId;
 use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 use hr_docs_pipeline::Pipeline;
 use hr_docs_pipeline::ids;
@@ -38,9 +39,7 @@ async fn two_companies_on_one_state_file_and_archive_dir_never_collide() {
         .store(Arc::clone(&store))
         .build()
         .unwrap();
-    let second = Pipeline::builder(config)
-        .beorg(other.client())
-        .saby(env.saby.client())
+    let second = Pipeline::builder(config, other.client(), env.saby.client())
         .store(Arc::clone(&store))
         .build()
         .unwrap();
@@ -56,28 +55,32 @@ async fn two_companies_on_one_state_file_and_archive_dir_never_collide() {
         "one document per company and set"
     );
     for company in ["4821", "7734"] {
-        let records = store.list(company, None, None, 100).unwrap();
+        let records = store.list(company, None, None, 100).await.unwrap();
         assert_eq!(records.len(), 3, "{company}");
         for r in records {
             assert_eq!(r.status, SetStatus::Done);
-            let id = ids::document_id(company, &r.set_id).to_string();
+            let id = ids::document_id(company, r.set_id.as_str()).to_string();
             assert_eq!(r.document_id.as_deref(), Some(id.as_str()));
             assert_eq!(env.sends_of(&id), 1, "{company} {}", r.set_id);
-            let dir = env.archive_dir().join(company).join(&r.set_id);
+            let dir = env.archive_dir().join(company).join(r.set_id.as_str());
             assert!(
                 std::fs::read_dir(&dir).unwrap().count() > 0,
                 "{}",
                 dir.display()
             );
         }
-        assert_eq!(store.start_id(company).unwrap(), Some(4));
+        assert_eq!(store.start_id(company).await.unwrap(), Some(4));
     }
     // s-1 of each company: two documents, two archive directories.
     assert_ne!(
         ids::document_id("4821", "s-1"),
         ids::document_id("7734", "s-1")
     );
-    let omsk = store.get("7734", "s-1").unwrap().unwrap();
+    let omsk = store
+        .get("7734", &SetId::from_number(1))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         omsk.contour, None,
         "a one-contour company gets no by_project"

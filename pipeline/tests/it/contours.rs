@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use beorg_client::{RecognitionResult, SetId};
 use beorg_sandbox::{ByProjectShape, SandboxConfig as BeorgConfig, SetSpec};
-use hr_docs_pipeline::store::{FailureKind, NewSet, SetStatus, SkipReason, StateStore, Step};
+use hr_docs_pipeline::store::{FailureKind, SetRecord, SetStatus, SkipReason, StateStore, Step};
 use hr_docs_pipeline::{
     DefaultMapper, DocumentMapper, MappingContext, MappingError, ProgressKind, Replay,
     TemplateOverride,
@@ -60,7 +60,7 @@ async fn default_config_processes_every_set_of_a_two_contour_company_once() {
         );
         assert_eq!(env.saby.document_count(), 4, "{shape:?}");
         assert_eq!(env.send_count(), 4, "{shape:?}: one send per set");
-        let records = env.records(pipeline.store().as_ref());
+        let records = env.records(pipeline.store().as_ref()).await;
         assert_eq!(records.len(), 4);
         for (record, set) in records.iter().zip(&sets) {
             assert_eq!(&record.set_id, set);
@@ -82,7 +82,10 @@ async fn default_config_processes_every_set_of_a_two_contour_company_once() {
                 .collect();
             assert_eq!(per, [(Some(KAZAN), 2), (Some(MOSCOW), 2)], "{summary}");
         }
-        assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(5));
+        assert_eq!(
+            pipeline.store().start_id(&env.company()).await.unwrap(),
+            Some(5)
+        );
 
         // A second run sends nothing.
         let again = pipeline.run_once().await.unwrap();
@@ -118,7 +121,7 @@ async fn the_contour_filter_records_other_sets_as_skipped_and_passes_them() {
     assert_eq!(env.saby.document_count(), 2);
     let store = pipeline.store();
     for (i, set) in sets.iter().enumerate() {
-        let r = store.get(&env.company(), set).unwrap().unwrap();
+        let r = env.record(store.as_ref(), set).await;
         if i % 2 == 0 {
             assert_eq!(
                 (r.status, r.contour.as_deref()),
@@ -138,8 +141,8 @@ async fn the_contour_filter_records_other_sets_as_skipped_and_passes_them() {
         }
     }
     // Skipped sets are settled: the watermark passed them.
-    assert_eq!(store.start_id(&env.company()).unwrap(), Some(5));
-    let skipped: Vec<String> = events
+    assert_eq!(store.start_id(&env.company()).await.unwrap(), Some(5));
+    let skipped: Vec<SetId> = events
         .lock()
         .unwrap()
         .iter()
@@ -166,7 +169,7 @@ async fn no_by_project_with_a_filter_records_each_set_once_and_sends_nothing_twi
             (0, 3, 0),
             "{summary}"
         );
-        let records = env.records(pipeline.store().as_ref());
+        let records = env.records(pipeline.store().as_ref()).await;
         assert_eq!(records.len(), 3, "each set once");
         for r in &records {
             assert_eq!(
@@ -175,7 +178,10 @@ async fn no_by_project_with_a_filter_records_each_set_once_and_sends_nothing_twi
             );
         }
         assert_eq!(env.saby.document_count(), 0);
-        assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(4));
+        assert_eq!(
+            pipeline.store().start_id(&env.company()).await.unwrap(),
+            Some(4)
+        );
 
         // Polling again records nothing new.
         let again = pipeline.run_once().await.unwrap();
@@ -183,7 +189,7 @@ async fn no_by_project_with_a_filter_records_each_set_once_and_sends_nothing_twi
 
         // The operator decides one of them is ours after all.
         let replayed = pipeline
-            .replay_failed(Replay::Sets(vec![SetId::new(sets[0].clone())]))
+            .replay_failed(Replay::Sets(vec![sets[0].clone()]))
             .await
             .unwrap();
         assert_eq!(replayed.len(), 1);
@@ -194,7 +200,7 @@ async fn no_by_project_with_a_filter_records_each_set_once_and_sends_nothing_twi
     assert_eq!(env.send_count(), 1);
 }
 
-type Seen = Arc<Mutex<Vec<(String, Option<String>, String)>>>;
+type Seen = Arc<Mutex<Vec<(SetId, Option<String>, String)>>>;
 
 /// Records the set, contour and document type each mapping saw.
 struct Recording(Seen);
@@ -207,7 +213,7 @@ impl DocumentMapper for Recording {
         result: &RecognitionResult,
     ) -> Result<Document, MappingError> {
         self.0.lock().unwrap().push((
-            ctx.set_id.to_string(),
+            ctx.set_id.clone(),
             ctx.contour.map(str::to_owned),
             ctx.template.doc_type.clone(),
         ));
@@ -291,7 +297,7 @@ async fn a_broken_or_empty_result_fails_with_its_typed_reason() {
         (&broken, FailureKind::SetBroken),
         (&empty, FailureKind::NoDocuments),
     ] {
-        let r = store.get(&env.company(), set.as_str()).unwrap().unwrap();
+        let r = env.record(store.as_ref(), set).await;
         assert_eq!(r.status, SetStatus::Failed);
         let failure = r.failure.unwrap();
         assert_eq!((failure.step, failure.kind.clone()), (Step::Fetched, kind));
@@ -299,10 +305,8 @@ async fn a_broken_or_empty_result_fails_with_its_typed_reason() {
         assert!(env.saby.document(&env.document_id(set.as_str())).is_none());
     }
     assert!(
-        store
-            .get(&env.company(), broken.as_str())
-            .unwrap()
-            .unwrap()
+        env.record(store.as_ref(), &broken)
+            .await
             .failure
             .unwrap()
             .reason
@@ -311,8 +315,8 @@ async fn a_broken_or_empty_result_fails_with_its_typed_reason() {
     assert_eq!(env.saby.document_count(), 1);
     // Failed sets are settled: nothing holds the watermark.
     assert_eq!(
-        store.start_id(&env.company()).unwrap(),
-        Some(SetId::new(fine[0].clone()).number().unwrap() + 1)
+        store.start_id(&env.company()).await.unwrap(),
+        Some(fine[0].number().unwrap() + 1)
     );
 }
 
@@ -327,15 +331,12 @@ async fn a_set_never_ready_fails_once_the_not_ready_timeout_is_over() {
     {
         // As if a poll had listed it 25 hours ago.
         let store = env.open_store().await;
-        store.init_company(&env.company(), 1).unwrap();
+        store.init_company(&env.company(), 1).await.unwrap();
         let long_ago = OffsetDateTime::now_utc() - time::Duration::hours(25);
         store
-            .record_seen_at(
-                &env.company(),
-                &[NewSet::new(stuck.as_str(), stuck.number().unwrap())
-                    .contour(env.beorg.contour_of(&stuck))],
-                long_ago,
-            )
+            .insert_new(&[SetRecord::seen_at(env.company(), stuck.clone(), long_ago)
+                .with_contour(env.beorg.contour_of(&stuck))])
+            .await
             .unwrap();
     }
     let pipeline = env.pipeline();
@@ -346,19 +347,15 @@ async fn a_set_never_ready_fails_once_the_not_ready_timeout_is_over() {
         "{summary}"
     );
     assert_eq!((summary.failed, summary.archived), (1, 1), "{summary}");
-    let r = pipeline
-        .store()
-        .get(&env.company(), stuck.as_str())
-        .unwrap()
-        .unwrap();
+    let r = env.record(pipeline.store().as_ref(), &stuck).await;
     let failure = r.failure.unwrap();
     assert_eq!(
         (failure.step, failure.kind),
         (Step::Fetched, FailureKind::NotReadyExpired)
     );
     assert_eq!(
-        pipeline.store().start_id(&env.company()).unwrap(),
-        Some(SetId::new(fine[0].clone()).number().unwrap() + 1)
+        pipeline.store().start_id(&env.company()).await.unwrap(),
+        Some(fine[0].number().unwrap() + 1)
     );
 }
 
@@ -376,11 +373,7 @@ async fn the_not_ready_timeout_is_configurable() {
     let pipeline = env.builder(config).build().unwrap();
     let summary = pipeline.run_once().await.unwrap();
     assert_eq!(summary.failed, 1, "{summary}");
-    let r = pipeline
-        .store()
-        .get(&env.company(), stuck.as_str())
-        .unwrap()
-        .unwrap();
+    let r = env.record(pipeline.store().as_ref(), &stuck).await;
     assert_eq!(r.failure.unwrap().kind, FailureKind::NotReadyExpired);
     assert_eq!(env.saby.document_count(), 0);
 }

@@ -5,17 +5,16 @@
 // Test helpers may unwrap and panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::common::Env;
+use async_trait::async_trait;
+use beorg_client::SetId;
 use hr_docs_pipeline::StoreError;
 use hr_docs_pipeline::store::{
-    NewSet, SetRecord, SetStatus, SqliteStore, StateStore, StatusCounts, Step,
+    SetRecord, SetStatus, SqliteStore, StateStore, StatusCounts, Step, WindowEntry,
 };
-use hr_docs_pipeline::watermark::{Advance, WatermarkRule};
-use time::OffsetDateTime;
 
 /// A store that "crashes" the first time it is asked to record `step`: the
 /// write is not persisted and an error stops the run, as if the process died
@@ -40,65 +39,62 @@ impl CrashAfter {
     }
 }
 
+#[async_trait]
 impl StateStore for CrashAfter {
-    fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError> {
-        self.inner.init_company(company, initial)
+    async fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError> {
+        self.inner.init_company(company, initial).await
     }
-    fn start_id(&self, company: &str) -> Result<Option<u64>, StoreError> {
-        self.inner.start_id(company)
+    async fn start_id(&self, company: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.start_id(company).await
     }
-    fn advance_start_id(
+    async fn compare_and_set_start_id(
         &self,
         company: &str,
-        now: OffsetDateTime,
-        rule: &WatermarkRule,
-    ) -> Result<Option<Advance>, StoreError> {
-        self.inner.advance_start_id(company, now, rule)
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .compare_and_set_start_id(company, expected, new)
+            .await
     }
-    fn record_seen_at(
-        &self,
-        company: &str,
-        sets: &[NewSet],
-        seen_at: OffsetDateTime,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn insert_new(&self, records: &[SetRecord]) -> Result<Vec<SetId>, StoreError> {
         if self.step == Step::Seen {
             self.crash()?;
         }
-        self.inner.record_seen_at(company, sets, seen_at)
+        self.inner.insert_new(records).await
     }
-    fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
+    async fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
         if record.step == self.step && record.status != SetStatus::Failed {
             self.crash()?;
         }
-        self.inner.save(record)
+        self.inner.save(record).await
     }
-    fn get(&self, company: &str, set_id: &str) -> Result<Option<SetRecord>, StoreError> {
-        self.inner.get(company, set_id)
+    async fn get(&self, company: &str, set_id: &SetId) -> Result<Option<SetRecord>, StoreError> {
+        self.inner.get(company, set_id).await
     }
-    fn list(
+    async fn list(
         &self,
         company: &str,
         status: Option<SetStatus>,
-        after: Option<(u64, &str)>,
+        after: Option<(u64, &SetId)>,
         limit: usize,
     ) -> Result<Vec<SetRecord>, StoreError> {
-        self.inner.list(company, status, after, limit)
+        self.inner.list(company, status, after, limit).await
     }
-    fn counts(&self, company: &str) -> Result<StatusCounts, StoreError> {
-        self.inner.counts(company)
+    async fn window(&self, company: &str, from: u64) -> Result<Vec<WindowEntry>, StoreError> {
+        self.inner.window(company, from).await
     }
-    fn replay_failed(
+    async fn contour_counts(
         &self,
         company: &str,
-        set_ids: Option<&[String]>,
-    ) -> Result<Vec<SetRecord>, StoreError> {
-        self.inner.replay_failed(company, set_ids)
+    ) -> Result<Vec<(Option<String>, StatusCounts)>, StoreError> {
+        self.inner.contour_counts(company).await
     }
-    fn event_cursor(&self, scope: &str) -> Result<Option<String>, StoreError> {
-        self.inner.event_cursor(scope)
+    async fn event_cursor(&self, scope: &str) -> Result<Option<String>, StoreError> {
+        self.inner.event_cursor(scope).await
     }
-    fn set_event_cursor(&self, scope: &str, cursor: &str) -> Result<(), StoreError> {
-        self.inner.set_event_cursor(scope, cursor)
+    async fn set_event_cursor(&self, scope: &str, cursor: &str) -> Result<(), StoreError> {
+        self.inner.set_event_cursor(scope, cursor).await
     }
 }
 
@@ -116,7 +112,7 @@ async fn restart_and_finish(env: &Env) -> hr_docs_pipeline::Summary {
     assert_eq!(summary.totals.done, SETS as u64, "{summary}");
     assert_eq!(env.saby.document_count(), SETS, "one Saby document per set");
     assert_eq!(env.send_count(), SETS, "one send per set");
-    for record in env.records(pipeline.store().as_ref()) {
+    for record in env.records(pipeline.store().as_ref()).await {
         let doc = env
             .saby
             .document(record.document_id.as_deref().unwrap())
@@ -148,7 +144,7 @@ async fn crash_after(step: Step) {
         };
         let pipeline = env
             .builder(env.config().build().unwrap())
-            .store(Arc::new(store))
+            .store(store)
             .build()
             .unwrap();
         let err = pipeline.run_once().await.unwrap_err();
@@ -244,7 +240,7 @@ async fn archive_written_before_a_crash_is_left_untouched_on_restart() {
         };
         let pipeline = env
             .builder(env.config().build().unwrap())
-            .store(Arc::new(store))
+            .store(store)
             .build()
             .unwrap();
         let err = pipeline.run_once().await.unwrap_err();

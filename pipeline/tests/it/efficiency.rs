@@ -100,10 +100,20 @@ async fn back_pressure_skips_polls_but_drains_every_set() {
     assert!(summary.all_final(), "{summary}");
     assert_eq!((summary.seen, summary.archived), (8, 8), "{summary}");
     assert_eq!(env.send_count(), 8, "each set sent exactly once");
-    let records = env.records(pipeline.store().as_ref());
+    let records = env.records(pipeline.store().as_ref()).await;
     assert_eq!(records.len(), 8);
     assert!(records.iter().all(|r| r.status == SetStatus::Done));
-    assert_eq!(pipeline.store().pending_count(&env.company()).unwrap(), 0);
+    assert_eq!(
+        pipeline
+            .store()
+            .pending_count(&env.company())
+            .await
+            .unwrap(),
+        0
+    );
     // The watermark moved past every set.
-    assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(9));
+    assert_eq!(
+        pipeline.store().start_id(&env.company()).await.unwrap(),
+        Some(9)
+    );
 }

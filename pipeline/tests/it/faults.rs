@@ -14,8 +14,8 @@ use saby_sandbox::{Faults as SabyFaults, SandboxConfig as SabyConfig};
 
 const SETS: usize = 8;
 
-fn assert_none_lost_none_duplicated(env: &Env, pipeline: &hr_docs_pipeline::Pipeline) {
-    let records = env.records(pipeline.store().as_ref());
+async fn assert_none_lost_none_duplicated(env: &Env, pipeline: &hr_docs_pipeline::Pipeline) {
+    let records = env.records(pipeline.store().as_ref()).await;
     assert_eq!(records.len(), SETS, "every set recorded");
     let mut written = 0;
     for r in &records {
@@ -59,7 +59,7 @@ async fn beorg_faults_do_not_lose_or_duplicate_sets() {
         .build()
         .unwrap();
     let summary = pipeline.run_once().await.unwrap();
-    assert_none_lost_none_duplicated(&env, &pipeline);
+    assert_none_lost_none_duplicated(&env, &pipeline).await;
     assert!(env.beorg.faults_injected() > 0, "the faults were exercised");
     assert_eq!(
         summary.totals.done + summary.totals.failed,
@@ -87,7 +87,7 @@ async fn saby_faults_do_not_lose_or_duplicate_documents() {
         .build()
         .unwrap();
     let summary = pipeline.run_once().await.unwrap();
-    assert_none_lost_none_duplicated(&env, &pipeline);
+    assert_none_lost_none_duplicated(&env, &pipeline).await;
     assert!(env.saby.fault_count() > 0, "the faults were exercised");
     assert!(
         env.saby.login_count() > 1,
@@ -101,6 +101,7 @@ async fn saby_faults_do_not_lose_or_duplicate_documents() {
     // With retries this generous, the faults are ridden out.
     let failures: Vec<_> = env
         .records(pipeline.store().as_ref())
+        .await
         .into_iter()
         .filter_map(|r| r.failure.map(|f| (r.set_id, f.step, f.reason)))
         .collect();
@@ -127,7 +128,7 @@ async fn faults_everywhere_then_a_clean_rerun_finishes_everything() {
             .build()
             .unwrap();
         pipeline.run_once().await.unwrap();
-        assert_none_lost_none_duplicated(&env, &pipeline);
+        assert_none_lost_none_duplicated(&env, &pipeline).await;
     }
     env.beorg.set_faults(BeorgFaults::default());
     env.saby.set_faults(SabyFaults::default());

@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use crate::common::Env;
 use async_trait::async_trait;
-use beorg_client::RecognitionResult;
+use beorg_client::{RecognitionResult, SetId};
 use beorg_sandbox::SetSpec;
-use hr_docs_pipeline::store::{FailureKind, NewSet, SetStatus, StateStore, Step};
+use hr_docs_pipeline::store::{FailureKind, SetRecord, SetStatus, StateStore, Step};
 use hr_docs_pipeline::{
     DefaultMapper, DocumentMapper, Error, MappingContext, MappingError, ProgressKind, Replay,
     StopReason, StoreError,
 };
 use saby_client::{Document, StateCode};
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_set_reaches_a_final_state_once() {
@@ -40,7 +39,7 @@ async fn every_set_reaches_a_final_state_once() {
     assert_eq!(env.saby.document_count(), 6);
     assert_eq!(env.send_count(), 6);
 
-    let records = env.records(pipeline.store().as_ref());
+    let records = env.records(pipeline.store().as_ref()).await;
     assert_eq!(records.len(), 6);
     for (record, (set_id, surname)) in records.iter().zip(sets.iter().zip(crate::common::SURNAMES))
     {
@@ -80,7 +79,7 @@ async fn every_set_reaches_a_final_state_once() {
         assert!(archived > 0, "nothing archived for {set_id}");
     }
     // Everything settled: Beorg polling moves past the last set.
-    let start = pipeline.store().start_id(&env.company()).unwrap();
+    let start = pipeline.store().start_id(&env.company()).await.unwrap();
     assert_eq!(start, Some(7));
 }
 
@@ -132,7 +131,7 @@ async fn a_second_pipeline_on_the_same_state_file_is_refused() {
 }
 
 /// Fails the set whose id is given; maps the others with the default mapper.
-struct FailsFor(String);
+struct FailsFor(SetId);
 
 #[async_trait]
 impl DocumentMapper for FailsFor {
@@ -141,7 +140,7 @@ impl DocumentMapper for FailsFor {
         ctx: &MappingContext<'_>,
         result: &RecognitionResult,
     ) -> Result<Document, MappingError> {
-        if ctx.set_id.as_str() == self.0 {
+        if *ctx.set_id == self.0 {
             return Err(MappingError::custom(
                 "the passport number does not match the SNILS",
             ));
@@ -166,7 +165,7 @@ async fn a_permanently_bad_set_is_recorded_and_does_not_block_the_others() {
         assert_eq!((summary.archived, summary.failed), (3, 1), "{summary}");
         assert!(!summary.all_final());
 
-        let record = pipeline.store().get(&env.company(), &bad).unwrap().unwrap();
+        let record = env.record(pipeline.store().as_ref(), &bad).await;
         assert_eq!(record.status, SetStatus::Failed);
         let failure = record.failure.unwrap();
         assert_eq!(
@@ -179,7 +178,10 @@ async fn a_permanently_bad_set_is_recorded_and_does_not_block_the_others() {
             failure.reason
         );
         // Recorded failures are settled: the watermark is past every set.
-        assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(5));
+        assert_eq!(
+            pipeline.store().start_id(&env.company()).await.unwrap(),
+            Some(5)
+        );
         assert_eq!(env.saby.document_count(), 3);
     }
 
@@ -216,7 +218,7 @@ async fn a_document_past_its_deadline_fails_and_replays_without_resending() {
         let pipeline = env.builder(config).build().unwrap();
         let summary = pipeline.run_once().await.unwrap();
         assert_eq!(summary.failed, 2, "{summary}");
-        for record in env.records(pipeline.store().as_ref()) {
+        for record in env.records(pipeline.store().as_ref()).await {
             assert_eq!(record.status, SetStatus::Failed);
             let failure = record.failure.unwrap();
             assert_eq!(failure.step, Step::Final);
@@ -324,11 +326,16 @@ async fn run_polls_until_cancelled_and_picks_up_new_sets() {
     env.add_sets(2);
     let pipeline = env.pipeline();
     let mut rx = pipeline.subscribe();
-    let cancel = CancellationToken::new();
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn({
         let pipeline = pipeline.clone();
-        let cancel = cancel.clone();
-        async move { pipeline.run(cancel).await }
+        async move {
+            pipeline
+                .run_until(async {
+                    let _ = cancelled.await;
+                })
+                .await
+        }
     });
     let mut archived = 0;
     while archived < 2 {
@@ -343,7 +350,7 @@ async fn run_polls_until_cancelled_and_picks_up_new_sets() {
             archived += 1;
         }
     }
-    cancel.cancel();
+    cancel.send(()).unwrap();
     let summary = tokio::time::timeout(Duration::from_secs(10), running)
         .await
         .unwrap()
@@ -368,11 +375,16 @@ async fn cancelling_while_waiting_for_final_states_checkpoints_at_sent() {
             .unwrap();
         let pipeline = env.builder(config).build().unwrap();
         let mut rx = pipeline.subscribe();
-        let cancel = CancellationToken::new();
+        let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn({
             let pipeline = pipeline.clone();
-            let cancel = cancel.clone();
-            async move { pipeline.run(cancel).await }
+            async move {
+                pipeline
+                    .run_until(async {
+                        let _ = cancelled.await;
+                    })
+                    .await
+            }
         });
         let mut sent = 0;
         while sent < 3 {
@@ -380,11 +392,11 @@ async fn cancelling_while_waiting_for_final_states_checkpoints_at_sent() {
                 sent += 1;
             }
         }
-        cancel.cancel();
+        cancel.send(()).unwrap();
         let summary = running.await.unwrap().unwrap();
         assert_eq!(summary.stop, StopReason::Cancelled);
         assert_eq!(summary.totals.pending, 3);
-        for r in env.records(pipeline.store().as_ref()) {
+        for r in env.records(pipeline.store().as_ref()).await {
             assert_eq!((r.status, r.step), (SetStatus::Pending, Step::Sent));
         }
     }
@@ -411,11 +423,13 @@ async fn a_rejected_beorg_token_stops_the_run_with_a_typed_error() {
         .token("not-the-token")
         .build()
         .unwrap();
-    let pipeline = hr_docs_pipeline::Pipeline::builder(env.config().build().unwrap())
-        .beorg(beorg)
-        .saby(env.saby.client())
-        .build()
-        .unwrap();
+    let pipeline = hr_docs_pipeline::Pipeline::builder(
+        env.config().build().unwrap(),
+        beorg,
+        env.saby.client(),
+    )
+    .build()
+    .unwrap();
     let err = pipeline.run_once().await.unwrap_err();
     assert!(matches!(err, Error::Beorg(_)), "{err:?}");
     assert!(err.is_auth(), "{err:?}");
@@ -432,16 +446,14 @@ async fn a_set_still_being_recognized_stays_pending_until_ready() {
     let slow = env
         .beorg
         .add_set(SetSpec::new().surname("Волков").polls_until_ready(3));
-    env.sets.lock().unwrap().push(slow.as_str().to_owned());
+    env.sets.lock().unwrap().push(slow.clone());
     {
         // As if an earlier poll had listed it: its result still answers 425.
         let store = env.open_store().await;
-        store.init_company(&env.company(), 1).unwrap();
+        store.init_company(&env.company(), 1).await.unwrap();
         store
-            .record_seen(
-                &env.company(),
-                &[NewSet::new(slow.as_str(), slow.number().unwrap())],
-            )
+            .insert_new(&[SetRecord::seen(env.company(), slow.clone())])
+            .await
             .unwrap();
     }
     let pipeline = env.pipeline();
@@ -460,11 +472,30 @@ async fn a_set_still_being_recognized_stays_pending_until_ready() {
         }
     }
     assert!(not_ready >= 1, "the 425 answers were seen");
-    let record = pipeline
-        .store()
-        .get(&env.company(), slow.as_str())
-        .unwrap()
-        .unwrap();
+    let record = env.record(pipeline.store().as_ref(), &slow).await;
     assert_eq!((record.status, record.attempts), (SetStatus::Done, 0));
     assert_eq!(env.send_count(), 1);
+}
+
+/// The in-memory store carries the whole flow (and writes no state file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_store_runs_the_whole_flow() {
+    let env = Env::start().await;
+    env.add_sets(3);
+    let store = std::sync::Arc::new(hr_docs_pipeline::store::MemoryStore::new());
+    let pipeline = env
+        .builder(env.config().build().unwrap())
+        .store(std::sync::Arc::clone(&store))
+        .build()
+        .unwrap();
+    let summary = pipeline.run_once().await.unwrap();
+    assert!(summary.all_final(), "{summary}");
+    assert_eq!((summary.sent, summary.archived), (3, 3));
+    assert_eq!(env.send_count(), 3);
+    assert_eq!(store.counts(&env.company()).await.unwrap().done, 3);
+    assert_eq!(store.start_id(&env.company()).await.unwrap(), Some(4));
+    assert!(!env.state_path().exists(), "no state file");
+    // A second run on the same store sends nothing.
+    let again = pipeline.run_once().await.unwrap();
+    assert_eq!((again.seen, again.sent), (0, 0), "{again}");
 }

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod claims;
 mod companies;
 mod contours;
 mod crash;

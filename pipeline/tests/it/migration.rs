@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use crate::common::Env;
+use beorg_client::SetId;
 use beorg_sandbox::SetSpec;
 use hr_docs_pipeline::ids;
 use hr_docs_pipeline::store::{FailureKind, SetStatus, SqliteStore, StateStore, Step};
@@ -108,8 +109,8 @@ fn at(secs: i64) -> OffsetDateTime {
 /// A version-2 file of a pipeline configured with `PIPELINE_PROJECTS=4821,A,B`
 /// (the company's own id and two contour names), where set s-5 was recorded
 /// under both A and B (the double-send bug) and sent under A.
-#[test]
-fn a_version_2_file_with_contours_as_projects_is_adopted_by_the_company() {
+#[tokio::test]
+async fn a_version_2_file_with_contours_as_projects_is_adopted_by_the_company() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let doc_a5 = ids::document_id("A", "s-5").to_string();
@@ -140,11 +141,17 @@ fn a_version_2_file_with_contours_as_projects_is_adopted_by_the_company() {
     {
         let store = SqliteStore::open(&path).unwrap();
         // Opening sets the old tables aside; nothing is adopted before the company is known.
-        assert!(store.list("4821", None, None, 100).unwrap().is_empty());
+        assert!(
+            store
+                .list("4821", None, None, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // The company's start_id is the lowest of the projects' (A's 5).
-        assert_eq!(store.init_company("4821", 1).unwrap(), 5);
+        assert_eq!(store.init_company("4821", 1).await.unwrap(), 5);
 
-        let records = store.list("4821", None, None, 100).unwrap();
+        let records = store.list("4821", None, None, 100).await.unwrap();
         let shown: Vec<(&str, Option<&str>, Step, SetStatus)> = records
             .iter()
             .map(|r| (r.set_id.as_str(), r.contour.as_deref(), r.step, r.status))
@@ -158,7 +165,7 @@ fn a_version_2_file_with_contours_as_projects_is_adopted_by_the_company() {
                 ("s-7", Some("B"), Step::Seen, SetStatus::Pending),
             ]
         );
-        let by_id = |id: &str| records.iter().find(|r| r.set_id == id).unwrap();
+        let by_id = |id: &str| records.iter().find(|r| r.set_id.as_str() == id).unwrap();
         // Every set keeps the document id it was written under...
         assert_eq!(by_id("s-3").document_id.as_deref(), Some("doc-3"));
         // ... the merged one the most advanced row's (sent under A) ...
@@ -186,7 +193,7 @@ fn a_version_2_file_with_contours_as_projects_is_adopted_by_the_company() {
             [ids::attachment_id(&doc, "Паспорт_Иванов.json").to_string()]
         );
         // The merge is on record: the dropped row's document may exist in Saby.
-        let merged = store.merged_sets().unwrap();
+        let merged = store.merged_sets().await.unwrap();
         assert_eq!(merged.len(), 1);
         let m = &merged[0];
         assert_eq!((m.company.as_str(), m.set_id.as_str()), ("4821", "s-5"));
@@ -202,26 +209,32 @@ fn a_version_2_file_with_contours_as_projects_is_adopted_by_the_company() {
         );
         // The event cursor moved to the company.
         assert_eq!(
-            store.event_cursor("4821").unwrap().as_deref(),
+            store.event_cursor("4821").await.unwrap().as_deref(),
             Some(r#"{"id":"e-9"}"#)
         );
         // A second init (or a second company) adopts nothing more.
-        assert_eq!(store.init_company("4821", 1).unwrap(), 5);
-        assert_eq!(store.init_company("7734", 1).unwrap(), 1);
-        assert!(store.list("7734", None, None, 100).unwrap().is_empty());
+        assert_eq!(store.init_company("4821", 1).await.unwrap(), 5);
+        assert_eq!(store.init_company("7734", 1).await.unwrap(), 1);
+        assert!(
+            store
+                .list("7734", None, None, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
     assert!(!table_exists(&path, "legacy_sets"));
     assert!(!table_exists(&path, "legacy_projects"));
     assert!(!table_exists(&path, "projects"));
     // Reopening the migrated file changes nothing.
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.init_company("4821", 1).unwrap(), 5);
-    assert_eq!(store.counts("4821").unwrap().total(), 4);
-    assert_eq!(store.merged_sets().unwrap().len(), 1);
+    assert_eq!(store.init_company("4821", 1).await.unwrap(), 5);
+    assert_eq!(store.counts("4821").await.unwrap().total(), 4);
+    assert_eq!(store.merged_sets().await.unwrap().len(), 1);
 }
 
-#[test]
-fn a_version_1_file_is_upgraded_and_adopted() {
+#[tokio::test]
+async fn a_version_1_file_is_upgraded_and_adopted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     old_file(
@@ -236,15 +249,23 @@ fn a_version_1_file_is_upgraded_and_adopted() {
            ('4821', 's-19', 19, 'seen', 'pending', 1700000100, NULL, NULL);",
     );
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.init_company("4821", 1).unwrap(), 16);
+    assert_eq!(store.init_company("4821", 1).await.unwrap(), 16);
     // Sets recorded before version 2 are dated from their last change.
-    let r17 = store.get("4821", "s-17").unwrap().unwrap();
+    let r17 = store
+        .get("4821", &SetId::new("s-17"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (r17.status, r17.first_seen, r17.contour),
         (SetStatus::Done, at(1_700_000_000), None)
     );
     // The first release's timeout reason becomes the typed kind.
-    let r18 = store.get("4821", "s-18").unwrap().unwrap();
+    let r18 = store
+        .get("4821", &SetId::new("s-18"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r18.failure.unwrap().kind, FailureKind::FinalStateTimedOut);
     // Their document ids are the ones the first release derived.
     assert_eq!(
@@ -252,7 +273,12 @@ fn a_version_1_file_is_upgraded_and_adopted() {
         Some(ids::document_id("4821", "s-17").to_string())
     );
     assert_eq!(
-        store.get("4821", "s-19").unwrap().unwrap().first_seen,
+        store
+            .get("4821", &SetId::new("s-19"))
+            .await
+            .unwrap()
+            .unwrap()
+            .first_seen,
         at(1_700_000_100)
     );
 }
@@ -265,7 +291,7 @@ async fn the_pipeline_uses_the_stored_document_id_of_a_migrated_set() {
     let set = env
         .beorg
         .add_set(SetSpec::new().surname("Лебедев").contour("Кадры-Казань"));
-    env.sets.lock().unwrap().push(set.as_str().to_owned());
+    env.sets.lock().unwrap().push(set.clone());
     let old_id = ids::document_id("Кадры-Казань", set.as_str()).to_string();
     let company = env.company();
     old_file(
@@ -284,11 +310,7 @@ async fn the_pipeline_uses_the_stored_document_id_of_a_migrated_set() {
     let summary = pipeline.run_once().await.unwrap();
     assert!(summary.all_final(), "{summary}");
     assert_eq!(summary.seen, 0, "the set was known already");
-    let record = pipeline
-        .store()
-        .get(&company, set.as_str())
-        .unwrap()
-        .unwrap();
+    let record = env.record(pipeline.store().as_ref(), &set).await;
     assert_eq!(record.document_id.as_deref(), Some(old_id.as_str()));
     assert_eq!(record.contour.as_deref(), Some("Кадры-Казань"));
     assert!(env.saby.document(&old_id).is_some());

@@ -27,14 +27,15 @@ fn slow_then_quick(env: &Env) -> (SetId, SetId) {
     env.sets
         .lock()
         .unwrap()
-        .extend([slow.as_str().to_owned(), quick.as_str().to_owned()]);
+        .extend([slow.clone(), quick.clone()]);
     (slow, quick)
 }
 
-fn status(env: &Env, pipeline: &Pipeline, set: &SetId) -> Option<SetStatus> {
+async fn status(env: &Env, pipeline: &Pipeline, set: &SetId) -> Option<SetStatus> {
     pipeline
         .store()
-        .get(&env.company(), set.as_str())
+        .get(&env.company(), set)
+        .await
         .unwrap()
         .map(|r| r.status)
 }
@@ -47,8 +48,8 @@ async fn first_run(env: &Env, config: PipelineConfig) -> (Pipeline, SetId, SetId
     let summary = pipeline.run_once().await.unwrap();
     assert_eq!(summary.stop, StopReason::Drained, "{summary}");
     assert_eq!((summary.seen, summary.archived), (1, 1), "{summary}");
-    assert_eq!(status(env, &pipeline, &quick), Some(SetStatus::Done));
-    assert_eq!(status(env, &pipeline, &slow), None, "not ready yet");
+    assert_eq!(status(env, &pipeline, &quick).await, Some(SetStatus::Done));
+    assert_eq!(status(env, &pipeline, &slow).await, None, "not ready yet");
     assert!(env.beorg.mark_ready(&slow));
     (pipeline, slow, quick)
 }
@@ -60,7 +61,10 @@ async fn a_set_ready_after_a_higher_one_is_picked_up_by_the_next_run() {
     let (pipeline, slow, quick) = first_run(&env, env.config().build().unwrap()).await;
     // The watermark waits at N: N+1 is done, but N was never seen.
     let n = slow.number().unwrap();
-    assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(n));
+    assert_eq!(
+        pipeline.store().start_id(&env.company()).await.unwrap(),
+        Some(n)
+    );
 
     let summary = pipeline.run_once().await.unwrap();
     assert!(summary.all_final(), "{summary}");
@@ -75,12 +79,12 @@ async fn a_set_ready_after_a_higher_one_is_picked_up_by_the_next_run() {
         (1, 1, 1, 1),
         "{summary}"
     );
-    assert_eq!(status(&env, &pipeline, &slow), Some(SetStatus::Done));
-    assert_eq!(status(&env, &pipeline, &quick), Some(SetStatus::Done));
+    assert_eq!(status(&env, &pipeline, &slow).await, Some(SetStatus::Done));
+    assert_eq!(status(&env, &pipeline, &quick).await, Some(SetStatus::Done));
     assert_eq!(env.saby.document_count(), 2);
     assert_eq!(env.send_count(), 2, "one send per set");
     assert_eq!(
-        pipeline.store().start_id(&env.company()).unwrap(),
+        pipeline.store().start_id(&env.company()).await.unwrap(),
         Some(n + 2)
     );
 }
@@ -94,13 +98,13 @@ async fn zero_gap_grace_does_not_wait_and_the_late_set_is_never_listed() {
     let (pipeline, slow, _) = first_run(&env, config).await;
     let n = slow.number().unwrap();
     assert_eq!(
-        pipeline.store().start_id(&env.company()).unwrap(),
+        pipeline.store().start_id(&env.company()).await.unwrap(),
         Some(n + 2)
     );
 
     let summary = pipeline.run_once().await.unwrap();
     assert_eq!((summary.seen, summary.sent), (0, 0), "{summary}");
-    assert_eq!(status(&env, &pipeline, &slow), None);
+    assert_eq!(status(&env, &pipeline, &slow).await, None);
     assert_eq!(env.saby.document_count(), 1);
 }
 
@@ -113,7 +117,7 @@ async fn a_gap_that_never_fills_is_passed_once_its_grace_is_over() {
         .beorg
         .add_set(SetSpec::new().polls_until_ready(u32::MAX));
     let ours = env.beorg.add_set(SetSpec::new().surname("Орлов"));
-    env.sets.lock().unwrap().push(ours.as_str().to_owned());
+    env.sets.lock().unwrap().push(ours.clone());
     let company = env.company();
     {
         // The default grace (15 minutes) holds the watermark at the gap.
@@ -121,7 +125,10 @@ async fn a_gap_that_never_fills_is_passed_once_its_grace_is_over() {
         let summary = pipeline.run_once().await.unwrap();
         assert!(summary.all_final(), "{summary}");
         assert_eq!(summary.archived, 1, "{summary}");
-        assert_eq!(pipeline.store().start_id(&company).unwrap(), never.number());
+        assert_eq!(
+            pipeline.store().start_id(&company).await.unwrap(),
+            never.number()
+        );
     }
 
     // A short grace, over by the next run: the watermark moves past the gap.
@@ -137,10 +144,10 @@ async fn a_gap_that_never_fills_is_passed_once_its_grace_is_over() {
     assert_eq!((summary.seen, summary.sent), (0, 0), "{summary}");
     let store = pipeline.store();
     assert_eq!(
-        store.start_id(&company).unwrap(),
+        store.start_id(&company).await.unwrap(),
         Some(ours.number().unwrap() + 1)
     );
-    assert!(store.get(&company, never.as_str()).unwrap().is_none());
+    assert!(store.get(&company, &never).await.unwrap().is_none());
     assert_eq!(env.saby.document_count(), 1);
     assert_eq!(env.send_count(), 1);
 }
@@ -164,7 +171,10 @@ async fn interleaved_contours_are_no_gaps_for_each_other() {
         ]
         .map(|c| Some(c.to_owned()))
     );
-    assert_eq!(pipeline.store().start_id(&env.company()).unwrap(), Some(5));
+    assert_eq!(
+        pipeline.store().start_id(&env.company()).await.unwrap(),
+        Some(5)
+    );
 }
 
 /// The late set with a restart in between: a new process on the same state
@@ -175,7 +185,7 @@ async fn a_late_set_survives_a_restart_in_between() {
     let (slow, quick) = {
         let (pipeline, slow, quick) = first_run(&env, env.config().build().unwrap()).await;
         assert_eq!(
-            pipeline.store().start_id(&env.company()).unwrap(),
+            pipeline.store().start_id(&env.company()).await.unwrap(),
             slow.number()
         );
         (slow, quick)
@@ -189,11 +199,11 @@ async fn a_late_set_survives_a_restart_in_between() {
     let summary = pipeline.run_once().await.unwrap();
     assert!(summary.all_final(), "{summary}");
     assert_eq!((summary.seen, summary.sent), (1, 1), "{summary}");
-    assert_eq!(status(&env, &pipeline, &slow), Some(SetStatus::Done));
-    assert_eq!(status(&env, &pipeline, &quick), Some(SetStatus::Done));
+    assert_eq!(status(&env, &pipeline, &slow).await, Some(SetStatus::Done));
+    assert_eq!(status(&env, &pipeline, &quick).await, Some(SetStatus::Done));
     assert_eq!(env.send_count(), 2, "one send per set");
     assert_eq!(
-        pipeline.store().start_id(&env.company()).unwrap(),
+        pipeline.store().start_id(&env.company()).await.unwrap(),
         Some(quick.number().unwrap() + 1)
     );
 }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use beorg_client::SetId;
 use beorg_sandbox::{Sandbox as Beorg, SandboxConfig as BeorgConfig, SetSpec};
 use hr_docs_pipeline::store::{SetRecord, SqliteStore, StateStore};
 use hr_docs_pipeline::{
@@ -37,7 +38,7 @@ pub struct Env {
     pub saby: Saby,
     pub dir: tempfile::TempDir,
     /// Sets seeded through [`Env::add_sets`] (and others pushed by tests).
-    pub sets: Mutex<Vec<String>>,
+    pub sets: Mutex<Vec<SetId>>,
 }
 
 pub fn template() -> DocumentTemplate {
@@ -71,13 +72,11 @@ impl Env {
     }
 
     /// Seeds `n` sets with Cyrillic surnames; returns their ids.
-    pub fn add_sets(&self, n: usize) -> Vec<String> {
-        let ids: Vec<String> = (0..n)
+    pub fn add_sets(&self, n: usize) -> Vec<SetId> {
+        let ids: Vec<SetId> = (0..n)
             .map(|i| {
                 self.beorg
                     .add_set(SetSpec::new().surname(SURNAMES[i % SURNAMES.len()]))
-                    .as_str()
-                    .to_owned()
             })
             .collect();
         self.sets.lock().unwrap().extend(ids.iter().cloned());
@@ -128,9 +127,7 @@ impl Env {
     }
 
     pub fn builder(&self, config: PipelineConfig) -> PipelineBuilder {
-        Pipeline::builder(config)
-            .beorg(self.beorg.client())
-            .saby(self.saby.client())
+        Pipeline::builder(config, self.beorg.client(), self.saby.client())
     }
 
     pub fn pipeline(&self) -> Pipeline {
@@ -144,8 +141,8 @@ impl Env {
         self.beorg.project_id().to_owned()
     }
 
-    pub fn document_id(&self, set_id: &str) -> String {
-        hr_docs_pipeline::ids::document_id(&self.company(), set_id).to_string()
+    pub fn document_id(&self, set_id: impl AsRef<str>) -> String {
+        hr_docs_pipeline::ids::document_id(&self.company(), set_id.as_ref()).to_string()
     }
 
     /// Opens the state file, waiting briefly for a dropped pipeline's
@@ -164,12 +161,26 @@ impl Env {
     }
 
     /// Every record of the company.
-    pub fn records(&self, store: &dyn StateStore) -> Vec<SetRecord> {
-        store.list(&self.company(), None, None, 10_000).unwrap()
+    pub async fn records(&self, store: &dyn StateStore) -> Vec<SetRecord> {
+        store
+            .list(&self.company(), None, None, 10_000)
+            .await
+            .unwrap()
+    }
+
+    /// One record of the company.
+    pub async fn record(&self, store: &dyn StateStore, set_id: impl AsRef<str>) -> SetRecord {
+        store
+            .get(&self.company(), &SetId::new(set_id.as_ref()))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} is not stored", set_id.as_ref()))
     }
 
     /// The archive directory of one set: `<archive>/<company>/<set>/`.
-    pub fn archive_of(&self, set_id: &str) -> PathBuf {
-        self.archive_dir().join(self.company()).join(set_id)
+    pub fn archive_of(&self, set_id: impl AsRef<str>) -> PathBuf {
+        self.archive_dir()
+            .join(self.company())
+            .join(set_id.as_ref())
     }
 }

@@ -47,6 +47,18 @@ pub trait Signer: Send + Sync {
     }
 }
 
+/// A shared signer signs as the signer it points to, so one `Arc` can be handed to several
+/// clients or pipelines (`PipelineBuilder::signer` takes `impl Signer`).
+#[async_trait]
+impl<T: Signer + ?Sized> Signer for std::sync::Arc<T> {
+    async fn sign(&self, request: SignRequest<'_>) -> Result<Option<Vec<u8>>> {
+        (**self).sign(request).await
+    }
+    fn needs_content(&self) -> bool {
+        (**self).needs_content()
+    }
+}
+
 /// For certificates whose key lives on Saby's servers (`Серверный`, `Отложенный`,
 /// `ОтложенныйСПодтверждением`): Saby signs, so this signer signs nothing.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,5 +71,47 @@ impl Signer for ServerSigner {
     }
     fn needs_content(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Signs with fixed bytes and asks for no content.
+    struct Fixed;
+
+    #[async_trait]
+    impl Signer for Fixed {
+        async fn sign(&self, _request: SignRequest<'_>) -> Result<Option<Vec<u8>>> {
+            Ok(Some(b"p7s".to_vec()))
+        }
+        fn needs_content(&self) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_signer_forwards_to_the_signer_it_points_to() {
+        let shared: Arc<dyn Signer> = Arc::new(Fixed);
+        let id = DocumentId::from("d-1");
+        let attachment = Attachment::default();
+        let request = SignRequest {
+            document_id: &id,
+            stage: "Отправка",
+            action: "Отправить",
+            attachment: &attachment,
+            content: None,
+            hash: None,
+            certificate: None,
+            key_type: None,
+        };
+        assert!(!shared.needs_content());
+        assert_eq!(shared.sign(request).await.unwrap(), Some(b"p7s".to_vec()));
+        // And the blanket impl lets an `Arc` go where `impl Signer` is asked for.
+        fn takes(_: impl Signer) {}
+        takes(Arc::clone(&shared));
     }
 }

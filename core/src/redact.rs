@@ -197,8 +197,8 @@ pub fn scrubbed_excerpt(body: &[u8], secrets: &[&str], params: &[&str]) -> Strin
     short
 }
 
-/// Whether `body` is (the start of) a JSON object or array: its first non-blank byte is `{`
-/// or `[` (a UTF-8 byte-order mark is skipped). Such a body is an API answer, which may
+/// Whether `body` is (the start of) a JSON object, array or string: its first non-blank
+/// byte is `{`, `[` or `"` (a UTF-8 byte-order mark is skipped). Such a body is an API answer, which may
 /// carry documents and people, so it is never quoted in an error; an HTML or text page (a
 /// proxy's) is.
 ///
@@ -214,7 +214,7 @@ pub fn looks_like_json(body: &[u8]) -> bool {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     matches!(
         body.iter().find(|b| !b.is_ascii_whitespace()),
-        Some(b'{' | b'[')
+        Some(b'{' | b'[' | b'"')
     )
 }
 
@@ -388,7 +388,7 @@ mod tests {
         assert!(looks_like_json(b"\r\n\t [ 1 ]"));
         assert!(!looks_like_json(b"   "));
         assert!(!looks_like_json(b"null"));
-        assert!(!looks_like_json(b"\"text\""));
+        assert!(looks_like_json(b"\"a quoted string\""));
         assert!(!looks_like_json(b"<!DOCTYPE html>"));
         assert!(!looks_like_json(b"Bad Gateway"));
     }

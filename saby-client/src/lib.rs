@@ -90,7 +90,8 @@ pub use error::{
     Result, RpcError,
 };
 pub use fs::{
-    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
+    ArchiveFile, ArchiveReport, MANIFEST_FILE_NAME, MAX_FILE_NAME_BYTES, sanitize_file_name,
+    write_archive, write_archive_blocking,
 };
 pub use hr_docs_core::{self, Secret, ServiceError};
 pub use model::{

@@ -80,6 +80,8 @@ mod client;
 mod config;
 mod error;
 mod model;
+#[cfg(test)]
+mod properties;
 mod retry;
 mod stream;
 pub mod watermark;

@@ -463,3 +463,96 @@ mod tests {
         }
     }
 }
+
+/// Property tests (issue 9): the redaction helpers never panic and never let a secret or
+/// a quoted value through, whatever the text. `HR_DOCS_FUZZ_CASES` raises the case count
+/// (default 256; see docs/security.md).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        std::env::var("HR_DOCS_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    }
+
+    /// Text without ASCII digits: the secrets below are all digits, so any digit left in
+    /// an excerpt would be a piece of a secret.
+    fn filler() -> impl Strategy<Value = String> {
+        "[a-zA-Zа-яА-Я \\n\\t<>/=&?\"'.,;:_-]{0,400}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        #[test]
+        fn excerpts_never_panic(body in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let e = excerpt(&body);
+            prop_assert!(e.chars().count() <= EXCERPT_CHARS + 1);
+            prop_assert!(!e.contains('\n'));
+            let s = scrubbed_excerpt(&body, &["", "x"], &["token", ""]);
+            prop_assert!(s.chars().count() <= EXCERPT_CHARS + 1);
+            let _ = looks_like_json(&body);
+        }
+
+        /// A secret anywhere in a body — before, across or after the excerpt's cut, more
+        /// than once, as a `token=` value — leaves not one of its characters behind.
+        #[test]
+        fn a_scrubbed_excerpt_keeps_no_piece_of_a_secret(
+            before in filler(),
+            secret in "[0-9]{6,40}",
+            between in filler(),
+            after in filler(),
+            as_param in any::<bool>(),
+        ) {
+            let body = if as_param {
+                format!("{before}?token={secret}&{between}{secret}{after}")
+            } else {
+                format!("{before}{secret}{between}{secret}{after}")
+            };
+            let short = scrubbed_excerpt(body.as_bytes(), &[&secret], &["token"]);
+            let rest = short.replace(REDACTED, "");
+            prop_assert!(
+                !rest.chars().any(|c| c.is_ascii_digit()),
+                "a piece of the secret survived: {short}"
+            );
+        }
+
+        #[test]
+        fn scrub_leaves_no_secret(text in ".{0,300}", secret in "[^\\[\\]]{3,20}") {
+            let body = format!("{text}{secret}{text}");
+            prop_assert!(!scrub(&body, &[&secret]).contains(&secret));
+        }
+
+        /// Whatever value serde quotes, it is gone; the expectation stays.
+        #[test]
+        fn decoder_messages_never_keep_a_quoted_value(
+            value in "[^`]{1,60}",
+            number in any::<i64>(),
+            expected in "[a-z ]{1,30}",
+        ) {
+            let marker = format!("ПД{value}");
+            for message in [
+                format!("invalid type: string {marker:?}, expected {expected}"),
+                format!("invalid value: string {marker:?}, expected {expected}"),
+                format!("unknown variant `{marker}`, expected `{expected}`"),
+                format!("unknown field `{marker}`, expected {expected}"),
+            ] {
+                let clean = without_values(&message);
+                prop_assert!(!clean.contains("ПД"), "{message} → {clean}");
+                prop_assert!(clean.ends_with(&expected) || clean.ends_with(&format!("{expected}`")),
+                    "{message} → {clean}");
+            }
+            let clean = without_values(&format!("invalid type: integer `{number}`, expected {expected}"));
+            prop_assert_eq!(clean, format!("invalid type: integer, expected {expected}"));
+        }
+
+        #[test]
+        fn without_values_never_panics(message in ".{0,200}") {
+            let _ = without_values(&message);
+        }
+    }
+}

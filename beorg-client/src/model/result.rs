@@ -146,14 +146,17 @@ deserialize_with_extra!(RecognitionResult, "a Beorg result object", {
     "broken_reasons_ru" => broken_reasons_ru as OneOrMany<Value>,
 });
 
-/// A set id that may be missing or null (filled in later by the client).
+/// A set id that may be missing, null or empty (filled in later by the client). `""` is
+/// what an absent id encodes to, so it reads back as absent.
 pub(crate) struct OptionalSetId(pub(crate) SetId);
 
 impl<'de> Deserialize<'de> for OptionalSetId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(OptionalSetId(
-            Option::<SetId>::deserialize(d)?.unwrap_or_else(|| SetId::new("")),
-        ))
+        Ok(OptionalSetId(match Option::<Value>::deserialize(d)? {
+            None | Some(Value::Null) => SetId::new(""),
+            Some(Value::String(s)) if s.trim().is_empty() => SetId::new(""),
+            Some(other) => SetId::deserialize(other).map_err(serde::de::Error::custom)?,
+        }))
     }
 }
 

@@ -72,6 +72,8 @@ mod config;
 mod error;
 mod fs;
 pub mod model;
+#[cfg(test)]
+mod properties;
 pub mod retry;
 mod signer;
 mod transport;

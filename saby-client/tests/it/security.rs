@@ -995,3 +995,54 @@ async fn files_are_private_child() {
     std::fs::write(downloads.join("caller-file"), b"x").unwrap();
     let _ = Duration::ZERO;
 }
+
+// ---------------------------------------------------------------------------------------
+// Time arithmetic.
+
+/// Absurd but legal times — a per-attempt timeout of `Duration::MAX` without a deadline,
+/// an event history window of `Duration::MAX`, `Retry-After: 18446744073709551615` — never
+/// overflow an `Instant` or a date: they saturate (or are capped by the policy).
+#[tokio::test]
+async fn absurd_times_never_panic() {
+    let server = MockServer::start().await;
+    mount_rpc(
+        &server,
+        "СБИС.ИнформацияОВерсии",
+        ResponseTemplate::new(503).insert_header("Retry-After", "18446744073709551615"),
+        None,
+    )
+    .await;
+    mount_rpc(
+        &server,
+        "СБИС.СписокИзменений",
+        result(json!({"Документ": [], "Навигация": {"ЕстьЕще": "Нет"}})),
+        None,
+    )
+    .await;
+    catch_all(&server).await;
+    let client = builder(&server)
+        .credentials(Credentials::session(SID))
+        .timeout(Duration::MAX)
+        .no_deadline()
+        .event_history_window(Duration::MAX)
+        .file_not_ready_delay(Duration::MAX)
+        .retry_policy(
+            saby_client::RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::MAX)
+                .with_max_backoff(Duration::MAX)
+                .with_max_retry_after(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let err = client.version_info().await.unwrap_err();
+    assert!(matches!(err, Error::Maintenance { .. }), "{err:?}");
+    assert_eq!(
+        bodies(&server, "СБИС.ИнформацияОВерсии").await.len(),
+        2,
+        "retried after the capped Retry-After"
+    );
+    use futures::StreamExt as _;
+    let mut feed = client.events(EventCursor::start());
+    assert!(feed.next().await.is_none_or(|page| page.is_ok()));
+}

@@ -63,8 +63,13 @@
 //!   [`Secret`], [`DEFAULT_TIMEOUT`], [`DEFAULT_DEADLINE`].
 //!
 //! Secrets (passwords, app secrets, session ids, tokens) are [`Secret`]s and never appear
-//! in `Debug`, errors or logs (`Debug` prints the one marker `[REDACTED]`). Every request
-//! gets a `tracing` span `saby.call` with `method`, `endpoint`, `attempt` and `status`.
+//! in `Debug`, errors or logs (`Debug` prints the one marker `[REDACTED]`); neither does an
+//! answer that carries a session, nor any value of a JSON answer (documents and people).
+//! JSON-RPC calls never follow a redirect, downloads follow them without sending the
+//! session off Saby's hosts; plain `http://` is refused off the loopback unless
+//! [`ClientBuilder::allow_insecure_http`]; answers and files have size limits; archived
+//! files are private (`0600`/`0700` on Unix). See `docs/security.md`. Every request gets a
+//! `tracing` span `saby.call` with `method`, `endpoint`, `attempt` and `status`.
 
 mod api;
 mod client;

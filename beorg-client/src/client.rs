@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use hr_docs_core::net::{BodyBuffer, BodyTooLarge};
+use hr_docs_core::redact::{looks_like_json, without_values};
 use hr_docs_core::{REDACTED, Secret, Timeouts};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -47,6 +49,8 @@ pub(crate) struct Config {
     pub(crate) retry_uploads: bool,
     pub(crate) poll_initial: Duration,
     pub(crate) poll_max: Duration,
+    /// The largest answer read.
+    pub(crate) max_body_bytes: u64,
 }
 
 impl fmt::Debug for Client {
@@ -61,6 +65,7 @@ impl fmt::Debug for Client {
             .field("retry", &c.retry)
             .field("method", &c.method)
             .field("retry_uploads", &c.retry_uploads)
+            .field("max_body_bytes", &c.max_body_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -266,25 +271,38 @@ impl Client {
                 .body(body.clone());
         }
         let endpoint = call.endpoint;
+        let limit = cfg.max_body_bytes;
         let exchange = async {
-            let resp = req
+            let mut resp = req
                 .send()
                 .await
                 .map_err(|e| transport(endpoint, e, timeout))?;
             let status = resp.status().as_u16();
+            if let Some(err) = redirect_error(endpoint, &call.url, &resp) {
+                return Err(err);
+            }
             let retry_after = resp
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-            let body = resp
-                .bytes()
+            // Read chunk by chunk and stop at the limit, whatever Content-Length claims.
+            let too_large = |e: BodyTooLarge| Error::BodyTooLarge {
+                endpoint,
+                limit: e.limit,
+            };
+            let mut body = BodyBuffer::new(limit, resp.content_length()).map_err(too_large)?;
+            while let Some(chunk) = resp
+                .chunk()
                 .await
-                .map_err(|e| transport(endpoint, e, timeout))?;
+                .map_err(|e| transport(endpoint, e, timeout))?
+            {
+                body.push(&chunk).map_err(too_large)?;
+            }
             Ok(RawResponse {
                 status,
                 retry_after,
-                body,
+                body: Bytes::from(body.into_vec()),
             })
         };
         match tokio::time::timeout(timeout, exchange).await {
@@ -335,14 +353,92 @@ impl Client {
         path: String,
         source: serde_json::Error,
     ) -> Error {
+        // A result holds recognized documents: its body is quoted only when it is a
+        // markup page (a proxy's HTML), never as text or JSON, whole or cut off. Other
+        // answers are quoted when they are not JSON.
+        let quote = if endpoint == Endpoint::Result {
+            is_markup(&raw.body)
+        } else {
+            !looks_like_json(&raw.body)
+        };
         Error::Decode {
             endpoint,
             status: raw.status,
             path,
-            excerpt: excerpt(&raw.body, self.token()),
-            source,
+            excerpt: if quote {
+                excerpt(&raw.body, self.token())
+            } else {
+                String::new()
+            },
+            source: value_free(source),
         }
     }
+}
+
+/// Whether `body` is a markup page (`<html>`, `<?xml`, `<!DOCTYPE`): its first non-blank
+/// byte is `<`, which no JSON answer starts with.
+fn is_markup(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+/// `source` without the input's values: serde quotes the offending value (`invalid type:
+/// string "<surname>"`); that message is rebuilt without it (see
+/// [`hr_docs_core::redact::without_values`]), with the position kept. Syntax and EOF errors
+/// quote nothing and are kept as they are (their category decides retries).
+pub(crate) fn value_free(source: serde_json::Error) -> serde_json::Error {
+    if !source.is_data() {
+        return source;
+    }
+    let text = source.to_string();
+    let position = format!(" at line {} column {}", source.line(), source.column());
+    let message = text.strip_suffix(&position).unwrap_or(&text);
+    let clean = without_values(message);
+    let clean = if source.line() == 0 {
+        clean
+    } else {
+        format!("{clean}{position}")
+    };
+    <serde_json::Error as serde::de::Error>::custom(clean)
+}
+
+/// A redirect answer (301, 302, 303, 307, 308), or an answer from another origin than the
+/// one asked (an `http_client` that follows redirects): [`Error::Redirect`] naming the
+/// target host, never the URL (it may carry `?token=`).
+fn redirect_error(endpoint: Endpoint, asked: &Url, resp: &reqwest::Response) -> Option<Error> {
+    let status = resp.status().as_u16();
+    if matches!(status, 301 | 302 | 303 | 307 | 308) {
+        let host = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|location| asked.join(location).ok())
+            .and_then(|target| authority(&target));
+        return Some(Error::Redirect {
+            endpoint,
+            status,
+            host,
+            followed: false,
+        });
+    }
+    let answered = resp.url();
+    if answered.origin() != asked.origin() {
+        return Some(Error::Redirect {
+            endpoint,
+            status,
+            host: authority(answered),
+            followed: true,
+        });
+    }
+    None
+}
+
+/// `host[:port]` of a URL (no scheme, no user info, no path, no query).
+pub(crate) fn authority(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
 }
 
 fn transport(endpoint: Endpoint, e: reqwest::Error, timeout: Duration) -> Error {
@@ -389,9 +485,11 @@ pub(crate) fn api_error(endpoint: Endpoint, raw: &RawResponse, token: &str) -> E
         }
         None => (None, None),
     };
+    // Quoted only when it is a page (a proxy's HTML), never a JSON answer of unknown shape
+    // (for `result`, one that may carry recognized data).
     let message = message.or_else(|| {
         let e = excerpt(&raw.body, token);
-        (!e.is_empty()).then_some(e)
+        (!e.is_empty() && !looks_like_json(&raw.body)).then_some(e)
     });
     // 409: the existing object's id, read where yii2-beorg-api reads it
     // (`error.data.questionary_id`); `errors` accepted too.

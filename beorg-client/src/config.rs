@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use hr_docs_core::net::{DEFAULT_MAX_BODY_BYTES, plain_http_refusal};
 use hr_docs_core::{REDACTED, Secret, Timeouts};
 use url::Url;
 
@@ -53,6 +54,8 @@ pub enum HttpMethod {
 /// | [`method`](Self::method) | GET |
 /// | [`retry_uploads`](Self::retry_uploads) | off |
 /// | [`poll_backoff`](Self::poll_backoff) | 1 s → 15 s |
+/// | [`max_body_bytes`](Self::max_body_bytes) | 32 MiB ([`DEFAULT_MAX_BODY_BYTES`](hr_docs_core::net::DEFAULT_MAX_BODY_BYTES)) |
+/// | [`allow_insecure_http`](Self::allow_insecure_http) | off (plain `http://` only to the loopback) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -87,6 +90,8 @@ pub struct ClientBuilder {
     pub(crate) retry_uploads: bool,
     pub(crate) poll_initial: Duration,
     pub(crate) poll_max: Duration,
+    pub(crate) max_body_bytes: u64,
+    pub(crate) allow_insecure_http: bool,
 }
 
 impl Default for ClientBuilder {
@@ -104,6 +109,8 @@ impl Default for ClientBuilder {
             retry_uploads: false,
             poll_initial: Duration::from_secs(1),
             poll_max: Duration::from_secs(15),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            allow_insecure_http: false,
         }
     }
 }
@@ -120,6 +127,8 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("method", &self.method)
             .field("retry_uploads", &self.retry_uploads)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -159,8 +168,12 @@ impl ClientBuilder {
         b
     }
 
-    /// The API base URL (default `https://api.beorg.ru`). Any http(s) URL works, with
-    /// or without a trailing slash, with a path prefix (`https://proxy/beorg`).
+    /// The API base URL (default `https://api.beorg.ru`), with or without a trailing slash,
+    /// with a path prefix (`https://proxy/beorg`). `https://`, or plain `http://` to the
+    /// loopback (`127.0.0.0/8`, `::1`, `localhost`: tests and sandboxes); any other
+    /// `http://` URL is refused by [`build`](Self::build) unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http) is set — the token and every scan
+    /// would travel unencrypted.
     pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
         self.base_url = url.as_ref().trim().to_owned();
         self
@@ -192,8 +205,35 @@ impl ClientBuilder {
     /// timeouts apply in addition to [`timeout`](Self::timeout), and its own `User-Agent`
     /// replaces [`user_agent`](Self::user_agent). `reqwest` is a public dependency of this
     /// method only (see `docs/architecture.md`, "Public dependencies").
+    ///
+    /// **Build it with `.redirect(reqwest::redirect::Policy::none())` and
+    /// `.referer(false)`**, as the client's own is built. reqwest follows redirects by
+    /// default and strips only `Authorization`/`Cookie`-like headers across hosts: the
+    /// token travels in the URL (`?token=`) or the JSON body, so a followed redirect (a
+    /// 307/308 re-sends the body, scans included) hands it to whatever host the redirect
+    /// names. This client refuses any redirect it sees — a 3xx answer, or an answer that
+    /// came from another origin than the one asked (a client that followed) — with
+    /// [`Error::Redirect`], but by then a following client has already sent the request.
     pub fn http_client(mut self, c: reqwest::Client) -> Self {
         self.http = Some(c);
+        self
+    }
+
+    /// The largest answer read, in bytes (default 32 MiB,
+    /// [`DEFAULT_MAX_BODY_BYTES`](hr_docs_core::net::DEFAULT_MAX_BODY_BYTES)). The body is
+    /// read chunk by chunk and the read stops as soon as it passes the limit, whatever
+    /// `Content-Length` says; the call fails with [`Error::BodyTooLarge`] (not retried).
+    /// At least 1.
+    pub fn max_body_bytes(mut self, limit: u64) -> Self {
+        self.max_body_bytes = limit.max(1);
+        self
+    }
+
+    /// Allows a plain `http://` base URL to a host other than the loopback (default off).
+    /// Only for a trusted network (a TLS-terminating proxy on the same host): the token
+    /// and the employees' scans and data would otherwise travel unencrypted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
 
@@ -255,7 +295,9 @@ impl ClientBuilder {
     /// Validates the configuration and builds the client.
     ///
     /// Fails with [`Error::Config`] when the token or project id is missing or
-    /// empty, the URL is not an absolute http(s) URL, or a timeout is zero.
+    /// empty, the URL is not an absolute http(s) URL, the URL is plain `http://` to a host
+    /// other than the loopback without [`allow_insecure_http`](Self::allow_insecure_http),
+    /// or a timeout is zero.
     pub fn build(self) -> Result<Client> {
         let token = self.token.filter(|t| !t.is_blank()).ok_or_else(|| {
             Error::Config(format!("the token is missing (set it or {ENV_TOKEN})"))
@@ -269,13 +311,24 @@ impl ClientBuilder {
                 ))
             })?;
         let base_url = parse_base_url(&self.base_url)?;
+        if let Some(refusal) = plain_http_refusal(
+            base_url.scheme(),
+            base_url.host_str(),
+            self.allow_insecure_http,
+        ) {
+            return Err(Error::Config(refusal));
+        }
         if let Some(problem) = self.timeouts.problem() {
             return Err(Error::Config(problem.to_owned()));
         }
         let http = match self.http {
             Some(c) => c,
+            // No redirects (the token is in the URL or the body: a followed redirect hands
+            // it to the host the redirect names) and no `Referer` (it would copy the URL).
             None => reqwest::Client::builder()
                 .user_agent(self.user_agent.as_str())
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
                 .build()
                 .map_err(|e| {
                     Error::Config(format!(
@@ -298,6 +351,7 @@ impl ClientBuilder {
             retry_uploads: self.retry_uploads,
             poll_initial: self.poll_initial,
             poll_max: self.poll_max,
+            max_body_bytes: self.max_body_bytes,
         }))
     }
 }
@@ -305,11 +359,11 @@ impl ClientBuilder {
 /// Parses the base URL and makes sure its path ends with `/`, so that joining
 /// `api/...` keeps any path prefix.
 pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
-    let mut url =
-        Url::parse(raw).map_err(|e| Error::Config(format!("invalid base URL {raw:?}: {e}")))?;
+    let mut url = Url::parse(raw).map_err(|e| Error::Config(format!("invalid base URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
         return Err(Error::Config(format!(
-            "the base URL must be an http(s) URL, got {raw:?}"
+            "the base URL must be an http(s) URL, got the scheme {:?}",
+            url.scheme()
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {

@@ -88,7 +88,10 @@ impl ApiErrorKind {
 ///
 /// No variant's `Display` or `Debug` contains the API token: transport errors have
 /// their URL removed (it carries `?token=…`), and body excerpts and server
-/// messages are scrubbed of the token before they are stored.
+/// messages are scrubbed of the token before they are stored. None contains a
+/// recognized value either: a `result` body is never quoted, decoder messages keep the
+/// kind of a bad value but not the value, and a broken set's reasons stay out of the
+/// message.
 ///
 /// Match on the predicates ([`is_retryable`](Error::is_retryable),
 /// [`is_auth`](Error::is_auth), [`status`](Error::status),
@@ -168,11 +171,18 @@ pub enum Error {
     /// [`Client::wait_for_result`](crate::Client::wait_for_result): the result's
     /// top level marks the whole set broken and no document is usable (see
     /// [`ResultStatus::Broken`](crate::ResultStatus::Broken)). Final.
-    #[error("set {set_id} came back broken as a whole{}", fmt_opt(": ", reasons))]
+    ///
+    /// Its message does not quote Beorg's reasons: they are free text about the scans, and
+    /// nothing public says they never quote a recognized value. Read them from `reasons`.
+    #[error(
+        "set {set_id} came back broken as a whole{}",
+        if reasons.is_some() { " (Beorg gave reasons)" } else { "" }
+    )]
     SetBroken {
         /// The set.
         set_id: SetId,
-        /// Beorg's top-level reasons (diagnostics about the scans), joined.
+        /// Beorg's top-level reasons (diagnostics about the scans), joined. Not in the
+        /// message: may quote what was recognized.
         reasons: Option<String>,
     },
     /// [`Client::wait_for_result`](crate::Client::wait_for_result): the result
@@ -185,8 +195,12 @@ pub enum Error {
     },
     /// A response body could not be decoded into the expected shape (malformed
     /// JSON, HTML error page, truncated body, wrong type, missing field).
+    ///
+    /// It names where (the JSON path) and what (the expected and the actual kind of
+    /// value), never a value: a result holds recognized passports and SNILS.
     #[error(
-        "could not decode the Beorg {endpoint} response (HTTP {status}) at `{path}`; body starts with {excerpt:?}"
+        "could not decode the Beorg {endpoint} response (HTTP {status}) at `{path}`{}",
+        fmt_excerpt(excerpt)
     )]
     Decode {
         /// The endpoint called.
@@ -195,11 +209,45 @@ pub enum Error {
         status: u16,
         /// The JSON path where decoding failed (`.` for the root).
         path: String,
-        /// The first few hundred characters of the body (token removed).
+        /// The start of the body (token removed) when it is quotable: a page that is not
+        /// JSON (a proxy's HTML) — for `result`, only a markup page (starting with `<`).
+        /// Empty otherwise: a JSON body, and a `result` body that may be recognized
+        /// personal data, are never quoted.
         excerpt: String,
-        /// The JSON error (line, column, category).
+        /// The JSON error (line, column, category). Its message says what kind of value
+        /// was found and what was expected, without the value itself (`invalid type:
+        /// string, expected a map`).
         #[source]
         source: serde_json::Error,
+    },
+    /// Beorg answered with a redirect (or the answer came from another origin than the
+    /// one asked, because the `reqwest::Client` given to
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client) followed one).
+    /// Redirects are never followed: the token travels in the URL or the body and would go
+    /// with them. Not retried.
+    #[error(
+        "Beorg {endpoint} {}; redirects are not followed (the token would go with them)",
+        fmt_redirect(*status, host, *followed)
+    )]
+    Redirect {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// The HTTP status of the answer (a 3xx; with `followed`, the final answer's).
+        status: u16,
+        /// The target's `host[:port]` (never its path or query), when known.
+        host: Option<String>,
+        /// Whether the HTTP client had already followed the redirect (a caller's
+        /// `http_client` built without `redirect::Policy::none()`).
+        followed: bool,
+    },
+    /// The answer was larger than [`ClientBuilder::max_body_bytes`](crate::ClientBuilder::max_body_bytes);
+    /// it was not read further. Not retried.
+    #[error("the Beorg {endpoint} answer is larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The endpoint called.
+        endpoint: Endpoint,
+        /// The limit in force, in bytes.
+        limit: u64,
     },
     /// The caller passed something unusable (no images, mismatched `process_info`, ...).
     #[error("invalid input: {0}")]
@@ -207,6 +255,23 @@ pub enum Error {
     /// The client configuration is unusable (missing token, bad URL, ...).
     #[error("invalid configuration: {0}")]
     Config(String),
+}
+
+fn fmt_excerpt(excerpt: &str) -> String {
+    if excerpt.is_empty() {
+        String::new()
+    } else {
+        format!("; body starts with {excerpt:?}")
+    }
+}
+
+fn fmt_redirect(status: u16, host: &Option<String>, followed: bool) -> String {
+    let host = host.as_deref().unwrap_or("an unnamed host");
+    if followed {
+        format!("answer (HTTP {status}) came from {host} after the HTTP client followed a redirect")
+    } else {
+        format!("answered HTTP {status}, a redirect to {host}")
+    }
 }
 
 fn fmt_opt<'a>(prefix: &'a str, value: &'a Option<String>) -> OptDisplay<'a> {
@@ -237,7 +302,11 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } => Some(*status),
-            Error::Decode { status, .. } if !(200..300).contains(status) => Some(*status),
+            Error::Decode { status, .. } | Error::Redirect { status, .. }
+                if !(200..300).contains(status) =>
+            {
+                Some(*status)
+            }
             Error::DeadlineExceeded {
                 last_error: Some(e),
                 ..

@@ -73,13 +73,25 @@
 //! The token is kept as an [`hr_docs_core::Secret`]. It never appears in a `Debug` or
 //! `Display` output, an error, or a tracing span/event — including the URLs of
 //! transport errors, which would otherwise carry `?token=…`; where it would, the one
-//! marker `[REDACTED]` ([`hr_docs_core::REDACTED`]) is printed.
+//! marker `[REDACTED]` ([`hr_docs_core::REDACTED`]) is printed. Redirects are never
+//! followed (the token would go with them), plain `http://` is refused off the loopback
+//! unless [`ClientBuilder::allow_insecure_http`], and answers are read up to
+//! [`ClientBuilder::max_body_bytes`].
+//!
+//! # Personal data
+//!
+//! No error message and no `Debug` of the models shows a recognized value: a result body
+//! is never quoted, decoder messages name the kind of a bad value but not the value, and
+//! [`RecognitionResult`]'s `Debug` prints `[REDACTED]` for every value. See
+//! `docs/security.md`.
 
 mod api;
 mod client;
 mod config;
 mod error;
 mod model;
+#[cfg(test)]
+mod properties;
 mod retry;
 mod stream;
 pub mod watermark;

@@ -23,7 +23,11 @@
 //! * [`ServiceError`] — the predicates every client error answers (`is_retryable`,
 //!   `is_auth`, `is_timeout`, `is_deadline`, `status`), so code above the clients classifies
 //!   either one without matching variants; [`BoxError`] for boxed sources.
-//! * [`redact`] — the one marker [`REDACTED`], [`Secret`] and the scrubbing helpers.
+//! * [`redact`] — the one marker [`REDACTED`], [`Secret`], the scrubbing helpers, and the
+//!   rule that an API answer's body (JSON, which may hold personal data) is never quoted.
+//! * [`net`] — transport rules: no plain `http://` off the loopback unless opted in, the
+//!   answer size limit ([`net::DEFAULT_MAX_BODY_BYTES`]) enforced on the bytes that
+//!   arrive, the download limits.
 //! * [`default_user_agent!`] — `"<crate>/<version>"` of the crate that expands it.
 //!
 //! # Example
@@ -48,6 +52,7 @@
 //! ```
 
 mod error;
+pub mod net;
 pub mod redact;
 mod retry;
 mod retry_after;

@@ -5,7 +5,12 @@
 //!   the marker, it has no `Display`, and its text is wiped from memory when dropped.
 //! * [`scrub`] and [`scrub_param`] take secrets out of text that is about to go into an
 //!   error (a server's message, a body excerpt, a URL); [`excerpt`] cuts a body to a short
-//!   single line for an error message.
+//!   single line for an error message, and [`scrubbed_excerpt`] does both in the one safe
+//!   order (scrub first, then cut, so a secret cut in half cannot survive).
+//! * [`looks_like_json`] tells a JSON body (which may hold documents and people: never
+//!   quoted) from a proxy's HTML or text page (quoted, scrubbed).
+//! * [`without_values`] takes the input's values out of a decoder's message
+//!   (`invalid type: string "Иванов", expected …` → `invalid type: string, expected …`).
 
 use std::fmt;
 
@@ -165,6 +170,133 @@ pub fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// [`excerpt`] of `body` with every secret and every `param=` value replaced by
+/// [`REDACTED`] **before** it is cut: a secret straddling the cut cannot leave its first
+/// characters behind. Only the body's first 16 KiB are looked at (the excerpt shows far
+/// less); the excerpt ends with `…` when the body is longer.
+///
+/// ```
+/// use hr_docs_core::redact::scrubbed_excerpt;
+///
+/// let body = format!("{}sid-0123456789 tail", "x".repeat(190));
+/// let short = scrubbed_excerpt(body.as_bytes(), &["sid-0123456789"], &["token"]);
+/// assert!(!short.contains("sid-01"), "{short}");
+/// assert_eq!(scrubbed_excerpt(b"GET /r?token=abc", &[], &["token"]), "GET /r?token=[REDACTED]");
+/// ```
+pub fn scrubbed_excerpt(body: &[u8], secrets: &[&str], params: &[&str]) -> String {
+    const LOOK_AT: usize = 16 * 1024;
+    let head = String::from_utf8_lossy(&body[..body.len().min(LOOK_AT)]);
+    let mut text = scrub(&head, secrets);
+    for param in params {
+        text = scrub_param(&text, param);
+    }
+    let mut short = excerpt(text.as_bytes());
+    if body.len() > LOOK_AT && !short.ends_with('…') {
+        short.push('…');
+    }
+    short
+}
+
+/// Whether `body` is (the start of) a JSON object, array or string: its first non-blank
+/// byte is `{`, `[` or `"` (a UTF-8 byte-order mark is skipped). Such a body is an API answer, which may
+/// carry documents and people, so it is never quoted in an error; an HTML or text page (a
+/// proxy's) is.
+///
+/// ```
+/// use hr_docs_core::redact::looks_like_json;
+///
+/// assert!(looks_like_json(b"  {\"result\": 1"));
+/// assert!(looks_like_json(b"\xEF\xBB\xBF[1]"));
+/// assert!(!looks_like_json(b"<html>Bad Gateway</html>"));
+/// assert!(!looks_like_json(b""));
+/// ```
+pub fn looks_like_json(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    matches!(
+        body.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[' | b'"')
+    )
+}
+
+/// The kinds of value serde names in its messages (`serde::de::Unexpected`), longest first.
+const VALUE_KINDS: &[&str] = &[
+    "floating point",
+    "newtype variant",
+    "newtype struct",
+    "struct variant",
+    "tuple variant",
+    "unit variant",
+    "Option value",
+    "unit value",
+    "byte array",
+    "character",
+    "sequence",
+    "boolean",
+    "integer",
+    "string",
+    "enum",
+    "null",
+    "map",
+];
+
+/// A decoder's error message without any value of the input it quotes.
+///
+/// Serde's messages quote the offending value: `invalid type: string "Иванов", expected a
+/// map`, `invalid value: integer `4510`, expected …`, ``unknown variant `x`, expected …``.
+/// When the input is a recognized document, that value is personal data. This keeps the
+/// message's shape — what kind of value came, what was expected — and drops the value:
+/// `invalid type: string, expected a map`. Messages that quote no input (`missing field
+/// `x``, `invalid length 3, expected …`, syntax errors, this SDK's own messages) are
+/// returned unchanged.
+///
+/// ```
+/// use hr_docs_core::redact::without_values;
+///
+/// assert_eq!(
+///     without_values(r#"invalid type: string "Иванов", expected a map"#),
+///     "invalid type: string, expected a map"
+/// );
+/// assert_eq!(
+///     without_values("invalid value: integer `4510`, expected a date"),
+///     "invalid value: integer, expected a date"
+/// );
+/// assert_eq!(
+///     without_values("unknown variant `Иванов`, expected one of `a`, `b`"),
+///     "unknown variant, expected one of `a`, `b`"
+/// );
+/// assert_eq!(without_values("missing field `Идентификатор`"), "missing field `Идентификатор`");
+/// ```
+pub fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let kind = VALUE_KINDS
+                .iter()
+                .find(|k| rest.starts_with(**k))
+                .copied()
+                .unwrap_or("a value");
+            // The expectation is the decoder's own text; a quoted string value may contain
+            // ", expected " itself, but never after the real one.
+            return match rest.rfind(", expected ") {
+                Some(at) => format!("{prefix}{kind}{}", &rest[at..]),
+                None => format!("{prefix}{kind}"),
+            };
+        }
+    }
+    for prefix in ["unknown variant ", "unknown field "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let what = prefix.trim_end();
+            return match rest
+                .find("`, expected ")
+                .or_else(|| rest.find("`, there are no"))
+            {
+                Some(at) => format!("{what}{}", &rest[at + 1..]),
+                None => what.to_owned(),
+            };
+        }
+    }
+    message.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +361,198 @@ mod tests {
         assert_eq!(excerpt(ru.as_bytes()), ru);
         let ru = "я".repeat(EXCERPT_CHARS + 1);
         assert_eq!(excerpt(ru.as_bytes()).chars().count(), EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn scrubbed_excerpt_scrubs_before_it_cuts() {
+        let secret = "0123456789abcdef";
+        // The secret starts 10 characters before the excerpt's cut.
+        let body = format!("{}{secret} and more", "x".repeat(EXCERPT_CHARS - 10));
+        let e = scrubbed_excerpt(body.as_bytes(), &[secret], &[]);
+        assert!(!e.contains("0123"), "{e}");
+        assert!(e.contains(REDACTED), "{e}");
+        // Cutting first would have kept the secret's start: the reason for the order.
+        assert!(scrub(&excerpt(body.as_bytes()), &[secret]).contains("0123"));
+        // A token= value cut in half too.
+        let body = format!("{}?token=abcdefabcdef", "y".repeat(EXCERPT_CHARS - 10));
+        let e = scrubbed_excerpt(body.as_bytes(), &[], &["token"]);
+        assert!(!e.contains("abc"), "{e}");
+        // Long bodies are marked as cut.
+        assert!(scrubbed_excerpt(&[b'z'; 20_000], &[], &[]).ends_with('…'));
+        assert_eq!(scrubbed_excerpt(b"", &["x"], &["y"]), "");
+    }
+
+    #[test]
+    fn json_bodies_are_told_from_pages() {
+        assert!(looks_like_json(b"{}"));
+        assert!(looks_like_json(b"\r\n\t [ 1 ]"));
+        assert!(!looks_like_json(b"   "));
+        assert!(!looks_like_json(b"null"));
+        assert!(looks_like_json(b"\"a quoted string\""));
+        assert!(!looks_like_json(b"<!DOCTYPE html>"));
+        assert!(!looks_like_json(b"Bad Gateway"));
+    }
+
+    #[test]
+    fn decoder_messages_lose_their_values() {
+        let cases = [
+            (
+                r#"invalid type: string "Иванов", expected a map"#,
+                "invalid type: string, expected a map",
+            ),
+            (
+                r#"invalid type: string "a, expected b", expected u64"#,
+                "invalid type: string, expected u64",
+            ),
+            (
+                "invalid type: integer `4510123456`, expected a string",
+                "invalid type: integer, expected a string",
+            ),
+            (
+                "invalid type: floating point `1.5`, expected u8",
+                "invalid type: floating point, expected u8",
+            ),
+            (
+                "invalid type: boolean `true`, expected a sequence",
+                "invalid type: boolean, expected a sequence",
+            ),
+            (
+                "invalid type: character `я`, expected a map",
+                "invalid type: character, expected a map",
+            ),
+            (
+                "invalid type: map, expected a string",
+                "invalid type: map, expected a string",
+            ),
+            (
+                "invalid type: null, expected a string",
+                "invalid type: null, expected a string",
+            ),
+            (
+                "invalid value: string \"31.02.2020\", expected a date",
+                "invalid value: string, expected a date",
+            ),
+            (
+                "invalid type: something odd 123-456-789 01",
+                "invalid type: a value",
+            ),
+            (
+                "unknown variant `Петров`, expected `a` or `b`",
+                "unknown variant, expected `a` or `b`",
+            ),
+            (
+                "unknown variant `x`, there are no variants",
+                "unknown variant, there are no variants",
+            ),
+            (
+                "unknown field `Фамилия Иванов`, expected `a`",
+                "unknown field, expected `a`",
+            ),
+            ("unknown field `x`", "unknown field"),
+            ("missing field `Документ`", "missing field `Документ`"),
+            ("duplicate field `result`", "duplicate field `result`"),
+            (
+                "invalid length 3, expected a tuple of 2",
+                "invalid length 3, expected a tuple of 2",
+            ),
+            ("EOF while parsing a string", "EOF while parsing a string"),
+            ("", ""),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(without_values(message), expected, "{message}");
+        }
+    }
+}
+
+/// Property tests (issue 9): the redaction helpers never panic and never let a secret or
+/// a quoted value through, whatever the text. `HR_DOCS_FUZZ_CASES` raises the case count
+/// (default 256; see docs/security.md).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        std::env::var("HR_DOCS_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    }
+
+    /// Text without ASCII digits: the secrets below are all digits, so any digit left in
+    /// an excerpt would be a piece of a secret.
+    fn filler() -> impl Strategy<Value = String> {
+        "[a-zA-Zа-яА-Я \\n\\t<>/=&?\"'.,;:_-]{0,400}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        #[test]
+        fn excerpts_never_panic(body in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let e = excerpt(&body);
+            prop_assert!(e.chars().count() <= EXCERPT_CHARS + 1);
+            prop_assert!(!e.contains('\n'));
+            let s = scrubbed_excerpt(&body, &["", "x"], &["token", ""]);
+            prop_assert!(s.chars().count() <= EXCERPT_CHARS + 1);
+            let _ = looks_like_json(&body);
+        }
+
+        /// A secret anywhere in a body — before, across or after the excerpt's cut, more
+        /// than once, as a `token=` value — leaves not one of its characters behind.
+        #[test]
+        fn a_scrubbed_excerpt_keeps_no_piece_of_a_secret(
+            before in filler(),
+            secret in "[0-9]{6,40}",
+            between in filler(),
+            after in filler(),
+            as_param in any::<bool>(),
+        ) {
+            let body = if as_param {
+                format!("{before}?token={secret}&{between}{secret}{after}")
+            } else {
+                format!("{before}{secret}{between}{secret}{after}")
+            };
+            let short = scrubbed_excerpt(body.as_bytes(), &[&secret], &["token"]);
+            let rest = short.replace(REDACTED, "");
+            prop_assert!(
+                !rest.chars().any(|c| c.is_ascii_digit()),
+                "a piece of the secret survived: {short}"
+            );
+        }
+
+        #[test]
+        fn scrub_leaves_no_secret(text in ".{0,300}", secret in "[^\\[\\]]{3,20}") {
+            let body = format!("{text}{secret}{text}");
+            prop_assert!(!scrub(&body, &[&secret]).contains(&secret));
+        }
+
+        /// Whatever value serde quotes, it is gone; the expectation stays.
+        #[test]
+        fn decoder_messages_never_keep_a_quoted_value(
+            value in "[^`]{1,60}",
+            number in any::<i64>(),
+            expected in "[a-z ]{1,30}",
+        ) {
+            let marker = format!("ПД{value}");
+            for message in [
+                format!("invalid type: string {marker:?}, expected {expected}"),
+                format!("invalid value: string {marker:?}, expected {expected}"),
+                format!("unknown variant `{marker}`, expected `{expected}`"),
+                format!("unknown field `{marker}`, expected {expected}"),
+            ] {
+                let clean = without_values(&message);
+                prop_assert!(!clean.contains("ПД"), "{message} → {clean}");
+                prop_assert!(clean.ends_with(&expected) || clean.ends_with(&format!("{expected}`")),
+                    "{message} → {clean}");
+            }
+            let clean = without_values(&format!("invalid type: integer `{number}`, expected {expected}"));
+            prop_assert_eq!(clean, format!("invalid type: integer, expected {expected}"));
+        }
+
+        #[test]
+        fn without_values_never_panics(message in ".{0,200}") {
+            let _ = without_values(&message);
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use hr_docs_core::net::{BodyBuffer, MAX_REDIRECTS, plain_http_refusal};
 use hr_docs_core::{REDACTED, Secret, Timeouts};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
@@ -24,8 +25,8 @@ use crate::retry::{
     AttemptState, Idempotency, RetryDecision, StopReason, failure_of, is_read_only,
 };
 use crate::transport::{
-    self, ACCESS_TOKEN_HEADER, Endpoint, LOGIN_METHODS, SESSION_HEADER, decode, encode_request,
-    join, parse_rpc_response, status_error,
+    self, ACCESS_TOKEN_HEADER, Endpoint, LOGIN_METHODS, SESSION_ANSWER_METHODS, SESSION_HEADER,
+    decode, encode_request, join, parse_rpc_response, status_error,
 };
 
 /// A Saby API client.
@@ -57,6 +58,13 @@ pub(crate) enum AuthToken {
 }
 
 impl AuthToken {
+    /// The secret text, to scrub from anything an error quotes.
+    pub(crate) fn secret_text(&self) -> &str {
+        match self {
+            Self::Session(s) | Self::Access(s) => s.expose(),
+        }
+    }
+
     fn header(&self) -> Result<(&'static str, HeaderValue)> {
         let (name, secret) = match self {
             Self::Session(s) => (SESSION_HEADER, s),
@@ -167,6 +175,11 @@ pub struct CallOptions {
     pub endpoint: Option<Endpoint>,
     /// Override the client's overall deadline for this call (`None`: the client's).
     pub deadline: Option<Duration>,
+    /// Whether the answer carries a secret (a session id, a token): then no part of it is
+    /// ever quoted in an error or a log line. Always so for the methods that return a
+    /// session (the login methods, `СБИС.ПереключитьАккаунт`); set it for another method
+    /// that does.
+    pub secret_answer: bool,
 }
 
 impl CallOptions {
@@ -192,6 +205,11 @@ impl CallOptions {
     /// Overrides the deadline.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+    /// Marks the answer as carrying a secret (see [`CallOptions::secret_answer`]).
+    pub fn secret_answer(mut self, secret: bool) -> Self {
+        self.secret_answer = secret;
         self
     }
 }
@@ -308,7 +326,7 @@ impl Client {
             200,
             "result",
             raw.get(),
-            LOGIN_METHODS.contains(&method),
+            options.secret_answer || SESSION_ANSWER_METHODS.contains(&method),
         )
     }
 
@@ -340,6 +358,7 @@ impl Client {
             .endpoint
             .unwrap_or_else(|| Endpoint::for_method(method));
         let is_login = LOGIN_METHODS.contains(&method);
+        let secret_answer = options.secret_answer || SESSION_ANSWER_METHODS.contains(&method);
         let needs_session = !is_login && auth_override.is_none();
         let idempotency = match options.idempotent {
             Some(true) => Idempotency::Idempotent,
@@ -366,7 +385,7 @@ impl Client {
         self.run(&mut clock, needs_session, idempotency, move |attempt| {
             let auth = attempt.auth.or_else(|| auth_override.clone());
             let attempt = Attempt { auth, ..attempt };
-            self.rpc_attempt(method, url, body.clone(), id, attempt)
+            self.rpc_attempt(method, url, body.clone(), id, attempt, secret_answer)
         })
         .instrument(span)
         .await
@@ -396,6 +415,7 @@ impl Client {
         body: Bytes,
         id: u64,
         attempt: Attempt,
+        secret_answer: bool,
     ) -> Result<Box<RawValue>> {
         let mut req = self
             .inner
@@ -407,8 +427,17 @@ impl Client {
             let (name, value) = auth.header()?;
             req = req.header(name, value);
         }
-        let (status, headers, bytes) = self.send_http(req, &attempt).await?;
-        parse_rpc_response(method, id, status, &headers, &bytes)
+        let (status, headers, bytes) = self.send_http(req, url, &attempt).await?;
+        let session = attempt.auth.as_ref().map(AuthToken::secret_text);
+        parse_rpc_response(
+            method,
+            id,
+            status,
+            &headers,
+            &bytes,
+            secret_answer,
+            session.as_slice(),
+        )
     }
 
     /// Waits for an in-flight slot within the attempt's time.
@@ -425,25 +454,42 @@ impl Client {
     /// Sends one request under the in-flight limit and reads the whole body, within the
     /// attempt's time: the wait for a slot, then the exchange with what is left (set as the
     /// request's timeout, so a timed-out exchange ends inside the attempt, as an error).
+    ///
+    /// A redirect is refused ([`Error::Redirect`]; `url` is where the request went, to catch
+    /// a caller's HTTP client that followed one), and the body is read chunk by chunk up to
+    /// [`ClientBuilder::max_body_bytes`] ([`Error::BodyTooLarge`]).
     pub(crate) async fn send_http(
         &self,
         req: reqwest::RequestBuilder,
+        url: &Url,
         attempt: &Attempt,
     ) -> Result<(u16, reqwest::header::HeaderMap, Bytes)> {
         let timeout = attempt.timeout;
         let _permit = self.permit(attempt).await?;
-        let resp = req
+        let mut resp = req
             .timeout(attempt.left())
             .send()
             .await
             .map_err(|e| Error::transport(e, timeout))?;
         let status = resp.status().as_u16();
         record_on_call_span("status", u64::from(status));
+        if is_redirect(status) {
+            return Err(Error::Redirect {
+                status,
+                host: redirect_target(&resp, url).as_ref().and_then(authority),
+                followed: false,
+            });
+        }
+        if resp.url().origin() != url.origin() {
+            return Err(Error::Redirect {
+                status,
+                host: authority(resp.url()),
+                followed: true,
+            });
+        }
         let headers = resp.headers().clone();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(e, timeout))?;
+        let limit = self.inner.config.max_body_bytes;
+        let bytes = read_capped(&mut resp, Some(limit), timeout).await?;
         tracing::debug!(status, bytes = bytes.len(), "saby answer");
         Ok((status, headers, bytes))
     }
@@ -610,10 +656,12 @@ impl Client {
         Fut: Future<Output = Result<T>>,
     {
         let with_session = self.is_saby_host(url);
+        // The host only: a link's path may carry a file name (a surname).
+        let host = authority(url);
         let span = tracing::info_span!(
             "saby.download",
             method = "GET",
-            endpoint = url.path(),
+            endpoint = host.as_deref().unwrap_or(""),
             attempt = field::Empty,
             status = field::Empty,
         );
@@ -652,19 +700,82 @@ impl Client {
         work.instrument(span).await
     }
 
-    fn download_request(&self, url: &Url, attempt: &Attempt) -> Result<reqwest::RequestBuilder> {
-        let mut req = self.inner.http.get(url.clone());
-        if let Some(auth) = &attempt.auth {
-            let (name, value) = auth.header()?;
-            req = req.header(name, value);
+    /// Sends a download's GET under the in-flight limit and follows its redirects by hand:
+    /// at most [`MAX_REDIRECTS`] hops, each one checked as the link was (no plain `http://`
+    /// off the loopback), the session header sent only to a hop that passes the Saby-host
+    /// check (dropped otherwise), no `Referer`; a download has no body to re-send. Returns
+    /// the first answer that is not a redirect, with the permit (held while its body is
+    /// read) and the URL it came from.
+    async fn follow_download(
+        &self,
+        url: &Url,
+        attempt: &Attempt,
+    ) -> Result<(tokio::sync::SemaphorePermit<'_>, reqwest::Response, Url)> {
+        let timeout = attempt.timeout;
+        let permit = self.permit(attempt).await?;
+        let mut current = url.clone();
+        let mut hops = 0u32;
+        loop {
+            self.check_scheme(&current)?;
+            let mut req = self.inner.http.get(current.clone());
+            if let Some(auth) = &attempt.auth
+                && self.is_saby_host(&current)
+            {
+                let (name, value) = auth.header()?;
+                req = req.header(name, value);
+            }
+            let resp = req
+                .timeout(attempt.left())
+                .send()
+                .await
+                .map_err(|e| Error::transport(e, timeout))?;
+            let status = resp.status().as_u16();
+            record_on_call_span("status", u64::from(status));
+            if is_redirect(status) {
+                let target = redirect_target(&resp, &current);
+                hops += 1;
+                match target {
+                    Some(next) if hops <= MAX_REDIRECTS => {
+                        tracing::debug!(
+                            status,
+                            hop = hops,
+                            host = authority(&next).as_deref().unwrap_or(""),
+                            with_session = attempt.auth.is_some() && self.is_saby_host(&next),
+                            "following a download redirect"
+                        );
+                        current = next;
+                        continue;
+                    }
+                    target => {
+                        return Err(Error::Redirect {
+                            status,
+                            host: target.as_ref().and_then(authority),
+                            followed: false,
+                        });
+                    }
+                }
+            }
+            if resp.url().origin() != current.origin() {
+                return Err(Error::Redirect {
+                    status,
+                    host: authority(resp.url()),
+                    followed: true,
+                });
+            }
+            return Ok((permit, resp, current));
         }
-        Ok(req)
     }
 
     async fn get_attempt(&self, url: &Url, attempt: Attempt) -> Result<Bytes> {
-        let req = self.download_request(url, &attempt)?;
-        let (status, headers, body) = self.send_http(req, &attempt).await?;
-        match download_failure(status, &headers, &body) {
+        let timeout = attempt.timeout;
+        let (_permit, mut resp, _) = self.follow_download(url, &attempt).await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let limit = self.inner.config.max_download_bytes;
+        let body = read_capped(&mut resp, limit, timeout).await?;
+        tracing::debug!(status, bytes = body.len(), "saby answer");
+        let session = attempt.auth.as_ref().map(AuthToken::secret_text);
+        match download_failure(status, &headers, &body, session.as_slice()) {
             Some(err) => Err(err),
             None => Ok(body),
         }
@@ -680,15 +791,8 @@ impl Client {
         attempt: Attempt,
     ) -> Result<OpenDownload<'_>> {
         let timeout = attempt.timeout;
-        let req = self.download_request(url, &attempt)?;
-        let permit = self.permit(&attempt).await?;
-        let mut response = req
-            .timeout(attempt.left())
-            .send()
-            .await
-            .map_err(|e| Error::transport(e, timeout))?;
+        let (permit, mut response, _) = self.follow_download(url, &attempt).await?;
         let status = response.status().as_u16();
-        record_on_call_span("status", u64::from(status));
         if !(200..300).contains(&status) {
             let headers = response.headers().clone();
             let mut body = Vec::new();
@@ -703,12 +807,15 @@ impl Client {
                 }
             }
             tracing::debug!(status, bytes = body.len(), "saby answer");
+            let session = attempt.auth.as_ref().map(AuthToken::secret_text);
             return Err(
-                download_failure(status, &headers, &body).unwrap_or_else(|| Error::Http {
-                    status,
-                    excerpt: excerpt(&body),
-                    retry_after: crate::transport::retry_after(&headers),
-                }),
+                download_failure(status, &headers, &body, session.as_slice()).unwrap_or_else(
+                    || Error::Http {
+                        status,
+                        excerpt: excerpt(&body, session.as_slice()),
+                        retry_after: crate::transport::retry_after(&headers),
+                    },
+                ),
             );
         }
         Ok(OpenDownload {
@@ -717,15 +824,35 @@ impl Client {
             headers: response.headers().clone(),
             response,
             timeout,
+            session: attempt.auth.clone(),
         })
     }
 
+    /// The absolute URL of a download link (relative links are joined to the base URL),
+    /// refused when it is plain `http://` off the loopback (see [`Client::check_scheme`]).
     pub(crate) fn resolve_link(&self, link: &str) -> Result<Url> {
         let link = link.trim();
-        match Url::parse(link) {
-            Ok(u) => Ok(u),
-            Err(url::ParseError::RelativeUrlWithoutBase) => join(&self.inner.config.base_url, link),
-            Err(e) => Err(Error::InvalidInput(format!("invalid link: {e}"))),
+        let url = match Url::parse(link) {
+            Ok(u) => u,
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                join(&self.inner.config.base_url, link)?
+            }
+            Err(e) => return Err(Error::InvalidInput(format!("invalid link: {e}"))),
+        };
+        self.check_scheme(&url)?;
+        Ok(url)
+    }
+
+    /// Refuses a URL that is not `https://`, or plain `http://` to the loopback, unless
+    /// [`ClientBuilder::allow_insecure_http`] is set: [`Error::Config`] naming the host.
+    fn check_scheme(&self, url: &Url) -> Result<()> {
+        match plain_http_refusal(
+            url.scheme(),
+            url.host_str(),
+            self.inner.config.allow_insecure_http,
+        ) {
+            Some(refusal) => Err(Error::Config(refusal)),
+            None => Ok(()),
         }
     }
 
@@ -762,6 +889,52 @@ pub(crate) struct OpenDownload<'a> {
     pub(crate) response: reqwest::Response,
     /// The attempt's timeout (reported if reading the body times out).
     pub(crate) timeout: Duration,
+    /// The session the attempt was made with (scrubbed from what an error quotes).
+    pub(crate) session: Option<AuthToken>,
+}
+
+/// Whether `status` is a redirect (with a `Location` to follow).
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Where a redirect answer points, resolved against the URL asked.
+fn redirect_target(resp: &reqwest::Response, asked: &Url) -> Option<Url> {
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    asked.join(location).ok()
+}
+
+/// `host[:port]` of a URL: no scheme, user info, path or query.
+pub(crate) fn authority(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// Reads a whole body chunk by chunk, stopping as soon as it passes `limit` (`None`: no
+/// limit) whatever `Content-Length` claimed.
+async fn read_capped(
+    resp: &mut reqwest::Response,
+    limit: Option<u64>,
+    timeout: Duration,
+) -> Result<Bytes> {
+    let limit = limit.unwrap_or(u64::MAX);
+    let too_large = |e: hr_docs_core::net::BodyTooLarge| Error::BodyTooLarge { limit: e.limit };
+    let mut body = BodyBuffer::new(limit, resp.content_length()).map_err(too_large)?;
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::transport(e, timeout))?
+    {
+        body.push(&chunk).map_err(too_large)?;
+    }
+    Ok(Bytes::from(body.into_vec()))
 }
 
 /// The error a download's answer carries, if any: an HTTP status error (401, 403, 423, 429,
@@ -771,8 +944,9 @@ pub(crate) fn download_failure(
     status: u16,
     headers: &reqwest::header::HeaderMap,
     body: &[u8],
+    scrub: &[&str],
 ) -> Option<Error> {
-    if let Some(e) = status_error(status, headers, body, false) {
+    if let Some(e) = status_error(status, headers, body, false, scrub) {
         return Some(e);
     }
     let looks_json = headers
@@ -780,13 +954,13 @@ pub(crate) fn download_failure(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("json"))
         || body.first() == Some(&b'{');
-    if looks_json && let Some(err) = download_error(status, body) {
+    if looks_json && let Some(err) = download_error(status, body, scrub) {
         return Some(err);
     }
     if !(200..300).contains(&status) {
         return Some(Error::Http {
             status,
-            excerpt: excerpt(body),
+            excerpt: excerpt(body, scrub),
             retry_after: crate::transport::retry_after(headers),
         });
     }
@@ -794,15 +968,19 @@ pub(crate) fn download_failure(
 }
 
 /// An error answer to a download (a JSON-RPC `error` body instead of the file).
-fn download_error(status: u16, body: &[u8]) -> Option<Error> {
+fn download_error(status: u16, body: &[u8], scrub: &[&str]) -> Option<Error> {
     #[derive(serde::Deserialize)]
     struct E {
         error: crate::error::WireError,
     }
     let e: E = serde_json::from_slice(body).ok()?;
-    Some(Error::Rpc(Box::new(RpcError::from_wire(
-        "GET", status, e.error,
-    ))))
+    let mut rpc = RpcError::from_wire("GET", status, e.error);
+    if let Some(addinfo) = rpc.addinfo.as_mut() {
+        crate::error::redact_secret_keys(addinfo);
+    }
+    rpc.message = hr_docs_core::redact::scrub(&rpc.message, scrub);
+    rpc.details = rpc.details.map(|d| hr_docs_core::redact::scrub(&d, scrub));
+    Some(Error::Rpc(Box::new(rpc)))
 }
 
 /// A session still refused after logging in again: [`Error::SessionExpired`], whatever form

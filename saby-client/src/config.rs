@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 #[cfg(test)]
 use hr_docs_core::REDACTED;
+use hr_docs_core::net::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DOWNLOAD_BYTES, plain_http_refusal};
 use hr_docs_core::{BoxError, Secret, Timeouts};
 use url::Url;
 
@@ -180,6 +181,12 @@ pub(crate) struct Config {
     pub(crate) file_not_ready_delay: Duration,
     pub(crate) file_not_ready_attempts: u32,
     pub(crate) event_history: EventHistory,
+    /// The largest JSON-RPC answer read.
+    pub(crate) max_body_bytes: u64,
+    /// The largest file downloaded (`None`: no limit).
+    pub(crate) max_download_bytes: Option<u64>,
+    /// Whether plain `http://` is allowed off the loopback (base URL and download links).
+    pub(crate) allow_insecure_http: bool,
 }
 
 /// Where a feed whose cursor has no start begins.
@@ -209,6 +216,9 @@ pub const DEFAULT_EVENT_HISTORY_WINDOW: Duration = Duration::from_secs(7 * 24 * 
 /// | [`file_not_ready_delay`](Self::file_not_ready_delay) | 1 s |
 /// | [`file_not_ready_attempts`](Self::file_not_ready_attempts) | 30 |
 /// | [`event_history_window`](Self::event_history_window) / [`event_history_from`](Self::event_history_from) | the last 7 days |
+/// | [`max_body_bytes`](Self::max_body_bytes) | 32 MiB ([`DEFAULT_MAX_BODY_BYTES`](hr_docs_core::net::DEFAULT_MAX_BODY_BYTES)) |
+/// | [`max_download_bytes`](Self::max_download_bytes) | 512 MiB ([`DEFAULT_MAX_DOWNLOAD_BYTES`](hr_docs_core::net::DEFAULT_MAX_DOWNLOAD_BYTES)) |
+/// | [`allow_insecure_http`](Self::allow_insecure_http) | off (plain `http://` only to the loopback) |
 #[must_use]
 #[derive(Clone)]
 pub struct ClientBuilder {
@@ -224,6 +234,9 @@ pub struct ClientBuilder {
     file_not_ready_delay: Duration,
     file_not_ready_attempts: u32,
     event_history: EventHistory,
+    max_body_bytes: u64,
+    max_download_bytes: Option<u64>,
+    allow_insecure_http: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -236,6 +249,9 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("max_in_flight", &self.max_in_flight)
             .field("event_history", &self.event_history)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_download_bytes", &self.max_download_bytes)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -254,6 +270,9 @@ impl Default for ClientBuilder {
             file_not_ready_delay: Duration::from_secs(1),
             file_not_ready_attempts: 30,
             event_history: EventHistory::Window(DEFAULT_EVENT_HISTORY_WINDOW),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_download_bytes: Some(DEFAULT_MAX_DOWNLOAD_BYTES),
+            allow_insecure_http: false,
         }
     }
 }
@@ -322,7 +341,10 @@ impl ClientBuilder {
     }
 
     /// The Saby host (default `https://online.sbis.ru`; `https://fix-online.sbis.ru` is the
-    /// test host). A path prefix and a trailing slash are both fine.
+    /// test host). A path prefix and a trailing slash are both fine. `https://`, or plain
+    /// `http://` to the loopback (`127.0.0.0/8`, `::1`, `localhost`: tests and sandboxes);
+    /// any other `http://` URL is refused by [`build`](Self::build) unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http) is set.
     pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
         self.base_url = url.as_ref().to_owned();
         self
@@ -336,8 +358,48 @@ impl ClientBuilder {
     /// A preconfigured `reqwest::Client` (proxy, TLS roots...). Its own `User-Agent`
     /// replaces [`user_agent`](Self::user_agent). `reqwest` is a public dependency of this
     /// method only (see `docs/architecture.md`, "Public dependencies").
+    ///
+    /// **Build it with `.redirect(reqwest::redirect::Policy::none())` and
+    /// `.referer(false)`**, as the client's own is built. reqwest follows redirects by
+    /// default and strips only `Authorization`/`Cookie`-like headers across hosts:
+    /// `X-SBISSessionID` / `X-SBISAccessToken` would follow a redirect to any host, and a
+    /// 307/308 re-sends the body (the login's password, a document's scans). With
+    /// `Policy::none()` the client handles redirects itself: JSON-RPC calls refuse them
+    /// ([`Error::Redirect`]); downloads follow them hop by hop, sending the session only
+    /// to Saby hosts. A client that follows on its own is caught too late: the answer is
+    /// refused ([`Error::Redirect`] with `followed: true`) when it comes from another
+    /// origin than the one asked, but the request has gone.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// The largest JSON-RPC answer read, in bytes (default 32 MiB,
+    /// [`DEFAULT_MAX_BODY_BYTES`](hr_docs_core::net::DEFAULT_MAX_BODY_BYTES)). The body is
+    /// read chunk by chunk and the read stops as soon as it passes the limit, whatever
+    /// `Content-Length` says; the call fails with [`Error::BodyTooLarge`] (not retried).
+    /// At least 1.
+    pub fn max_body_bytes(mut self, limit: u64) -> Self {
+        self.max_body_bytes = limit.max(1);
+        self
+    }
+
+    /// The largest file downloaded, in bytes, into memory ([`Client::download`]) or to disk
+    /// ([`Client::download_to_file`], [`Client::archive`]); `None` for no limit. Default
+    /// 512 MiB ([`DEFAULT_MAX_DOWNLOAD_BYTES`](hr_docs_core::net::DEFAULT_MAX_DOWNLOAD_BYTES)),
+    /// five times the largest request Saby accepts. A larger file fails with
+    /// [`Error::BodyTooLarge`] (its temporary file removed).
+    pub fn max_download_bytes(mut self, limit: Option<u64>) -> Self {
+        self.max_download_bytes = limit;
+        self
+    }
+
+    /// Allows plain `http://` off the loopback (default off), for the base URL and for
+    /// download links. Only for a trusted network (a TLS-terminating proxy on the same
+    /// host): the password, the session and the documents would otherwise travel
+    /// unencrypted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
         self
     }
     /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`], `saby-client/<version>`).
@@ -400,14 +462,19 @@ impl ClientBuilder {
         self.event_history = EventHistory::From(start.into());
         self
     }
-    /// Builds the client. Fails with [`Error::Config`] on a bad URL, missing credentials
-    /// (naming the environment variables after [`from_env`](Self::from_env)) or a zero
-    /// timeout. No request is made: the first call logs in.
+    /// Builds the client. Fails with [`Error::Config`] on a bad URL (or a plain `http://`
+    /// one off the loopback without [`allow_insecure_http`](Self::allow_insecure_http)),
+    /// missing credentials (naming the environment variables after
+    /// [`from_env`](Self::from_env)) or a zero timeout. No request is made: the first call logs in.
     pub fn build(self) -> Result<Client> {
         let base_url = Url::parse(self.base_url.trim())
             .map_err(|e| Error::Config(format!("invalid base URL: {e}")))?;
-        if !matches!(base_url.scheme(), "http" | "https") {
-            return Err(Error::Config("base URL must be http or https".to_owned()));
+        if let Some(refusal) = plain_http_refusal(
+            base_url.scheme(),
+            base_url.host_str(),
+            self.allow_insecure_http,
+        ) {
+            return Err(Error::Config(refusal));
         }
         let credentials = match (self.credentials, self.env_problem) {
             (Some(c), _) => c,
@@ -419,8 +486,13 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(h) => h,
+            // No automatic redirects (the session header and a re-sent body would follow
+            // them to any host; downloads follow by hand, see `Client::download`) and no
+            // `Referer`.
             None => reqwest::Client::builder()
                 .user_agent(self.user_agent.as_str())
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
                 .build()
                 .map_err(|e| {
                     Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
@@ -434,6 +506,9 @@ impl ClientBuilder {
             file_not_ready_delay: self.file_not_ready_delay,
             file_not_ready_attempts: self.file_not_ready_attempts,
             event_history: self.event_history,
+            max_body_bytes: self.max_body_bytes,
+            max_download_bytes: self.max_download_bytes,
+            allow_insecure_http: self.allow_insecure_http,
         };
         Ok(Client::from_parts(config, credentials, http))
     }

@@ -76,11 +76,13 @@ pub enum Error {
     },
 
     /// An HTTP status without a JSON-RPC body (e.g. 502 from a proxy, an HTML 500 page).
-    #[error("unexpected HTTP {status} from Saby: {excerpt}")]
+    #[error("unexpected HTTP {status} from Saby{}", fmt_excerpt(": ", excerpt))]
     Http {
         /// The status.
         status: u16,
-        /// The start of the body.
+        /// The start of the body when it is a page (a proxy's HTML or text), scrubbed of
+        /// the session; empty for a JSON body (an API answer may carry documents and
+        /// people, and is never quoted) and for the answers that carry a session.
         excerpt: String,
         /// `Retry-After`, when sent.
         retry_after: Option<Duration>,
@@ -119,7 +121,13 @@ pub enum Error {
     },
 
     /// The answer could not be decoded: HTML page, truncated body, wrong type.
-    #[error("cannot decode Saby answer to {method} at `{path}`; body starts: {excerpt}")]
+    ///
+    /// It names where (the JSON path) and what (the kind of value found and the one
+    /// expected), never a value: Saby's answers are documents, people and sessions.
+    #[error(
+        "cannot decode Saby answer to {method} at `{path}`{}",
+        fmt_excerpt("; body starts: ", excerpt)
+    )]
     Decode {
         /// The method called (or `GET` for downloads).
         method: String,
@@ -127,11 +135,42 @@ pub enum Error {
         path: String,
         /// HTTP status.
         status: u16,
-        /// The start of the body (at most ~200 characters).
+        /// The start of the body (at most ~200 characters) when it is a page that is not
+        /// JSON (a proxy's HTML in a 200), scrubbed of the session. Empty for a JSON body
+        /// (whole or cut off: it may hold documents and people) and for the answers that
+        /// carry a session id, which are never quoted.
         excerpt: String,
-        /// The decoder's error.
+        /// The decoder's error. Its message says what kind of value was found and what
+        /// was expected, without the value (`invalid type: string, expected a map`).
         #[source]
         source: serde_json::Error,
+    },
+
+    /// Saby answered with a redirect that is not followed: every JSON-RPC call (the
+    /// session header would go with it, and a 307/308 re-sends the body: the password, a
+    /// document's scans), or a download past its
+    /// [`MAX_REDIRECTS`](hr_docs_core::net::MAX_REDIRECTS) hops. Also an answer that came
+    /// from another origin than the one asked, because the `reqwest::Client` given to
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client) followed a redirect
+    /// (`followed`). Not retried.
+    #[error("Saby {}; not followed", fmt_redirect(*status, host, *followed))]
+    Redirect {
+        /// The HTTP status of the answer (a 3xx; with `followed`, the final answer's).
+        status: u16,
+        /// The target's `host[:port]` (never its path or query), when known.
+        host: Option<String>,
+        /// Whether the HTTP client had already followed the redirect.
+        followed: bool,
+    },
+
+    /// An answer was larger than its limit
+    /// ([`ClientBuilder::max_body_bytes`](crate::ClientBuilder::max_body_bytes) for
+    /// JSON-RPC answers, [`ClientBuilder::max_download_bytes`](crate::ClientBuilder::max_download_bytes)
+    /// for files); it was not read further. Not retried.
+    #[error("the Saby answer is larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The limit in force, in bytes.
+        limit: u64,
     },
 
     /// The answer's `id` does not match the request's.
@@ -183,7 +222,8 @@ pub enum Error {
     SignatureRequired {
         /// The action.
         action: String,
-        /// The attachment id or name.
+        /// The attachment's id, or its position (`Вложение[n]`); never its file name, which
+        /// may hold a surname.
         attachment: String,
     },
 
@@ -191,10 +231,13 @@ pub enum Error {
     #[error("the caller-provided signer or session decryptor failed")]
     Signer(#[source] BoxError),
 
-    /// A local file operation of [`crate::Client::archive`] failed.
-    #[error("file error at {path}")]
+    /// A local file operation (a download to disk, the archive) failed.
+    ///
+    /// The message names the directory, not the file: archived files are named after the
+    /// documents' own file names, which may hold a surname. The full path is in `path`.
+    #[error("file error in {}", fmt_dir(path))]
     Io {
-        /// The path.
+        /// The path (of the file, or of the directory itself).
         path: std::path::PathBuf,
         /// The I/O error.
         #[source]
@@ -204,6 +247,31 @@ pub enum Error {
     /// Configuration is missing or wrong (builder, environment).
     #[error("configuration error: {0}")]
     Config(String),
+}
+
+fn fmt_excerpt(prefix: &str, excerpt: &str) -> String {
+    if excerpt.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}{excerpt}")
+    }
+}
+
+fn fmt_redirect(status: u16, host: &Option<String>, followed: bool) -> String {
+    let host = host.as_deref().unwrap_or("an unnamed host");
+    if followed {
+        format!("answer (HTTP {status}) came from {host} after the HTTP client followed a redirect")
+    } else {
+        format!("answered HTTP {status}, a redirect to {host}")
+    }
+}
+
+/// The directory of `path` (the path itself when it has no parent).
+fn fmt_dir(path: &std::path::Path) -> String {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.display().to_string(),
+        _ => ".".to_owned(),
+    }
 }
 
 fn fmt_msg(m: &Option<String>) -> String {
@@ -285,7 +353,8 @@ impl Error {
             Self::PinLocked { .. } => Some(423),
             Self::Maintenance { status, .. }
             | Self::Http { status, .. }
-            | Self::Decode { status, .. } => Some(*status),
+            | Self::Decode { status, .. }
+            | Self::Redirect { status, .. } => Some(*status),
             Self::DeadlineExceeded {
                 last_error: Some(e),
                 ..
@@ -558,7 +627,59 @@ impl fmt::Debug for ConfirmationInfo {
     }
 }
 
-/// Cuts a body to a short, printable excerpt for error messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    hr_docs_core::redact::excerpt(body)
+/// A short excerpt of a body for an error message, only when the body is a page (a proxy's
+/// HTML or text): a JSON body is an API answer that may carry documents and people, and is
+/// never quoted (empty). `secrets` (the session in use) are scrubbed before the cut.
+pub(crate) fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    if hr_docs_core::redact::looks_like_json(body) {
+        String::new()
+    } else {
+        hr_docs_core::redact::scrubbed_excerpt(body, secrets, &[])
+    }
+}
+
+/// `source` without the input's values: serde quotes the offending value (`invalid type:
+/// string "<surname>"`); the message is rebuilt without it (see
+/// [`hr_docs_core::redact::without_values`]), the position kept. Syntax and EOF errors
+/// quote nothing and are kept as they are (their category decides retries).
+pub(crate) fn value_free(source: serde_json::Error) -> serde_json::Error {
+    if !source.is_data() {
+        return source;
+    }
+    let text = source.to_string();
+    let position = format!(" at line {} column {}", source.line(), source.column());
+    let message = text.strip_suffix(&position).unwrap_or(&text);
+    let clean = hr_docs_core::redact::without_values(message);
+    let clean = if source.line() == 0 {
+        clean
+    } else {
+        format!("{clean}{position}")
+    };
+    <serde_json::Error as serde::de::Error>::custom(clean)
+}
+
+/// Replaces, in place, the value of every key of `value` (at any depth) that names a
+/// session or a token (`ИдентификаторСессии`, `sid`, `token`…) with [`REDACTED`]: an error's
+/// `addinfo` may carry a temporary session.
+pub(crate) fn redact_secret_keys(value: &mut Value) {
+    fn secret_key(key: &str) -> bool {
+        let k = key.to_lowercase();
+        k == "sid"
+            || ["сесси", "session", "token", "пароль", "password", "secret"]
+                .iter()
+                .any(|w| k.contains(w))
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if secret_key(k) && !v.is_null() {
+                    *v = Value::String(REDACTED.to_owned());
+                } else {
+                    redact_secret_keys(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_secret_keys),
+        _ => {}
+    }
 }

@@ -63,8 +63,13 @@
 //!   [`Secret`], [`DEFAULT_TIMEOUT`], [`DEFAULT_DEADLINE`].
 //!
 //! Secrets (passwords, app secrets, session ids, tokens) are [`Secret`]s and never appear
-//! in `Debug`, errors or logs (`Debug` prints the one marker `[REDACTED]`). Every request
-//! gets a `tracing` span `saby.call` with `method`, `endpoint`, `attempt` and `status`.
+//! in `Debug`, errors or logs (`Debug` prints the one marker `[REDACTED]`); neither does an
+//! answer that carries a session, nor any value of a JSON answer (documents and people).
+//! JSON-RPC calls never follow a redirect, downloads follow them without sending the
+//! session off Saby's hosts; plain `http://` is refused off the loopback unless
+//! [`ClientBuilder::allow_insecure_http`]; answers and files have size limits; archived
+//! files are private (`0600`/`0700` on Unix). See `docs/security.md`. Every request gets a
+//! `tracing` span `saby.call` with `method`, `endpoint`, `attempt` and `status`.
 
 mod api;
 mod client;
@@ -72,6 +77,8 @@ mod config;
 mod error;
 mod fs;
 pub mod model;
+#[cfg(test)]
+mod properties;
 pub mod retry;
 mod signer;
 mod transport;
@@ -90,7 +97,8 @@ pub use error::{
     Result, RpcError,
 };
 pub use fs::{
-    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
+    ArchiveFile, ArchiveReport, MANIFEST_FILE_NAME, MAX_FILE_NAME_BYTES, sanitize_file_name,
+    write_archive, write_archive_blocking,
 };
 pub use hr_docs_core::{self, Secret, ServiceError};
 pub use model::{

@@ -10,7 +10,9 @@ use url::Url;
 
 use hr_docs_core::REDACTED;
 
-use crate::error::{ConfirmationInfo, Error, Result, RpcError, WireError, excerpt};
+use crate::error::{
+    ConfirmationInfo, Error, Result, RpcError, WireError, excerpt, redact_secret_keys, value_free,
+};
 
 /// The `Content-Type` Saby needs (without the charset it reads cp1251 and fails with -32700).
 pub(crate) const CONTENT_TYPE: &str = "application/json-rpc;charset=utf-8";
@@ -64,6 +66,20 @@ pub(crate) const LOGIN_METHODS: &[&str] = &[
     "СБИС.СписокСертификатовДляАутентификации",
     "СБИС.ОтправитьКодАутентификации",
     "СБИС.ПодтвердитьВход",
+];
+
+/// Methods whose answer carries a session id (or a secret that yields one): their bodies
+/// are never quoted, in an error or a log line, whatever goes wrong. The login methods, plus
+/// `СБИС.ПереключитьАккаунт` (its result is the new session). The service-application login
+/// (`/oauth/service/`, not JSON-RPC) and a caller's [`crate::CallOptions::secret_answer`]
+/// are treated the same way.
+pub(crate) const SESSION_ANSWER_METHODS: &[&str] = &[
+    "СБИС.Аутентифицировать",
+    "СБИС.АутентифицироватьПоСертификату",
+    "СБИС.СписокСертификатовДляАутентификации",
+    "СБИС.ОтправитьКодАутентификации",
+    "СБИС.ПодтвердитьВход",
+    "СБИС.ПереключитьАккаунт",
 ];
 
 /// Joins `path` (e.g. `/service/?srv=1`) to the base URL, whether or not the base ends with
@@ -137,17 +153,20 @@ fn error_message(body: &[u8]) -> Option<String> {
 }
 
 /// Maps statuses that mean the same thing whatever the body: 401, 403, 423, 503/504, 429, 502.
+/// `secret_body`: the answer carries a session (never quoted); `scrub`: secrets to take out
+/// of whatever is quoted (the session in use).
 pub(crate) fn status_error(
     status: u16,
     headers: &reqwest::header::HeaderMap,
     body: &[u8],
     secret_body: bool,
+    scrub: &[&str],
 ) -> Option<Error> {
     let msg = || {
         if secret_body {
             None
         } else {
-            error_message(body)
+            error_message(body).map(|m| hr_docs_core::redact::scrub(&m, scrub))
         }
     };
     match status {
@@ -163,31 +182,53 @@ pub(crate) fn status_error(
         }),
         429 | 502 => Some(Error::Http {
             status,
-            excerpt: body_excerpt(body, secret_body),
+            excerpt: body_excerpt(body, secret_body, scrub),
             retry_after: retry_after(headers),
         }),
         _ => None,
     }
 }
 
-pub(crate) fn body_excerpt(body: &[u8], secret: bool) -> String {
+/// What an error quotes of a body: nothing of an answer that carries a session (the
+/// marker says why), nothing of a JSON answer; the start of a page, `scrub` taken out
+/// before it is cut.
+pub(crate) fn body_excerpt(body: &[u8], secret: bool, scrub: &[&str]) -> String {
     if secret {
-        format!("{REDACTED} (a login answer)")
+        format!("{REDACTED} (an answer that carries a session)")
     } else {
-        excerpt(body)
+        excerpt(body, scrub)
+    }
+}
+
+/// The id an answer carried, for [`Error::IdMismatch`]: a number or a short string as it
+/// came, anything else only by its kind (an id is never a place for data).
+fn id_text(got: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match got {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.chars().count() <= 40 => format!("{s:?}"),
+        Value::String(_) => "a long string".to_owned(),
+        Value::Bool(_) => "a boolean".to_owned(),
+        Value::Array(_) => "an array".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+        Value::Null => "null".to_owned(),
     }
 }
 
 /// Turns a JSON-RPC answer into its raw `result`, or the error it carries.
+///
+/// `secret_body`: the answer carries a session id (see [`SESSION_ANSWER_METHODS`]): it is
+/// never quoted. `scrub`: secrets taken out of anything quoted (the session in use).
 pub(crate) fn parse_rpc_response(
     method: &str,
     sent_id: u64,
     status: u16,
     headers: &reqwest::header::HeaderMap,
     body: &[u8],
+    secret_body: bool,
+    scrub: &[&str],
 ) -> Result<Box<RawValue>> {
-    let secret_body = LOGIN_METHODS.contains(&method);
-    if let Some(e) = status_error(status, headers, body, secret_body) {
+    if let Some(e) = status_error(status, headers, body, secret_body, scrub) {
         return Err(e);
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
@@ -198,7 +239,7 @@ pub(crate) fn parse_rpc_response(
             if !(200..300).contains(&status) {
                 return Err(Error::Http {
                     status,
-                    excerpt: body_excerpt(body, secret_body),
+                    excerpt: body_excerpt(body, secret_body, scrub),
                     retry_after: retry_after(headers),
                 });
             }
@@ -206,8 +247,8 @@ pub(crate) fn parse_rpc_response(
                 method: method.to_owned(),
                 path,
                 status,
-                excerpt: body_excerpt(body, secret_body),
-                source: e.into_inner(),
+                excerpt: body_excerpt(body, secret_body, scrub),
+                source: value_free(e.into_inner()),
             });
         }
     };
@@ -222,12 +263,12 @@ pub(crate) fn parse_rpc_response(
             return Err(Error::IdMismatch {
                 method: method.to_owned(),
                 sent: sent_id,
-                got: got.to_string(),
+                got: id_text(got),
             });
         }
     }
     if let Some(w) = env.error {
-        let rpc = RpcError::from_wire(method, status, w);
+        let mut rpc = RpcError::from_wire(method, status, w);
         if rpc.is_confirmation_required() {
             let info = rpc
                 .addinfo
@@ -239,12 +280,18 @@ pub(crate) fn parse_rpc_response(
                 });
             return Err(Error::ConfirmationRequired(Box::new(info)));
         }
+        // An error's `addinfo` may carry a temporary session; its text, the one in use.
+        if let Some(addinfo) = rpc.addinfo.as_mut() {
+            redact_secret_keys(addinfo);
+        }
+        rpc.message = hr_docs_core::redact::scrub(&rpc.message, scrub);
+        rpc.details = rpc.details.map(|d| hr_docs_core::redact::scrub(&d, scrub));
         return Err(Error::Rpc(Box::new(rpc)));
     }
     if !(200..300).contains(&status) {
         return Err(Error::Http {
             status,
-            excerpt: body_excerpt(body, secret_body),
+            excerpt: body_excerpt(body, secret_body, scrub),
             retry_after: retry_after(headers),
         });
     }
@@ -269,6 +316,10 @@ pub(crate) fn parse_rpc_response(
 /// every key it passes, which on a 50-document page costs more than the rest of the
 /// decoding's allocations together); only when it fails is the same text decoded again
 /// under `serde_path_to_error`, which fails at the same place and names the path.
+///
+/// The error never quotes `raw` (a result is documents, people or a session): it says where
+/// and what kind of value, not the value. `secret` marks it as an answer that carries a
+/// session.
 pub(crate) fn decode<T: DeserializeOwned>(
     method: &str,
     status: u16,
@@ -291,8 +342,13 @@ pub(crate) fn decode<T: DeserializeOwned>(
             method: method.to_owned(),
             path,
             status,
-            excerpt: body_excerpt(raw.as_bytes(), secret),
-            source: e.into_inner(),
+            // `raw` is JSON (a `result`): never quoted.
+            excerpt: if secret {
+                body_excerpt(b"", true, &[])
+            } else {
+                String::new()
+            },
+            source: value_free(e.into_inner()),
         }
     })
 }
@@ -444,8 +500,7 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
     prefix: &str,
     value: serde_json::Value,
 ) -> Result<T> {
-    let text_for_excerpt = || excerpt(value.to_string().as_bytes());
-    let snippet = text_for_excerpt();
+    // Never quoted: a value is part of an answer (a person, an organization).
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.path().to_string();
         let path = if inner == "." || inner.is_empty() {
@@ -457,8 +512,8 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
             method: method.to_owned(),
             path,
             status: 200,
-            excerpt: snippet,
-            source: e.into_inner(),
+            excerpt: String::new(),
+            source: value_free(e.into_inner()),
         }
     })
 }
@@ -502,6 +557,8 @@ mod tests {
             status,
             &reqwest::header::HeaderMap::new(),
             body.as_bytes(),
+            false,
+            &[],
         )
     }
 
@@ -598,6 +655,8 @@ mod tests {
             200,
             &reqwest::header::HeaderMap::new(),
             br#"{"jsonrpc":"2.0","result":"sid-123"#,
+            true,
+            &[],
         )
         .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("sid-123"));

@@ -137,7 +137,8 @@ impl Client {
                 Some(ra) => ra.min(self.inner.retry.max_retry_after()),
                 None => {
                     let d = backoff;
-                    backoff = (backoff * 2).min(self.inner.poll_max);
+                    // Saturating: a configured backoff near `Duration::MAX` never overflows.
+                    backoff = backoff.saturating_mul(2).min(self.inner.poll_max);
                     d
                 }
             };
@@ -146,7 +147,7 @@ impl Client {
                 delay_ms = delay.as_millis() as u64,
                 "set still processing"
             );
-            if started.elapsed() + delay >= max_wait {
+            if started.elapsed().saturating_add(delay) >= max_wait {
                 return Err(Error::StillProcessing {
                     set_id: set_id.clone(),
                     waited: started.elapsed(),

@@ -3,6 +3,7 @@
 mod de;
 mod document_type;
 mod ready;
+mod redacted;
 mod result;
 mod set_id;
 mod views;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::de::{LenientBool, OneOrMany, deserialize_with_extra};
+use super::redacted::{Count, Keys};
 use super::views::{self, BirthCertificate, DateError, Passport, Rvp, Snils};
 use super::{DocumentType, SetId};
 
@@ -97,7 +98,11 @@ impl ResultStatus {
 ///
 /// Unknown fields at every level are kept in `extra` maps, so nothing the server
 /// sends is lost.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Its `Debug` (and [`RecognizedDocument`]'s) prints the shape — set id, document keys
+/// and types, which data fields are present — never a recognized value: every value is
+/// `[REDACTED]`. Serialize it (or read the fields) to see the data.
+#[derive(Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RecognitionResult {
     /// The set id (`document_id` on the wire). Filled from the request when the
@@ -141,18 +146,100 @@ deserialize_with_extra!(RecognitionResult, "a Beorg result object", {
     "broken_reasons_ru" => broken_reasons_ru as OneOrMany<Value>,
 });
 
-/// A set id that may be missing or null (filled in later by the client).
+/// A set id that may be missing, null or empty (filled in later by the client). `""` is
+/// what an absent id encodes to, so it reads back as absent.
 pub(crate) struct OptionalSetId(pub(crate) SetId);
 
 impl<'de> Deserialize<'de> for OptionalSetId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(OptionalSetId(
-            Option::<SetId>::deserialize(d)?.unwrap_or_else(|| SetId::new("")),
-        ))
+        Ok(OptionalSetId(match Option::<Value>::deserialize(d)? {
+            None | Some(Value::Null) => SetId::new(""),
+            Some(Value::String(s)) if s.trim().is_empty() => SetId::new(""),
+            Some(other) => SetId::deserialize(other).map_err(serde::de::Error::custom)?,
+        }))
+    }
+}
+
+impl std::fmt::Debug for RecognitionResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecognitionResult")
+            .field("document_id", &self.document_id)
+            .field("documents", &self.documents)
+            .field("broken", &self.broken)
+            .field("broken_reasons", &Count(self.broken_reasons.len()))
+            .field("broken_reasons_ru", &Count(self.broken_reasons_ru.len()))
+            .field("extra", &Keys(&self.extra))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RecognizedDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecognizedDocument")
+            .field("key", &self.key)
+            .field("doc_type", &self.doc_type)
+            .field("data", &Keys(&self.data))
+            .field("confidences", &Count(self.metadata.confidences.len()))
+            .field("verification_status", &self.metadata.verifications.status)
+            .field("broken", &self.broken)
+            .field("broken_reasons", &Count(self.broken_reasons.len()))
+            .field("broken_reasons_ru", &Count(self.broken_reasons_ru.len()))
+            .field("extra", &Keys(&self.extra))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every text of `value` (strings and numbers, nested ones too) into `out`.
+fn texts_of(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.trim().to_owned()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| texts_of(v, out)),
+        Value::Object(map) => map.values().for_each(|v| texts_of(v, out)),
+        Value::Null | Value::Bool(_) => {}
     }
 }
 
 impl RecognitionResult {
+    /// Every recognized value of the set — each document's `data` (nested values too) and
+    /// `FileName` — as text, without duplicates, longest first, leaving out values shorter
+    /// than 3 characters (a gender letter, a `"1"` flag: scrubbing those would garble any
+    /// message).
+    ///
+    /// For scrubbing text that may echo what was sent (a server's error message about a
+    /// document built from this result) before it is logged or stored:
+    /// `hr_docs_core::redact::scrub(&message, &refs)`.
+    ///
+    /// ```
+    /// use beorg_client::{DocumentType, RecognitionResult, RecognizedDocument};
+    /// use hr_docs_core::redact::scrub;
+    ///
+    /// let data = serde_json::json!({"LastName": "Иванов", "Series": "4510", "Gender": "М"});
+    /// let doc = RecognizedDocument::new(DocumentType::Passport, data.as_object().unwrap().clone());
+    /// let mut result = RecognitionResult::default();
+    /// result.documents.push(doc);
+    /// let values = result.personal_values();
+    /// let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    /// assert_eq!(
+    ///     scrub("Контрагент Иванов (паспорт 4510) не найден", &refs),
+    ///     "Контрагент [REDACTED] (паспорт [REDACTED]) не найден"
+    /// );
+    /// ```
+    pub fn personal_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for doc in &self.documents {
+            doc.data.values().for_each(|v| texts_of(v, &mut out));
+            if let Some(name) = doc.extra.get("FileName") {
+                texts_of(name, &mut out);
+            }
+        }
+        out.retain(|v| v.chars().count() >= 3);
+        // Longest first: a value containing another is scrubbed whole.
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        out.dedup();
+        out
+    }
+
     /// Whether the top level marks the whole set broken: `broken` is true, or
     /// it gives reasons (`broken_reasons` / `broken_reasons_ru`).
     pub fn is_broken(&self) -> bool {
@@ -197,8 +284,9 @@ impl RecognitionResult {
     }
 }
 
-/// One recognized document of a set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// One recognized document of a set. `Debug` prints no recognized value (see
+/// [`RecognitionResult`]).
+#[derive(Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RecognizedDocument {
     /// The caller's key from `process_info` (defaults to the type).

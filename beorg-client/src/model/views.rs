@@ -9,12 +9,22 @@ use time::Date;
 
 use super::RecognizedDocument;
 use super::de::value_as_bool;
+use super::redacted::{Marker, redacted_debug};
 
 /// A date that is not a valid `dd.mm.yyyy` date.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a dd.mm.yyyy date: {value:?}")]
+///
+/// Its message and `Debug` do not quote the text (a birth date is personal data); read it
+/// with [`value`](Self::value) where you need it.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a dd.mm.yyyy date")]
 pub struct DateError {
     value: String,
+}
+
+impl std::fmt::Debug for DateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DateError").field("value", &Marker).finish()
+    }
 }
 
 impl DateError {
@@ -24,7 +34,7 @@ impl DateError {
         }
     }
 
-    /// The offending raw value.
+    /// The offending raw value (personal data: keep it out of logs).
     pub fn value(&self) -> &str {
         &self.value
     }
@@ -91,7 +101,10 @@ fn flag(doc: &RecognizedDocument, key: &str) -> Option<bool> {
 }
 
 /// A passport (`PASSPORT` main spread or `PASSPORT_REG` registration page).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` shows which fields are known, never their values (`last_name:
+/// Some([REDACTED])`); so do the other views.
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Passport {
     /// `LastName`.
@@ -127,6 +140,25 @@ pub struct Passport {
     /// `MRZ2`.
     pub mrz2: Option<String>,
 }
+
+redacted_debug!(Passport {
+    last_name,
+    first_name,
+    middle_name,
+    gender,
+    birth_date,
+    birth_place,
+    series,
+    number,
+    issued_by,
+    issue_date,
+    issue_id,
+    address,
+    has_photo,
+    has_owner_signature,
+    mrz1,
+    mrz2
+});
 
 impl Passport {
     /// Reads the view from a document's data (whatever its type).
@@ -176,7 +208,7 @@ fn full_name(parts: [&Option<String>; 3]) -> Option<String> {
 }
 
 /// A SNILS card.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Snils {
     /// `Number` (`123-456-789 01`).
@@ -196,6 +228,17 @@ pub struct Snils {
     /// `RegistrationDate` (often `null`).
     pub registration_date: Option<Date>,
 }
+
+redacted_debug!(Snils {
+    number,
+    last_name,
+    first_name,
+    middle_name,
+    gender,
+    birth_date,
+    birth_place,
+    registration_date
+});
 
 impl Snils {
     /// Reads the view from a document's data.
@@ -225,7 +268,7 @@ impl Snils {
 }
 
 /// A temporary residence permit (РВП).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Rvp {
     /// `Gender`.
@@ -256,6 +299,22 @@ pub struct Rvp {
     pub issue_date: Option<Date>,
 }
 
+redacted_debug!(Rvp {
+    gender,
+    last_name,
+    first_name,
+    middle_name,
+    birth_date,
+    birth_place,
+    citizenship,
+    solution_number,
+    solution_date,
+    expiry_date,
+    issued_by,
+    issue_id,
+    issue_date
+});
+
 impl Rvp {
     /// Reads the view from a document's data.
     pub fn from_document(doc: &RecognizedDocument) -> Self {
@@ -278,7 +337,7 @@ impl Rvp {
 }
 
 /// A birth certificate (`BRTH`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BirthCertificate {
     /// `ChildGender`.
@@ -298,6 +357,17 @@ pub struct BirthCertificate {
     /// `Number`.
     pub number: Option<String>,
 }
+
+redacted_debug!(BirthCertificate {
+    child_gender,
+    child_last_name,
+    child_first_name,
+    child_middle_name,
+    child_birth_date,
+    issue_date,
+    series,
+    number
+});
 
 impl BirthCertificate {
     /// Reads the view from a document's data.

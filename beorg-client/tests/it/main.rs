@@ -9,6 +9,7 @@ mod common;
 mod errors;
 mod ready;
 mod result;
+mod security;
 mod tracing;
 mod upload;
 mod vocabulary;

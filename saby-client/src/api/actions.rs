@@ -488,7 +488,10 @@ impl Client {
                     .id
                     .clone()
                     .or_else(|| att.file_name().map(AttachmentId::from));
-                let att_label = att_id
+                // The label errors show: the id, or the position; never the file name
+                // (it may hold a surname).
+                let att_label = att
+                    .id
                     .as_ref()
                     .map_or_else(|| format!("Вложение[{index}]"), ToString::to_string);
                 let inline = att

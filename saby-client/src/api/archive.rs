@@ -2,23 +2,29 @@
 //! their signatures, Saby's zip) and getting them — linked files streamed to disk, not held
 //! in memory. The writing itself (names, atomic writes, syncs) is in [`crate::fs`].
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::fs::archive::{MANIFEST_FILE_NAME, UniqueNames};
 use crate::fs::atomic::{
-    TempPath, is_plain_file_name, run_blocking, same_contents_blocking, sync_dir,
-    write_if_changed_blocking,
+    TempPath, create_private_dir_all, is_plain_file_name, run_blocking, same_contents_blocking,
+    sync_dir, write_if_changed_blocking,
 };
 use crate::fs::{ArchiveFile, ArchiveReport, sanitize_file_name};
 use crate::model::{Document, DocumentId};
 
+/// One file of the plan: its name in the directory, where its bytes come from, and what
+/// the manifest says about it.
 struct Planned {
     name: String,
     source: Source,
+    kind: &'static str,
+    attachment_id: Option<String>,
 }
 
 enum Source {
@@ -26,32 +32,21 @@ enum Source {
     Link(String),
 }
 
+/// The files of `doc`'s archive, named as a person expects: each attachment under its own
+/// file name, each signature under its own name (else `<attachment file>.p7s`), the
+/// document's zip under the document's title (else `document.zip`); sanitized, unique
+/// case-insensitively (`a.pdf`, `a (2).pdf`), never [`MANIFEST_FILE_NAME`]. The ids live in
+/// the manifest, not in the names.
 fn plan(doc: &Document) -> Vec<Planned> {
     let mut out = Vec::new();
-    let mut used = HashSet::new();
-    let mut unique = |name: String| -> String {
-        let mut candidate = name.clone();
-        let mut n = 2;
-        while !used.insert(candidate.clone()) {
-            candidate = match name.rsplit_once('.') {
-                Some((stem, ext)) => format!("{stem}_{n}.{ext}"),
-                None => format!("{name}_{n}"),
-            };
-            n += 1;
-        }
-        candidate
-    };
-    for (i, att) in doc.attachments.iter().enumerate() {
+    let mut names = UniqueNames::default();
+    names.reserve(MANIFEST_FILE_NAME);
+    for att in &doc.attachments {
         if att.deleted == Some(true) {
             continue;
         }
-        // The file name's prefix: the attachment's id, else its position.
-        let id = att
-            .id
-            .as_ref()
-            .map_or_else(|| format!("{}", i + 1), ToString::to_string);
-        let file_name = att.file_name().unwrap_or("attachment");
-        let base = sanitize_file_name(&format!("{id}_{file_name}"));
+        let attachment_id = att.id.as_ref().map(ToString::to_string);
+        let file_name = sanitize_file_name(att.file_name().unwrap_or("attachment"));
         let source = match (att.file.as_ref().and_then(|f| f.data.as_ref()), att.url()) {
             (Some(data), _) => Some(Source::Inline(data.0.clone())),
             (None, Some(url)) => Some(Source::Link(url.to_owned())),
@@ -59,11 +54,13 @@ fn plan(doc: &Document) -> Vec<Planned> {
         };
         if let Some(source) = source {
             out.push(Planned {
-                name: unique(base.clone()),
+                name: names.unique(&file_name),
                 source,
+                kind: "attachment",
+                attachment_id: attachment_id.clone(),
             });
         }
-        for (j, sig) in att.signatures.iter().enumerate() {
+        for sig in &att.signatures {
             let Some(file) = &sig.file else { continue };
             let source = match (&file.data, &file.url) {
                 (Some(data), _) => Source::Inline(data.0.clone()),
@@ -71,33 +68,75 @@ fn plan(doc: &Document) -> Vec<Planned> {
                 (None, None) => continue,
             };
             let sig_name = match &file.name {
-                Some(n) => format!("{id}_{n}"),
-                None => format!("{base}.{}.p7s", j + 1),
+                Some(n) if !n.trim().is_empty() => sanitize_file_name(n),
+                _ => sanitize_file_name(&format!("{file_name}.p7s")),
             };
             out.push(Planned {
-                name: unique(sanitize_file_name(&sig_name)),
+                name: names.unique(&sig_name),
                 source,
+                kind: "signature",
+                attachment_id: attachment_id.clone(),
             });
         }
     }
     if let Some(url) = &doc.archive_url {
-        let name = sanitize_file_name(&format!(
-            "{}.zip",
-            doc.id.as_ref().map_or("document", DocumentId::as_str)
-        ));
+        let title = doc
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or("document");
         out.push(Planned {
-            name: unique(name),
+            name: names.unique(&sanitize_file_name(&format!("{title}.zip"))),
             source: Source::Link(url.clone()),
+            kind: "document_archive",
+            attachment_id: None,
         });
     }
     out
 }
 
+/// The manifest of a document's archive: for each file (by name, in the plan's order) its
+/// kind (`attachment`, `signature`, `document_archive`), the Saby attachment id it belongs
+/// to, its size and SHA-256. Deterministic (no time in it): archiving again writes it only
+/// when a file changed. Holds no recognized value beyond the file names Saby gave.
+fn manifest(document: &Document, files: &[(&Planned, u64, [u8; 32])]) -> Vec<u8> {
+    let mut entries = Map::new();
+    for (item, size, sha256) in files {
+        let mut entry = Map::new();
+        entry.insert("kind".into(), Value::from(item.kind));
+        if let Some(id) = &item.attachment_id {
+            entry.insert("attachment_id".into(), Value::from(id.as_str()));
+        }
+        entry.insert("size".into(), Value::from(*size));
+        entry.insert("sha256".into(), Value::from(hex::encode(sha256)));
+        entries.insert(item.name.clone(), Value::Object(entry));
+    }
+    let manifest = json!({
+        "document_id": document.id.as_ref().map(DocumentId::as_str),
+        "files": entries,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn sha256_of(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 impl Client {
-    /// Saves document `document_id` into `dir` (created if missing): every attachment
-    /// (`<id>_<file name>`), each of its signatures (`<id>_<signature file name>`, or
-    /// `<id>_<file name>.<n>.p7s`) and the zip of the whole document from `СсылкаНаАрхив`
-    /// (`<document id>.zip`). Names are sanitized ([`sanitize_file_name`]) and stable.
+    /// Saves document `document_id` into `dir` (created if missing): every attachment under
+    /// its own file name, each of its signatures under its own name (else `<attachment
+    /// file>.p7s`), the zip of the whole document from `СсылкаНаАрхив` under the document's
+    /// title (`<Название>.zip`, else `document.zip`), and a manifest
+    /// ([`MANIFEST_FILE_NAME`](crate::MANIFEST_FILE_NAME), JSON: for each file name its
+    /// kind, Saby attachment id, size and SHA-256 — the ids live there, not in the names).
+    /// Names are sanitized ([`sanitize_file_name`]: at most 255 bytes, no Windows device
+    /// names), unique case-insensitively (`a.pdf`, `a (2).pdf`) and stable.
+    ///
+    /// File names are the documents' own, and may hold a surname: on Unix `dir` is made
+    /// `0700` and every file `0600` (temporary files included), whatever the umask.
     ///
     /// Files behind a link are streamed to disk ([`Client::download_to_file`]'s way), one
     /// after another: memory stays bounded by a network chunk, not by the size of the
@@ -131,12 +170,8 @@ impl Client {
 
     /// [`Client::archive`] for a document already read.
     pub async fn archive_document(&self, document: &Document, dir: &Path) -> Result<ArchiveReport> {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|source| Error::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
+        let dir_owned = dir.to_owned();
+        run_blocking(dir, move || create_private_dir_all(&dir_owned)).await?;
         let mut report = ArchiveReport {
             dir: dir.to_owned(),
             ..ArchiveReport::default()
@@ -165,44 +200,75 @@ impl Client {
         dir: &Path,
         report: &mut ArchiveReport,
     ) -> Result<()> {
-        for item in plan(document) {
-            // Never trust a name to stay inside `dir`.
+        let planned = plan(document);
+        let mut saved = Vec::with_capacity(planned.len());
+        for (i, item) in planned.iter().enumerate() {
+            // Never trust a name to stay inside `dir`. Not quoted: it may hold a surname.
             if !is_plain_file_name(&item.name) {
                 return Err(Error::InvalidInput(format!(
-                    "archive file name {:?} is not a plain file name",
-                    item.name
+                    "archive file {} of the document has no plain file name",
+                    i + 1
                 )));
             }
             let path = dir.join(&item.name);
-            let written = match item.source {
+            let (written, size, sha256) = match &item.source {
                 Source::Inline(bytes) => {
-                    let target = path.clone();
-                    run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await?
+                    let (target, bytes) = (path.clone(), bytes.clone());
+                    let digest = sha256_of(&bytes);
+                    let size = bytes.len() as u64;
+                    let written =
+                        run_blocking(&path, move || write_if_changed_blocking(&target, &bytes))
+                            .await?;
+                    (written, size, digest)
                 }
-                Source::Link(link) => self.archive_link(&link, &path).await?,
+                Source::Link(link) => self.archive_link(link, &path).await?,
             };
+            saved.push((item, size, sha256));
             if written {
                 report.written.push(path);
             } else {
                 report.unchanged.push(path);
             }
         }
+        // Last: the manifest describes a complete archive.
+        let path = dir.join(MANIFEST_FILE_NAME);
+        let bytes = manifest(document, &saved);
+        let target = path.clone();
+        if run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await? {
+            report.written.push(path.clone());
+        } else {
+            report.unchanged.push(path.clone());
+        }
+        report.manifest = Some(path);
         Ok(())
     }
 
     /// Streams `link` into a temporary file beside `path`, then keeps it (renamed over
-    /// `path`) unless `path` already holds the same bytes. Returns whether it wrote.
-    async fn archive_link(&self, link: &str, path: &Path) -> Result<bool> {
+    /// `path`) unless `path` already holds the same bytes. Returns whether it wrote, and
+    /// the file's size and SHA-256.
+    async fn archive_link(&self, link: &str, path: &Path) -> Result<(bool, u64, [u8; 32])> {
         let (tmp, downloaded) = self.download_to_temp(link, TempPath::beside(path)?).await?;
         let (new, existing) = (tmp.path().to_owned(), path.to_owned());
         let same = run_blocking(path, move || same_contents_blocking(&new, &existing)).await;
-        let file = downloaded.file;
+        let (file, size, sha256) = (downloaded.file, downloaded.bytes, downloaded.sha256);
         match same {
             Ok(false) => {}
             Ok(true) => {
                 drop(file);
                 tmp.remove().await;
-                return Ok(false);
+                // Left alone, but private (a file an older version wrote may be 0644).
+                #[cfg(unix)]
+                {
+                    let target = path.to_owned();
+                    run_blocking(path, move || {
+                        crate::fs::atomic::set_mode(&target, 0o600).map_err(|source| Error::Io {
+                            path: target.clone(),
+                            source,
+                        })
+                    })
+                    .await?;
+                }
+                return Ok((false, size, sha256));
             }
             Err(e) => {
                 drop(file);
@@ -211,13 +277,13 @@ impl Client {
             }
         }
         tmp.sync_and_persist(file, path).await?;
-        Ok(true)
+        Ok((true, size, sha256))
     }
 
     /// Downloads what [`Client::archive`] would save for `document`, without writing
     /// anything: every attachment that is not deleted, each of its signatures and the
     /// document's zip (`СсылкаНаАрхив`), in that order, named as [`Client::archive`] names
-    /// them. Inline contents (`ДвоичныеДанные`) are taken as they are; everything else is
+    /// them, then the manifest ([`MANIFEST_FILE_NAME`](crate::MANIFEST_FILE_NAME)). Inline contents (`ДвоичныеДанные`) are taken as they are; everything else is
     /// downloaded from its `Ссылка` (one request per file). Save the result with
     /// [`write_archive`](crate::write_archive).
     ///
@@ -226,17 +292,23 @@ impl Client {
     /// file to disk, or [`Client::download_to_file`] file by file.
     pub async fn archive_files(&self, document: &Document) -> Result<Vec<ArchiveFile>> {
         let planned = plan(document);
-        let mut files = Vec::with_capacity(planned.len());
-        for item in planned {
-            let bytes = match item.source {
-                Source::Inline(b) => b,
-                Source::Link(url) => self.download(&url).await?,
+        let mut files = Vec::with_capacity(planned.len() + 1);
+        let mut saved = Vec::with_capacity(planned.len());
+        for item in &planned {
+            let bytes = match &item.source {
+                Source::Inline(b) => b.clone(),
+                Source::Link(url) => self.download(url).await?,
             };
+            saved.push((item, bytes.len() as u64, sha256_of(&bytes)));
             files.push(ArchiveFile {
-                name: item.name,
+                name: item.name.clone(),
                 bytes,
             });
         }
+        files.push(ArchiveFile {
+            name: MANIFEST_FILE_NAME.to_owned(),
+            bytes: Bytes::from(manifest(document, &saved)),
+        });
         Ok(files)
     }
 }

@@ -191,8 +191,8 @@ impl Client {
                             "application/json; charset=utf-8",
                         )
                         .body(body.clone());
-                    let (status, headers, bytes) = self.send_http(req, &attempt).await?;
-                    if let Some(e) = transport::status_error(status, &headers, &bytes, true) {
+                    let (status, headers, bytes) = self.send_http(req, url, &attempt).await?;
+                    if let Some(e) = transport::status_error(status, &headers, &bytes, true, &[]) {
                         return Err(e);
                     }
                     if !(200..300).contains(&status) {
@@ -255,9 +255,11 @@ impl Client {
             id: confirmation_id(info)?,
             code: None,
         };
+        // A method Saby names may return a session like the standard one: never quoted.
         let opts = CallOptions::new()
             .endpoint(transport::Endpoint::Auth)
-            .idempotent(false);
+            .idempotent(false)
+            .secret_answer(true);
         self.call_raw_as(method, &params, &opts, temporary_session(info))
             .await
             .map_err(login_error)?;
@@ -282,7 +284,9 @@ impl Client {
             id: confirmation_id(info)?,
             code: Some(code),
         };
-        let opts = CallOptions::new().endpoint(transport::Endpoint::Auth);
+        let opts = CallOptions::new()
+            .endpoint(transport::Endpoint::Auth)
+            .secret_answer(true);
         let raw = self
             .call_raw_as(
                 "СБИС.ПодтвердитьВход",
@@ -448,7 +452,7 @@ fn login_error(e: Error) -> Error {
             method,
             path,
             status,
-            excerpt: body_excerpt(b"", true),
+            excerpt: body_excerpt(b"", true, &[]),
             source,
         },
         other => other,

@@ -227,7 +227,8 @@ impl Client {
                 method: method.to_owned(),
                 path: "result.HTML".to_owned(),
                 status: 200,
-                excerpt: crate::error::excerpt(cleaned.as_bytes()),
+                // The document rendered: never quoted.
+                excerpt: String::new(),
                 source: serde::de::Error::custom(format_args!("invalid base64: {e}")),
             })
     }

@@ -3,12 +3,14 @@
 
 use std::path::Path;
 
+use hr_docs_core::net::{BodyTooLarge, ByteBudget};
+use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 use url::Url;
 
-use crate::client::{Attempt, Client, ERROR_BODY_LIMIT, OpenDownload, download_failure};
+use crate::client::{Attempt, AuthToken, Client, ERROR_BODY_LIMIT, OpenDownload, download_failure};
 use crate::error::{Error, Result};
-use crate::fs::atomic::{TempPath, parent_dir, run_blocking, sync_dir};
+use crate::fs::atomic::{TempPath, create_private_file_async, parent_dir, run_blocking, sync_dir};
 
 /// A body streamed completely into a temporary file.
 pub(crate) struct Downloaded {
@@ -16,6 +18,8 @@ pub(crate) struct Downloaded {
     pub(crate) file: tokio::fs::File,
     /// The body's length.
     pub(crate) bytes: u64,
+    /// The SHA-256 of the body (for the archive's manifest).
+    pub(crate) sha256: [u8; 32],
 }
 
 /// What the start of a 2xx body tells: it may be a JSON-RPC error answer (kept, up to
@@ -87,7 +91,7 @@ impl Client {
     /// ```
     pub async fn download_to_file(&self, link: &str, path: &Path) -> Result<u64> {
         let (tmp, downloaded) = self.download_to_temp(link, TempPath::beside(path)?).await?;
-        let Downloaded { file, bytes } = downloaded;
+        let Downloaded { file, bytes, .. } = downloaded;
         tmp.sync_and_persist(file, path).await?;
         let dir = parent_dir(path).to_owned();
         run_blocking(&dir.clone(), move || sync_dir(&dir)).await?;
@@ -128,19 +132,24 @@ impl Client {
     /// after a body cut mid-way starts from byte zero.
     async fn file_attempt(&self, url: &Url, attempt: Attempt, tmp: &Path) -> Result<Downloaded> {
         let mut open = self.open_download(url, attempt).await?;
-        let mut file = tokio::fs::File::create(tmp)
+        // Private whatever the umask: the file may hold personal data.
+        let mut file = create_private_file_async(tmp)
             .await
             .map_err(|source| Error::Io {
                 path: tmp.to_owned(),
                 source,
             })?;
         match self.stream_body(&mut open, &mut file, tmp).await {
-            Ok(bytes) => {
+            Ok((bytes, sha256)) => {
                 file.flush().await.map_err(|source| Error::Io {
                     path: tmp.to_owned(),
                     source,
                 })?;
-                Ok(Downloaded { file, bytes })
+                Ok(Downloaded {
+                    file,
+                    bytes,
+                    sha256,
+                })
             }
             Err(e) => {
                 // Wait for a write still in flight on the blocking pool: it must not land
@@ -156,7 +165,7 @@ impl Client {
         open: &mut OpenDownload<'_>,
         file: &mut tokio::fs::File,
         tmp: &Path,
-    ) -> Result<u64> {
+    ) -> Result<(u64, [u8; 32])> {
         let json_type = open
             .headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -169,6 +178,14 @@ impl Client {
         };
         let mut bytes = 0u64;
         let timeout = open.timeout;
+        // The file's size limit, on the bytes that arrive (a declared length above it is
+        // refused before any byte is written).
+        let mut budget = ByteBudget::new(self.config().max_download_bytes);
+        let mut hasher = Sha256::new();
+        let too_large = |e: BodyTooLarge| Error::BodyTooLarge { limit: e.limit };
+        if let Some(e) = budget.refuses(open.response.content_length()) {
+            return Err(too_large(e));
+        }
         while let Some(chunk) = open
             .response
             .chunk()
@@ -178,7 +195,9 @@ impl Client {
             if chunk.is_empty() {
                 continue;
             }
+            budget.take(chunk.len() as u64).map_err(too_large)?;
             sniff.feed(&chunk);
+            hasher.update(&chunk);
             file.write_all(&chunk).await.map_err(|source| Error::Io {
                 path: tmp.to_owned(),
                 source,
@@ -186,12 +205,15 @@ impl Client {
             bytes += chunk.len() as u64;
         }
         tracing::debug!(status = open.status, bytes, "saby answer streamed to disk");
-        if let Sniff::Keep(start) = &sniff
-            && let Some(err) = download_failure(open.status, &open.headers, start)
-        {
-            return Err(err);
+        if let Sniff::Keep(start) = &sniff {
+            let session = open.session.as_ref().map(AuthToken::secret_text);
+            if let Some(err) =
+                download_failure(open.status, &open.headers, start, session.as_slice())
+            {
+                return Err(err);
+            }
         }
-        Ok(bytes)
+        Ok((bytes, hasher.finalize().into()))
     }
 }
 

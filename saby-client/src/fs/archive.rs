@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::fs::atomic::{is_plain_file_name, run_blocking, sync_dir, write_if_changed_blocking};
+use crate::fs::atomic::{
+    create_private_dir_all, is_plain_file_name, run_blocking, sync_dir, write_if_changed_blocking,
+};
 
 /// What [`Client::archive`](crate::Client::archive) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,14 +20,45 @@ pub struct ArchiveReport {
     pub written: Vec<PathBuf>,
     /// Files already present with identical contents (left untouched).
     pub unchanged: Vec<PathBuf>,
+    /// The manifest ([`MANIFEST_FILE_NAME`]), when one was written or already up to date
+    /// (it is also in `written` or `unchanged`).
+    pub manifest: Option<PathBuf>,
 }
 
-/// Makes a safe, stable file name: letters (any script), digits, `.`, `-`, `_` kept; anything
-/// else (path separators, `:`, `..`, control characters...) becomes `_`; no leading dot; at most
-/// 150 characters; never empty.
+/// The longest file name written, in bytes: 255, the limit of Linux's file systems (and of
+/// NTFS and APFS in UTF-16 units / UTF-8 bytes respectively, which 255 bytes never exceed).
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// The name of the manifest [`Client::archive`](crate::Client::archive) writes into each
+/// document's directory (never taken by a document's file).
+pub const MANIFEST_FILE_NAME: &str = "manifest.json";
+
+/// The longest extension kept whole when a name is cut to [`MAX_FILE_NAME_BYTES`].
+const MAX_EXTENSION_BYTES: usize = 32;
+
+/// Makes a safe, stable file name, the same on every platform:
+///
+/// - letters (any script), digits, `.`, `-`, `_` and spaces are kept; anything else (path
+///   separators, `:`, `..`, control characters…) becomes `_` (runs of `_` collapse);
+/// - no leading dot (hidden files, and our temporary files, start with one), no trailing
+///   dot or space (Windows drops them);
+/// - a Windows device name (`CON`, `PRN`, `AUX`, `NUL`, `COM0`–`COM9`, `LPT0`–`LPT9`, in any
+///   case, with or without an extension) gets a `_` after it: `CON.txt` → `CON_.txt`;
+/// - at most [`MAX_FILE_NAME_BYTES`] bytes (UTF-8), cut at a character boundary with the
+///   extension kept: a long Cyrillic name stays a valid name on Linux;
+/// - never empty (`file`).
+///
+/// ```
+/// use saby_client::{MAX_FILE_NAME_BYTES, sanitize_file_name};
+///
+/// assert_eq!(sanitize_file_name("../../etc/passwd"), "_etc_passwd");
+/// assert_eq!(sanitize_file_name("nul.pdf"), "nul_.pdf");
+/// let long = sanitize_file_name(&format!("{}.pdf", "я".repeat(200)));
+/// assert!(long.len() <= MAX_FILE_NAME_BYTES && long.ends_with(".pdf"));
+/// ```
 pub fn sanitize_file_name(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len());
+    let mut out = String::with_capacity(name.len().min(4 * MAX_FILE_NAME_BYTES));
     for (i, &c) in chars.iter().enumerate() {
         let dot_run = c == '.'
             && (chars.get(i + 1) == Some(&'.') || (i > 0 && chars.get(i - 1) == Some(&'.')));
@@ -36,12 +69,86 @@ pub fn sanitize_file_name(name: &str) -> String {
         }
         out.push(c);
     }
-    let trimmed = out.trim().trim_start_matches('.').trim();
-    let mut s: String = trimmed.chars().take(150).collect();
+    let mut s = trim_name(&out).to_owned();
     if s.is_empty() || s.chars().all(|c| c == '.' || c == '_') {
         s = "file".to_owned();
     }
-    s
+    if is_windows_device_name(&s) {
+        let stem_end = s.find('.').unwrap_or(s.len());
+        s.insert(stem_end, '_');
+    }
+    cap_name(&s, "")
+}
+
+/// Trims what no file name may start or end with: whitespace, leading dots, trailing dots.
+fn trim_name(name: &str) -> &str {
+    name.trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
+        .trim()
+}
+
+/// Whether the part of `name` before its first dot is a Windows device name.
+fn is_windows_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    let upper = stem.to_ascii_uppercase();
+    match upper.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" => true,
+        _ => match (upper.get(..3), upper.get(3..)) {
+            (Some("COM" | "LPT"), Some(digit)) => {
+                matches!(digit.as_bytes(), [b'0'..=b'9']) || matches!(digit, "¹" | "²" | "³")
+            }
+            _ => false,
+        },
+    }
+}
+
+/// `name` with `suffix` put before its extension (`a.pdf` + ` (2)` → `a (2).pdf`), cut to
+/// [`MAX_FILE_NAME_BYTES`] at a character boundary with the suffix and the extension kept.
+pub(crate) fn cap_name(name: &str, suffix: &str) -> String {
+    let (stem, ext) = match name.rfind('.') {
+        Some(dot) if dot > 0 && name.len() - dot <= MAX_EXTENSION_BYTES => name.split_at(dot),
+        _ => (name, ""),
+    };
+    let room = MAX_FILE_NAME_BYTES.saturating_sub(suffix.len() + ext.len());
+    let mut cut = stem.len().min(room);
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let stem = stem[..cut].trim_end_matches(['.', ' ']);
+    let stem = if stem.is_empty() { "file" } else { stem };
+    format!("{stem}{suffix}{ext}")
+}
+
+/// Hands out names unique within one directory, case-insensitively (two names that differ
+/// only in case are one file on Windows and macOS): the first `a.pdf` keeps its name, the
+/// next ones become `a (2).pdf`, `a (3).pdf`… in the order asked — deterministic for a
+/// document read the same way.
+#[derive(Debug, Default)]
+pub(crate) struct UniqueNames {
+    used: std::collections::HashSet<String>,
+}
+
+impl UniqueNames {
+    /// Reserves `name` (e.g. the manifest's) so no file takes it.
+    pub(crate) fn reserve(&mut self, name: &str) {
+        self.used.insert(name.to_lowercase());
+    }
+
+    /// `name` (already sanitized), or the first free `name (n)`.
+    pub(crate) fn unique(&mut self, name: &str) -> String {
+        if self.used.insert(name.to_lowercase()) {
+            return name.to_owned();
+        }
+        let mut n = 2u32;
+        loop {
+            let candidate = cap_name(name, &format!(" ({n})"));
+            if self.used.insert(candidate.to_lowercase()) {
+                return candidate;
+            }
+            n = n.saturating_add(1);
+        }
+    }
 }
 
 /// One file of a document's archive, downloaded (or taken inline) but not written yet: what
@@ -74,22 +181,22 @@ impl ArchiveFile {
 /// in the same directory, its data synced, then renamed over the target), a file that
 /// already holds identical bytes is not touched (reported in [`ArchiveReport::unchanged`]),
 /// and when any file was written the directory is synced once at the end, so every rename
-/// is durable when this returns.
+/// is durable when this returns. On Unix the directory is `0700` and every file `0600`,
+/// whatever the umask (they hold personal data).
 pub fn write_archive_blocking(dir: &Path, files: &[ArchiveFile]) -> Result<ArchiveReport> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+    create_private_dir_all(dir)?;
     let mut report = ArchiveReport {
         dir: dir.to_owned(),
         ..ArchiveReport::default()
     };
-    for file in files {
-        // Never trust a name to stay inside `dir` (the fields are public).
+    for (i, file) in files.iter().enumerate() {
+        // Never trust a name to stay inside `dir` (the fields are public). The name is not
+        // quoted: it may hold a surname.
         if !is_plain_file_name(&file.name) {
             return Err(Error::InvalidInput(format!(
-                "archive file name {:?} is not a plain file name",
-                file.name
+                "archive file {} has no plain file name (a path, a hidden name, or longer \
+                 than {MAX_FILE_NAME_BYTES} bytes)",
+                i + 1
             )));
         }
         let path = dir.join(&file.name);
@@ -98,6 +205,9 @@ pub fn write_archive_blocking(dir: &Path, files: &[ArchiveFile]) -> Result<Archi
         } else {
             report.unchanged.push(path);
         }
+    }
+    if files.iter().any(|f| f.name == MANIFEST_FILE_NAME) {
+        report.manifest = Some(dir.join(MANIFEST_FILE_NAME));
     }
     if !report.written.is_empty() {
         sync_dir(dir)?;
@@ -122,7 +232,9 @@ pub async fn write_archive(dir: &Path, files: &[ArchiveFile]) -> Result<ArchiveR
 
 #[cfg(test)]
 mod tests {
-    use super::sanitize_file_name;
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
 
     #[test]
     fn sanitizes_names() {
@@ -131,6 +243,70 @@ mod tests {
         assert_eq!(sanitize_file_name("Счёт №1.xml"), "Счёт _1.xml");
         assert_eq!(sanitize_file_name(""), "file");
         assert_eq!(sanitize_file_name(".."), "file");
-        assert_eq!(sanitize_file_name(&"x".repeat(400)).chars().count(), 150);
+        assert_eq!(sanitize_file_name("report. . ."), "report");
+        assert_eq!(sanitize_file_name("  .hidden "), "hidden");
+    }
+
+    #[test]
+    fn names_are_capped_in_bytes_with_the_extension_kept() {
+        let ascii = sanitize_file_name(&"x".repeat(400));
+        assert_eq!(ascii.len(), MAX_FILE_NAME_BYTES);
+        // Two bytes a character: cut at a character boundary, extension kept.
+        let cyrillic = sanitize_file_name(&format!("{}.pdf", "я".repeat(300)));
+        assert!(cyrillic.len() <= MAX_FILE_NAME_BYTES, "{}", cyrillic.len());
+        assert!(cyrillic.len() >= MAX_FILE_NAME_BYTES - 1);
+        assert!(cyrillic.ends_with(".pdf"));
+        assert!(cyrillic.starts_with("яяя"));
+        // Four bytes a character.
+        let emoji = sanitize_file_name(&format!("{}.json", "𝔸".repeat(100)));
+        assert!(emoji.len() <= MAX_FILE_NAME_BYTES && emoji.ends_with(".json"));
+        // A very long "extension" is not one.
+        let odd = sanitize_file_name(&format!("a.{}", "b".repeat(300)));
+        assert_eq!(odd.len(), MAX_FILE_NAME_BYTES);
+    }
+
+    #[test]
+    fn windows_device_names_are_taken_apart() {
+        for (name, safe) in [
+            ("CON", "CON_"),
+            ("con.txt", "con_.txt"),
+            ("Nul.tar.gz", "Nul_.tar.gz"),
+            ("aux", "aux_"),
+            ("PRN.pdf", "PRN_.pdf"),
+            ("COM1.json", "COM1_.json"),
+            ("lpt9", "lpt9_"),
+            ("COM¹", "COM¹_"),
+        ] {
+            assert_eq!(sanitize_file_name(name), safe, "{name}");
+        }
+        for name in [
+            "CONSOLE.txt",
+            "COM10",
+            "NULL",
+            "icon.png",
+            "com.pdf",
+            "Кон",
+            "яяяя",
+        ] {
+            assert_eq!(sanitize_file_name(name), name, "{name}");
+        }
+    }
+
+    #[test]
+    fn unique_names_ignore_case_and_keep_the_extension() {
+        let mut names = UniqueNames::default();
+        names.reserve(MANIFEST_FILE_NAME);
+        assert_eq!(names.unique("a.pdf"), "a.pdf");
+        assert_eq!(names.unique("A.PDF"), "A (2).PDF");
+        assert_eq!(names.unique("a.pdf"), "a (3).pdf");
+        assert_eq!(names.unique("Manifest.json"), "Manifest (2).json");
+        assert_eq!(names.unique("noext"), "noext");
+        assert_eq!(names.unique("NOEXT"), "NOEXT (2)");
+        // A name at the limit still gets its suffix within the limit.
+        let long = sanitize_file_name(&format!("{}.pdf", "ж".repeat(200)));
+        assert_eq!(names.unique(&long), long);
+        let second = names.unique(&long);
+        assert!(second.len() <= MAX_FILE_NAME_BYTES, "{}", second.len());
+        assert!(second.ends_with(" (2).pdf"), "{second}");
     }
 }

@@ -8,14 +8,84 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// The hidden temporary name used to write `target` atomically:
-/// `.<file name>.<16 random hex digits>.tmp` in the same directory. The leading dot keeps
-/// it apart from every name [`crate::sanitize_file_name`] produces.
+/// `.<file name>.<16 random hex digits>.tmp` in the same directory, the file name cut to
+/// [`TEMP_PREFIX_BYTES`] so the whole stays within 255 bytes whatever the target's length.
+/// The leading dot keeps it apart from every name [`crate::sanitize_file_name`] produces.
 pub(crate) fn temp_path_beside(target: &Path) -> PathBuf {
     let file_name = target
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_else(|| "file".into());
-    parent_dir(target).join(format!(".{file_name}.{:016x}.tmp", fastrand::u64(..)))
+    let mut cut = file_name.len().min(TEMP_PREFIX_BYTES);
+    while !file_name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    parent_dir(target).join(format!(
+        ".{}.{:016x}.tmp",
+        &file_name[..cut],
+        fastrand::u64(..)
+    ))
+}
+
+/// How much of the target's name a temporary name keeps: 200 bytes, so that
+/// `.` + 200 + `.` + 16 + `.tmp` = 222 bytes fit every file system's 255.
+pub(crate) const TEMP_PREFIX_BYTES: usize = 200;
+
+/// Creates `dir` and its missing parents, private to the user on Unix: each directory
+/// created is `0700` (the umask can only narrow that), and `dir` itself is set to exactly
+/// `0700` whether it was created now or existed (it holds personal data).
+pub(crate) fn create_private_dir_all(dir: &Path) -> Result<()> {
+    let io = |source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io)?;
+    #[cfg(unix)]
+    set_mode(dir, 0o700).map_err(io)?;
+    Ok(())
+}
+
+/// Sets `path`'s permission bits to exactly `mode` (Unix; not subject to the umask).
+#[cfg(unix)]
+pub(crate) fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// Opens `path` for writing, created or truncated, private to the user on Unix: created
+/// `0600` and set to exactly `0600` (whatever the umask, and if it existed before).
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// [`create_private_file`] for tokio: the async file of a streamed download.
+pub(crate) async fn create_private_file_async(path: &Path) -> std::io::Result<tokio::fs::File> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let file = options.open(path).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .await?;
+    }
+    Ok(file)
 }
 
 /// The directory `path` is in (`.` for a bare file name).
@@ -112,14 +182,19 @@ pub(crate) fn write_if_changed_blocking(path: &Path, bytes: &[u8]) -> Result<boo
         source,
     };
     match std::fs::read(path) {
-        Ok(existing) if existing == bytes => return Ok(false),
+        Ok(existing) if existing == bytes => {
+            // Left alone, but private (a file an older version wrote may be 0644).
+            #[cfg(unix)]
+            set_mode(path, 0o600).map_err(io)?;
+            return Ok(false);
+        }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
     let tmp = temp_path_beside(path);
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = create_private_file(&tmp)?;
         f.write_all(bytes)?;
         // The data must be on disk before the rename makes it visible under the final
         // name: otherwise a power loss can leave a renamed but empty file.
@@ -134,12 +209,15 @@ pub(crate) fn write_if_changed_blocking(path: &Path, bytes: &[u8]) -> Result<boo
     Ok(true)
 }
 
-/// One normal path component, not hidden, no separators or control characters: a name that
-/// stays inside the directory it is joined to and cannot clash with our temporary files.
+/// One normal path component, not hidden, no separators or control characters, at most
+/// [`MAX_FILE_NAME_BYTES`](crate::MAX_FILE_NAME_BYTES) bytes: a name that stays inside the
+/// directory it is joined to, that every file system accepts, and that cannot clash with
+/// our temporary files.
 pub(crate) fn is_plain_file_name(name: &str) -> bool {
     let mut components = Path::new(name).components();
     matches!(components.next(), Some(std::path::Component::Normal(_)))
         && components.next().is_none()
+        && name.len() <= crate::fs::archive::MAX_FILE_NAME_BYTES
         && !name.starts_with('.')
         && !name.contains(['/', '\\'])
         && !name.chars().any(char::is_control)

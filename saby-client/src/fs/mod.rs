@@ -10,5 +10,6 @@ pub(crate) mod archive;
 pub(crate) mod atomic;
 
 pub use archive::{
-    ArchiveFile, ArchiveReport, sanitize_file_name, write_archive, write_archive_blocking,
+    ArchiveFile, ArchiveReport, MANIFEST_FILE_NAME, MAX_FILE_NAME_BYTES, sanitize_file_name,
+    write_archive, write_archive_blocking,
 };

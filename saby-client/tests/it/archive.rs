@@ -1,4 +1,5 @@
-//! The local archive: stable names, atomic writes, idempotent reruns.
+//! The local archive: the documents' own names, a manifest with the ids, atomic writes,
+//! idempotent reruns.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
@@ -42,40 +43,56 @@ async fn archive_writes_once_and_a_second_run_changes_nothing() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    // The documents' own names (no ids in them); the zip under the document's title.
+    let zip = "Приказ о приёме на работу.zip";
     assert_eq!(
         names,
-        [
-            "in-att-1_prikaz.xml",
-            "in-att-1_prikaz.xml.p7s",
-            "in-doc-7.zip"
-        ]
+        ["manifest.json", "prikaz.xml", "prikaz.xml.p7s", zip]
     );
     assert!(first.unchanged.is_empty());
+    assert_eq!(first.manifest, Some(target.join("manifest.json")));
     assert_eq!(
-        std::fs::read(target.join("in-att-1_prikaz.xml")).unwrap(),
+        std::fs::read(target.join("prikaz.xml")).unwrap(),
         b"<xml>prikaz</xml>"
     );
     assert_eq!(
-        std::fs::read(target.join("in-att-1_prikaz.xml.p7s")).unwrap(),
+        std::fs::read(target.join("prikaz.xml.p7s")).unwrap(),
         b"SIGNATURE"
     );
-    let modified = std::fs::metadata(target.join("in-doc-7.zip"))
+    // The ids, kinds, sizes and hashes are in the manifest.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(target.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["document_id"], "in-doc-7");
+    let files = &manifest["files"];
+    assert_eq!(files["prikaz.xml"]["kind"], "attachment");
+    assert_eq!(files["prikaz.xml"]["attachment_id"], "in-att-1");
+    assert_eq!(files["prikaz.xml"]["size"], 17);
+    // `printf '<xml>prikaz</xml>' | sha256sum`
+    assert_eq!(
+        files["prikaz.xml"]["sha256"],
+        "51178416aa3171dd079f2e5b4f01beeb141fb377ff51d2d8dccb115e97e7abd0"
+    );
+    assert_eq!(files["prikaz.xml.p7s"]["kind"], "signature");
+    assert_eq!(files["prikaz.xml.p7s"]["attachment_id"], "in-att-1");
+    assert_eq!(files[zip]["kind"], "document_archive");
+    assert_eq!(files[zip]["size"], 9);
+    let modified = std::fs::metadata(target.join(zip))
         .unwrap()
         .modified()
         .unwrap();
 
     let second = client.archive("in-doc-7", &target).await.unwrap();
     assert!(second.written.is_empty(), "{second:?}");
-    assert_eq!(second.unchanged.len(), 3);
+    assert_eq!(second.unchanged.len(), 4, "three files and the manifest");
     assert_eq!(
-        std::fs::metadata(target.join("in-doc-7.zip"))
+        std::fs::metadata(target.join(zip))
             .unwrap()
             .modified()
             .unwrap(),
         modified
     );
     // No temporary files left behind.
-    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 3);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 4);
 
     // A changed file on the server is replaced (atomically), the rest stays.
     server.reset().await;
@@ -91,12 +108,13 @@ async fn archive_writes_once_and_a_second_run_changes_nothing() {
         .await;
     mount_files(server2, b"PK-zip-v2").await;
     let third = client.archive("in-doc-7", &target).await.unwrap();
-    assert_eq!(third.written, vec![target.join("in-doc-7.zip")]);
-    assert_eq!(third.unchanged.len(), 2);
+    // The zip changed, and with it its hash in the manifest.
     assert_eq!(
-        std::fs::read(target.join("in-doc-7.zip")).unwrap(),
-        b"PK-zip-v2"
+        third.written,
+        vec![target.join(zip), target.join("manifest.json")]
     );
+    assert_eq!(third.unchanged.len(), 2);
+    assert_eq!(std::fs::read(target.join(zip)).unwrap(), b"PK-zip-v2");
 }
 
 #[tokio::test]
@@ -115,11 +133,16 @@ async fn hostile_names_are_sanitized_and_inline_data_is_saved() {
         .archive_document(&doc, dir.path())
         .await
         .unwrap();
-    assert_eq!(report.written, vec![dir.path().join("_etc_passwd")]);
+    // The file's own name; the hostile id only in the manifest (as data, not as a path).
     assert_eq!(
-        std::fs::read(dir.path().join("_etc_passwd")).unwrap(),
-        b"root"
+        report.written,
+        vec![dir.path().join("passwd"), dir.path().join("manifest.json")]
     );
+    assert_eq!(std::fs::read(dir.path().join("passwd")).unwrap(), b"root");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["files"]["passwd"]["attachment_id"], "../../etc");
+    assert_eq!(manifest["document_id"], "d/../1");
 }
 
 /// Hidden (temporary) entries of `dir`.
@@ -172,13 +195,17 @@ async fn streamed_files_are_compared_on_disk_and_identical_ones_never_rewritten(
     let dir = tempfile::tempdir().unwrap();
     let client = client(&server);
     let doc = linked_document();
-    let (scan_path, zip_path) = (
-        dir.path().join("a1_scan.pdf"),
-        dir.path().join("big-doc.zip"),
+    let (scan_path, zip_path, manifest) = (
+        dir.path().join("scan.pdf"),
+        dir.path().join("document.zip"),
+        dir.path().join("manifest.json"),
     );
 
     let first = client.archive_document(&doc, dir.path()).await.unwrap();
-    assert_eq!(first.written, vec![scan_path.clone(), zip_path.clone()]);
+    assert_eq!(
+        first.written,
+        vec![scan_path.clone(), zip_path.clone(), manifest.clone()]
+    );
     assert!(first.unchanged.is_empty());
     assert!(std::fs::read(&scan_path).unwrap() == scan, "scan differs");
     assert!(std::fs::read(&zip_path).unwrap() == zip, "zip differs");
@@ -192,7 +219,10 @@ async fn streamed_files_are_compared_on_disk_and_identical_ones_never_rewritten(
     // inode: not replaced by a rename; same mtime: not written to).
     let second = client.archive_document(&doc, dir.path()).await.unwrap();
     assert!(second.written.is_empty(), "{second:?}");
-    assert_eq!(second.unchanged, vec![scan_path.clone(), zip_path.clone()]);
+    assert_eq!(
+        second.unchanged,
+        vec![scan_path.clone(), zip_path.clone(), manifest.clone()]
+    );
     assert_eq!(before(&scan_path), scan_meta);
     assert_eq!(before(&zip_path), zip_meta);
     assert!(hidden_entries(dir.path()).is_empty());
@@ -204,7 +234,7 @@ async fn streamed_files_are_compared_on_disk_and_identical_ones_never_rewritten(
     catch_all(&server).await;
     mount_big(&server, &scan, &zip).await;
     let third = client.archive_document(&doc, dir.path()).await.unwrap();
-    assert_eq!(third.written, vec![zip_path.clone()]);
+    assert_eq!(third.written, vec![zip_path.clone(), manifest.clone()]);
     assert_eq!(third.unchanged, vec![scan_path.clone()]);
     assert!(std::fs::read(&zip_path).unwrap() == zip, "zip not replaced");
     assert_ne!(before(&zip_path).0, zip_meta.0, "replaced by a rename");
@@ -229,7 +259,7 @@ async fn a_failed_download_leaves_no_temporary_file_and_earlier_files_saved() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("big-doc.zip"), b"old zip").unwrap();
+    std::fs::write(dir.path().join("document.zip"), b"old zip").unwrap();
 
     let err = client(&server)
         .archive_document(&linked_document(), dir.path())
@@ -237,13 +267,12 @@ async fn a_failed_download_leaves_no_temporary_file_and_earlier_files_saved() {
         .unwrap_err();
 
     assert_eq!(err.status(), Some(502), "{err:?}");
+    assert_eq!(std::fs::read(dir.path().join("scan.pdf")).unwrap(), b"scan");
     assert_eq!(
-        std::fs::read(dir.path().join("a1_scan.pdf")).unwrap(),
-        b"scan"
-    );
-    assert_eq!(
-        std::fs::read(dir.path().join("big-doc.zip")).unwrap(),
+        std::fs::read(dir.path().join("document.zip")).unwrap(),
         b"old zip"
     );
+    // No manifest for an archive that is not complete.
+    assert!(!dir.path().join("manifest.json").exists());
     assert!(hidden_entries(dir.path()).is_empty());
 }

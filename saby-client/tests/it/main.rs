@@ -24,6 +24,7 @@ mod sandbox_incoming;
 mod sandbox_pre_read;
 mod sandbox_resilience;
 mod secrets;
+mod security;
 mod send_sync;
 mod service_stages;
 mod tracing_fields;

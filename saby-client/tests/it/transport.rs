@@ -327,16 +327,17 @@ async fn html_page_truncated_and_malformed_bodies_are_retried_then_decode_errors
                 .set_body_raw("<html><body>Вход в систему</body></html>", "text/html"),
             "<html>",
         ),
+        // JSON, whole or cut off, is never quoted: it may be a document (issue 9).
         (
             ResponseTemplate::new(200).set_body_raw(
                 r#"{"jsonrpc":"2.0","result":{"Идентификатор":"x","Сост"#,
                 "application/json",
             ),
-            "Сост",
+            "",
         ),
         (
             ResponseTemplate::new(200).set_body_raw("{not json at all", "application/json"),
-            "{not json",
+            "",
         ),
         (
             ResponseTemplate::new(200).set_body_raw("", "application/json"),
@@ -357,7 +358,11 @@ async fn html_page_truncated_and_malformed_bodies_are_retried_then_decode_errors
             } => {
                 assert_eq!(method, "СБИС.ПрочитатьДокумент");
                 assert_eq!(*status, 200);
-                assert!(excerpt.contains(needle), "{excerpt}");
+                if needle.is_empty() {
+                    assert!(excerpt.is_empty(), "{excerpt}");
+                } else {
+                    assert!(excerpt.contains(needle), "{excerpt}");
+                }
             }
             other => panic!("expected a decode error, got {other:?}"),
         }

@@ -599,6 +599,36 @@ impl Sandbox {
         }
     }
 
+    /// The set as someone corrected it in Beorg's Smart Archive: no document marked broken
+    /// any more ([`SetSpec::broken_document`]) and the SNILS check number right
+    /// ([`SetSpec::bad_snils_check_number`]); its next result says so. Returns `false` for
+    /// an unknown set (the id as for [`contour_of`](Self::contour_of)).
+    pub fn correct(&self, id: impl AsRef<str>) -> bool {
+        let mut st = self.shared.lock();
+        match st.set_mut(id.as_ref()) {
+            Some(s) => {
+                s.broken_documents.clear();
+                s.bad_snils = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Marks one more document of a set broken (by key, as
+    /// [`SetSpec::broken_document`]): its next result says so — a set whose data
+    /// changed at Beorg. Returns `false` for an unknown set.
+    pub fn mark_broken(&self, id: impl AsRef<str>, key: impl Into<String>) -> bool {
+        let mut st = self.shared.lock();
+        match st.set_mut(id.as_ref()) {
+            Some(s) => {
+                s.broken_documents.push(key.into());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether the set exists and is ready (the id as for [`contour_of`](Self::contour_of)).
     pub fn is_ready(&self, id: impl AsRef<str>) -> bool {
         let mut st = self.shared.lock();

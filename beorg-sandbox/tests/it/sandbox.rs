@@ -626,4 +626,21 @@ async fn a_broken_document_and_a_bad_snils_check_number() {
     let bad_number = snils(&raw(&bad).await);
     assert!(!valid(&bad_number), "a wrong check number");
     assert!(valid(&snils(&raw(&fine).await)), "others are valid");
+
+    // Corrected at Beorg: the next results are clean; marked again: broken again.
+    assert!(sandbox.correct(&broken) && sandbox.correct(&bad));
+    assert!(raw(&broken).await["documents"][1]["broken"].is_null());
+    let corrected = snils(&raw(&bad).await);
+    assert!(valid(&corrected));
+    assert_eq!(
+        corrected[..11],
+        bad_number[..11],
+        "only the check number changed"
+    );
+    assert!(sandbox.mark_broken(&fine, "SNILS"));
+    assert_eq!(
+        raw(&fine).await["documents"][1]["broken"],
+        serde_json::Value::Bool(true)
+    );
+    assert!(!sandbox.correct("s-99") && !sandbox.mark_broken("s-99", "SNILS"));
 }

@@ -118,6 +118,7 @@ pub mod ids;
 mod mapper;
 mod pipeline;
 mod progress;
+pub mod review;
 mod run;
 pub mod store;
 mod worker;
@@ -129,12 +130,14 @@ pub use config::{
 };
 pub use error::{Error, MappingError, Result, StoreError};
 pub use mapper::{DefaultMapper, DocumentMapper, MappingContext};
-pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder};
+pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder, default_today};
 pub use progress::{Progress, ProgressKind, StopReason, Summary};
+pub use review::{Decision, DecisionKind, ReviewError};
 pub use store::Replay;
 
-/// Both clients, re-exported so one dependency is enough.
+/// Both clients and the data checks, re-exported so one dependency is enough.
 pub use beorg_client;
+pub use hr_docs_checks;
 pub use saby_client;
 
 /// The README's examples, compiled (and the sandbox one run) as doctests.

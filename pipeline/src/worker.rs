@@ -470,7 +470,10 @@ impl Worker<'_> {
         if !excluded.is_empty() {
             result.documents.retain(|d| !excluded.contains(&d.key));
         }
-        let report = check_result(&result, &self.inner.config.checks, self.inner.today());
+        // Pure and quick: its own span inside the step's, for the logs that follow.
+        let today = self.inner.today();
+        let report = tracing::info_span!("checks", documents = result.documents.len())
+            .in_scope(|| check_result(&result, &self.inner.config.checks, today));
         match review::judge(&report, decision.as_ref(), &self.rec.findings) {
             Judgement::Go => {}
             Judgement::Hold => {

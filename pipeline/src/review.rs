@@ -417,9 +417,24 @@ pub(crate) fn judge(
     }
 }
 
-/// The stored form of the decisions (a JSON array), for stores that keep
-/// them as text (`SqliteStore`).
-pub(crate) fn decisions_to_json(decisions: &[Decision]) -> String {
+/// The stored form of a set's decisions: a JSON array of
+/// `{"kind", "documents" (send_without only), "by", "reason" (if any), "at" (RFC 3339)}`.
+/// `SqliteStore` keeps [`SetRecord::decisions`] as this text; a store of your
+/// own may too (its findings are `serde_json::to_string(&record.findings)`).
+///
+/// ```
+/// use hr_docs_pipeline::review::{Decision, decisions_from_json, decisions_to_json};
+///
+/// let at = time::macros::datetime!(2026-01-15 09:30 UTC);
+/// let decisions = vec![Decision::send_without(["MEDBOOK1"], "hr-operator-7").with_at(at)];
+/// let text = decisions_to_json(&decisions);
+/// assert_eq!(
+///     text,
+///     r#"[{"kind":"send_without","documents":["MEDBOOK1"],"by":"hr-operator-7","at":"2026-01-15T09:30:00Z"}]"#
+/// );
+/// assert_eq!(decisions_from_json(&text), Some(decisions));
+/// ```
+pub fn decisions_to_json(decisions: &[Decision]) -> String {
     let list: Vec<Value> = decisions.iter().map(decision_to_json).collect();
     Value::Array(list).to_string()
 }
@@ -444,7 +459,8 @@ fn decision_to_json(d: &Decision) -> Value {
 }
 
 /// Reads [`decisions_to_json`]'s form back; `None` when it is not that form.
-pub(crate) fn decisions_from_json(text: &str) -> Option<Vec<Decision>> {
+/// A kind this version does not know is kept as [`DecisionKind::Unknown`].
+pub fn decisions_from_json(text: &str) -> Option<Vec<Decision>> {
     let Value::Array(list) = serde_json::from_str(text).ok()? else {
         return None;
     };

@@ -37,9 +37,13 @@
 //! * `GET|POST /api/document/result/s-N` returns realistic documents with Beorg's
 //!   quirks (string/number/null confidences, `status` `0`/`""`, `{}` metadata,
 //!   `broken: null`, `RegistrationDate: null`, `Firstname` casing, unknown fields)
-//!   and a `FileName` of type plus surname (`Паспорт_Иванов`). Seeded sets can
-//!   instead come back broken as a whole ([`SetSpec::broken`]), without documents
-//!   ([`SetSpec::empty`]), or never leave processing ([`SetSpec::never_ready`]).
+//!   and a `FileName` of type plus surname (`Паспорт_Иванов`). The generated data is
+//!   plausible (check numbers right, employees 25 to 44 years old this year, a passport
+//!   issued after the 21st birthday), so it passes data checks such as `hr-docs-checks`. Seeded sets can instead come back
+//!   broken as a whole ([`SetSpec::broken`]), without documents ([`SetSpec::empty`]),
+//!   or never leave processing ([`SetSpec::never_ready`]); or be ready with one document
+//!   marked broken ([`SetSpec::broken_document`]) or a SNILS whose check number is wrong
+//!   ([`SetSpec::bad_snils_check_number`]).
 //! * A wrong token gets 401, an unknown project 404 `CampaignNotFound`, an unknown
 //!   set 404 `DocumentNotFound`, always as `{"errors": {"type": …, "message": …}}`.
 //!
@@ -321,12 +325,15 @@ pub(crate) enum Outcome {
 #[must_use]
 pub struct SetSpec {
     pub(crate) surname: Option<String>,
-    /// Wire types (`PASSPORT`, `RVP`, ...).
-    pub(crate) documents: Vec<String>,
+    /// `(key, wire type)` of each document (`("PASSPORT", "PASSPORT")`, ...).
+    pub(crate) documents: Vec<(String, String)>,
     pub(crate) contour: Option<String>,
     pub(crate) polls_until_ready: Option<u32>,
     pub(crate) outcome: Outcome,
     pub(crate) never_ready: bool,
+    /// Keys (or wire types) of the documents to mark `broken`.
+    pub(crate) broken_documents: Vec<String>,
+    pub(crate) bad_snils: bool,
 }
 
 impl SetSpec {
@@ -346,7 +353,33 @@ impl SetSpec {
     /// `"INN"`, `"RVP"`, `"BRTH"`, ...; any other name gives a document with only a
     /// `Number`), replacing the PASSPORT + SNILS default.
     pub fn document(mut self, doc_type: impl Into<String>) -> Self {
-        self.documents.push(doc_type.into());
+        let doc_type = doc_type.into();
+        self.documents.push((doc_type.clone(), doc_type));
+        self
+    }
+
+    /// Adds a document of wire type `doc_type` under its own `key` (as an upload's
+    /// `process_info` can name it: `"MEDBOOK1"`), replacing the PASSPORT + SNILS default
+    /// like [`document`](Self::document).
+    pub fn keyed_document(mut self, key: impl Into<String>, doc_type: impl Into<String>) -> Self {
+        self.documents.push((key.into(), doc_type.into()));
+        self
+    }
+
+    /// Marks the document with this key broken, as Beorg marks a document it could not
+    /// read: `"broken": true` with one reason in `broken_reasons` and `broken_reasons_ru`.
+    /// A document's key is its wire type unless [`keyed_document`](Self::keyed_document)
+    /// gave it another (the default documents' keys are `"PASSPORT"` and `"SNILS"`). The
+    /// set itself is ready, with its other documents as usual.
+    pub fn broken_document(mut self, key: impl Into<String>) -> Self {
+        self.broken_documents.push(key.into());
+        self
+    }
+
+    /// The SNILS number of the set's `SNILS` documents gets a wrong check number (the two
+    /// last digits), as a misread digit would give; everything else is as usual.
+    pub fn bad_snils_check_number(mut self) -> Self {
+        self.bad_snils = true;
         self
     }
 
@@ -522,7 +555,7 @@ impl Sandbox {
         let docs = if spec.documents.is_empty() {
             documents::default_documents()
         } else {
-            spec.documents.into_iter().map(|t| (t.clone(), t)).collect()
+            spec.documents
         };
         let polls = if spec.never_ready {
             u32::MAX
@@ -546,6 +579,8 @@ impl Sandbox {
             polls,
             outcome: spec.outcome,
             never_ready: spec.never_ready,
+            broken_documents: spec.broken_documents,
+            bad_snils: spec.bad_snils,
         });
         SetId::new(state::set_id(number))
     }
@@ -558,6 +593,36 @@ impl Sandbox {
             Some(s) => {
                 s.remaining_polls = 0;
                 s.never_ready = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The set as someone corrected it in Beorg's Smart Archive: no document marked broken
+    /// any more ([`SetSpec::broken_document`]) and the SNILS check number right
+    /// ([`SetSpec::bad_snils_check_number`]); its next result says so. Returns `false` for
+    /// an unknown set (the id as for [`contour_of`](Self::contour_of)).
+    pub fn correct(&self, id: impl AsRef<str>) -> bool {
+        let mut st = self.shared.lock();
+        match st.set_mut(id.as_ref()) {
+            Some(s) => {
+                s.broken_documents.clear();
+                s.bad_snils = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Marks one more document of a set broken (by key, as
+    /// [`SetSpec::broken_document`]): its next result says so — a set whose data
+    /// changed at Beorg. Returns `false` for an unknown set.
+    pub fn mark_broken(&self, id: impl AsRef<str>, key: impl Into<String>) -> bool {
+        let mut st = self.shared.lock();
+        match st.set_mut(id.as_ref()) {
+            Some(s) => {
+                s.broken_documents.push(key.into());
                 true
             }
             None => false,

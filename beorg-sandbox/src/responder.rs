@@ -311,6 +311,8 @@ fn upload(st: &mut State, params: &Params) -> (u16, Value) {
         polls,
         outcome: Outcome::Documents,
         never_ready: false,
+        broken_documents: Vec::new(),
+        bad_snils: false,
     });
     (200, json!({"document_id": set_id(number)}))
 }

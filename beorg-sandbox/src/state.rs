@@ -24,6 +24,10 @@ pub(crate) struct SetState {
     pub(crate) outcome: Outcome,
     /// Listed as ready, but its result answers 425 forever.
     pub(crate) never_ready: bool,
+    /// Keys (or wire types) of the documents marked `broken`.
+    pub(crate) broken_documents: Vec<String>,
+    /// The SNILS number's check number is wrong.
+    pub(crate) bad_snils: bool,
 }
 
 impl SetState {
@@ -41,6 +45,8 @@ pub(crate) struct NewSet {
     pub(crate) polls: u32,
     pub(crate) outcome: Outcome,
     pub(crate) never_ready: bool,
+    pub(crate) broken_documents: Vec<String>,
+    pub(crate) bad_snils: bool,
 }
 
 pub(crate) struct State {
@@ -104,6 +110,8 @@ impl State {
                 remaining_polls: new.polls,
                 outcome: new.outcome,
                 never_ready: new.never_ready,
+                broken_documents: new.broken_documents,
+                bad_snils: new.bad_snils,
             },
         );
         number

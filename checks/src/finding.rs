@@ -209,7 +209,7 @@ impl fmt::Display for Severity {
 /// with, at most, a field's wire name, a Beorg check key, a count, a confidence or a
 /// policy bound. Serialized with the field names below; `None` fields are left out,
 /// unknown fields are ignored on reading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Finding {
     /// The document's `key` (from `process_info`; defaults to its type). `None` for a
@@ -547,7 +547,7 @@ pub enum Verdict {
 /// assert!(!report.has_errors());
 /// assert_eq!(report.verdict(), Verdict::Warnings);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Report {
     /// The findings, in document order, set-level findings first.

@@ -11,10 +11,14 @@
 //!
 //! Without credentials it starts both sandboxes — Beorg as a company (`project_id` 4821) with
 //! two contours, `Кадры-Москва` and `Кадры-Казань`, whose set numbers interleave — uploads six
-//! sets (passport + SNILS of six employees; they land on the contours in turn), runs the
-//! pipeline until every set is final, prints one line per set with its contour and a summary
-//! per contour, then runs the pipeline a second time on the same state to show that nothing is
-//! sent twice. The state file and the archive live in a temporary directory, removed at exit.
+//! sets (passport + SNILS of six employees; they land on the contours in turn) and seeds a
+//! seventh, in the middle, whose SNILS check number was misread. It runs the pipeline until
+//! every set is settled: the six are sent, the seventh is **held for review** by the data
+//! checks (not sent, not failed, not holding the later sets back) and reported with the
+//! command that reviews it. It prints one line per set with its contour and a summary per
+//! contour, then runs the pipeline a second time on the same state to show that nothing is
+//! sent twice. The state file and the archive live in a temporary directory, removed at exit
+//! unless a set is held (then the state is kept for `cargo run --example review`).
 //!
 //! The output names sets, contours, Saby document ids, document types and states — never a
 //! recognized value or a file name made from one (`Паспорт_<surname>`).
@@ -23,8 +27,11 @@
 //! `SABY_APP_CLIENT_ID`/`SABY_APP_SECRET`/`SABY_SECRET_KEY`) set, it processes the real
 //! services' ready sets instead, with the configuration from `PIPELINE_*`/`SABY_*` variables
 //! (docs/configuration.md); the state file makes re-runs and runs after a crash safe. Ctrl-C
-//! stops it cleanly (sets in flight are checkpointed). The exit code is 0 when every set
-//! reached a final state.
+//! stops it cleanly (sets in flight are checkpointed).
+//!
+//! Exit codes: 0 — every set known to the state file is settled: done, skipped, rejected, or
+//! held for review (a person decides; the run prints how); 1 — a set failed or is still
+//! pending (or, in the sandbox, the second run sent something again); 2 — a setup error.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -36,8 +43,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use beorg_client::{DocumentType, ProcessInfo, SetId, UploadRequest};
-use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig};
-use hr_docs_pipeline::store::{SetRecord, StateStore};
+use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig, SetSpec};
+use hr_docs_pipeline::store::{SetRecord, SetStatus, StateStore};
 use hr_docs_pipeline::{
     DocumentTemplate, Pipeline, PipelineConfig, Progress, ProgressKind, StopReason, Summary,
 };
@@ -47,6 +54,8 @@ use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
 
 /// Sets uploaded to the Beorg sandbox (they alternate between its two contours).
 const SAMPLE_SETS: usize = 6;
+/// Sets the sandbox run expects: the uploads and one seeded set with a misread SNILS.
+const EXPECTED_SETS: usize = SAMPLE_SETS + 1;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -81,8 +90,12 @@ async fn sandbox_services() -> Result<Services, BoxError> {
     let beorg = beorg_sandbox.client();
 
     // What an HR specialist does in BeScan: upload one set per employee. The sandbox company
-    // (the client's project_id) has two contours; uploads go to them in turn.
-    for _ in 0..SAMPLE_SETS {
+    // (the client's project_id) has two contours; uploads go to them in turn. Halfway, one
+    // set whose SNILS check number Beorg misread: the data checks hold it for review.
+    for i in 0..SAMPLE_SETS {
+        if i == SAMPLE_SETS / 2 {
+            beorg_sandbox.add_set(SetSpec::new().bad_snils_check_number());
+        }
         let request = UploadRequest::new()
             .image_with(sample_scan(), ProcessInfo::of_type(DocumentType::Passport))
             .image_with(sample_scan(), ProcessInfo::of_type(DocumentType::Snils));
@@ -199,6 +212,14 @@ fn describe(event: &Progress) -> String {
             reason,
         } => format!("{set}: FAILED at {step} ({failure}): {reason}"),
         ProgressKind::Replayed => format!("{set}: replayed"),
+        ProgressKind::Held { errors, checks, .. } => {
+            let names: Vec<&str> = checks.iter().map(|c| c.as_str()).collect();
+            format!(
+                "{set}: HELD for review — {errors} error(s): {}",
+                names.join(", ")
+            )
+        }
+        ProgressKind::Decided { decision } => format!("{set}: review decision: {decision}"),
         _ => format!("{set}: {:?}", event.kind),
     }
 }
@@ -225,7 +246,13 @@ fn print_report(records: &[SetRecord], summary: &Summary) {
         "set", "contour", "Saby document", "attachments"
     );
     for r in records {
+        let errors = r.findings.iter().filter(|f| f.is_error()).count();
         let outcome = match (&r.final_state, &r.failure, &r.skip) {
+            _ if r.status == SetStatus::Held => format!(
+                "HELD for review: {errors} error(s), {} warning(s)",
+                r.findings.len() - errors
+            ),
+            _ if r.status == SetStatus::Rejected => "rejected in review".to_owned(),
             (_, Some(f), _) => format!("FAILED at {} ({}): {}", f.step, f.kind, f.reason),
             (_, _, Some(reason)) => format!("skipped ({reason})"),
             (Some(state), None, None) => format!("final: {state}"),
@@ -270,13 +297,18 @@ async fn run() -> Result<bool, BoxError> {
     };
     let sandbox_mode = services.scratch.is_some();
     let archive_dir = services.config.archive_dir.clone();
+    let state_path = services.config.state_path.clone();
     println!(
         "state file: {}\narchive:    {}",
         services.config.state_path.display(),
         archive_dir.display()
     );
 
-    let expected = if sandbox_mode { SAMPLE_SETS as u64 } else { 0 };
+    let expected = if sandbox_mode {
+        EXPECTED_SETS as u64
+    } else {
+        0
+    };
     let (bar, tty) = progress_bar(expected);
     let seen = Arc::new(AtomicU64::new(0));
     let settled = Arc::new(AtomicU64::new(0));
@@ -344,11 +376,18 @@ async fn run() -> Result<bool, BoxError> {
         count_files(&archive_dir),
         archive_dir.display()
     );
-    // Every set known to the state file is final (and, in the sandbox, every uploaded one).
-    // In the sandbox every set is on one of the company's two contours.
-    let mut ok = summary.all_final()
+    // Every set known to the state file is settled — done, skipped, rejected or held for
+    // review (and, in the sandbox, every uploaded one, on one of the company's two contours).
+    let mut ok = summary.all_settled()
         && (!sandbox_mode
-            || (records.len() == SAMPLE_SETS && records.iter().all(|r| r.contour.is_some())));
+            || (records.len() == EXPECTED_SETS && records.iter().all(|r| r.contour.is_some())));
+    let held: Vec<&SetRecord> = records
+        .iter()
+        .filter(|r| r.status == SetStatus::Held)
+        .collect();
+    if !held.is_empty() {
+        print_review_hint(&held, &state_path, pipeline.company(), sandbox_mode);
+    }
 
     if sandbox_mode && ok {
         // Same services, same state file: a second run must send nothing.
@@ -361,9 +400,62 @@ async fn run() -> Result<bool, BoxError> {
     }
     drop(pipeline);
     if let Some(dir) = services.scratch {
-        let _ = std::fs::remove_dir_all(dir);
+        if held.is_empty() {
+            let _ = std::fs::remove_dir_all(dir);
+        } else {
+            println!(
+                "the state directory {} is kept for the review tool; remove it when done",
+                dir.display()
+            );
+        }
     }
     Ok(ok)
+}
+
+/// The held sets, with their errors (check names, documents and fields — no values), and
+/// the commands that review them.
+fn print_review_hint(held: &[&SetRecord], state_path: &Path, company: &str, sandbox: bool) {
+    println!();
+    for r in held {
+        let errors: Vec<String> = r
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| match (&f.document_key, &f.field) {
+                (Some(k), Some(field)) => format!("{} on {k}/{field}", f.check),
+                (Some(k), None) => format!("{} on {k}", f.check),
+                _ => f.check.to_string(),
+            })
+            .collect();
+        println!(
+            "{} [{}] is held for review: {}",
+            r.set_id,
+            r.contour.as_deref().unwrap_or("no contour"),
+            errors.join("; ")
+        );
+    }
+    let first = held[0].set_id.as_str();
+    let env = format!(
+        "PIPELINE_STATE_PATH={} BEORG_PROJECT_ID={company}",
+        state_path.display()
+    );
+    println!("review it with:");
+    println!("  {env} cargo run --example review -- list");
+    if sandbox {
+        println!(
+            "  {env} cargo run --example review -- approve {first} | reject {first} --reason … | refetch {first}"
+        );
+        println!(
+            "  (`review -- show {first}` prints the recognized fields from Beorg: with real services; \
+             the Beorg sandbox stops with this run)"
+        );
+    } else {
+        println!("  {env} cargo run --example review -- show {first}");
+        println!(
+            "  then: review -- approve {first} [--without <document key>] | reject {first} --reason … | refetch {first}"
+        );
+    }
+    println!("  (held sets do not block the others; a decision takes effect on the next run)");
 }
 
 #[tokio::main]
@@ -378,7 +470,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("not every set reached a final state");
+            eprintln!("not every set is settled: a set failed or is still pending");
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use beorg_client::watermark::{DEFAULT_GAP_GRACE, DEFAULT_MAX_JUMP, WatermarkRule};
+use hr_docs_checks::{BrokenPolicy, Check, Policy, PolicyBuilder, Severity, validate_inn};
 use saby_client::{Party, Regulation, StateCode};
 
 use crate::error::{Error, Result};
@@ -90,6 +91,27 @@ pub const ENV_COUNTERPARTY_INN: &str = "SABY_COUNTERPARTY_INN";
 pub const ENV_COUNTERPARTY_KPP: &str = "SABY_COUNTERPARTY_KPP";
 /// Environment variable: the counterparty's name, required.
 pub const ENV_COUNTERPARTY_NAME: &str = "SABY_COUNTERPARTY_NAME";
+/// Environment variable: the data checks' confidence threshold, a number from
+/// 0 to 1 (default 0.8): a recognized field Beorg is less sure of is a
+/// `low_confidence` finding. See [`PipelineConfig::checks`].
+pub const ENV_CHECK_CONFIDENCE: &str = "PIPELINE_CHECK_CONFIDENCE";
+/// Environment variable: the allowed age of a document's holder in full
+/// years, `MIN-MAX` (default `14-120`).
+pub const ENV_CHECK_AGE: &str = "PIPELINE_CHECK_AGE";
+/// Environment variable: what a document (or set) Beorg marked `broken` does:
+/// `hold` (default: held for review) or `fail` (the set fails).
+pub const ENV_CHECK_BROKEN: &str = "PIPELINE_CHECK_BROKEN";
+/// Environment variable: comma-separated checks (their names, e.g.
+/// `field_missing,low_confidence`) whose findings are errors: the set is held.
+pub const ENV_CHECK_ERRORS: &str = "PIPELINE_CHECK_ERRORS";
+/// Environment variable: comma-separated checks whose findings are warnings:
+/// they travel with the document and do not stop it.
+pub const ENV_CHECK_WARNINGS: &str = "PIPELINE_CHECK_WARNINGS";
+/// Environment variable: comma-separated checks whose findings are fatal: the
+/// set fails.
+pub const ENV_CHECK_FATAL: &str = "PIPELINE_CHECK_FATAL";
+/// Environment variable: comma-separated checks that do not run.
+pub const ENV_CHECK_DISABLED: &str = "PIPELINE_CHECK_DISABLED";
 
 /// The default final states: completed (7), completed with problems (9 — this
 /// is where a rejection ends), error (6), withdrawn (19), deleted by the
@@ -172,7 +194,7 @@ impl DocumentTemplate {
 /// let kazan = TemplateOverride::new()
 ///     .doc_type("ДокКадрКазань")
 ///     .regulation(Regulation::by_name("Кадровые документы Казань"))
-///     .counterparty(Party::legal_entity("1655000000", "165501001", "АО Казань"));
+///     .counterparty(Party::legal_entity("1655000003", "165501001", "АО Казань"));
 /// assert_eq!(kazan.doc_type.as_deref(), Some("ДокКадрКазань"));
 /// assert!(kazan.our_organization.is_none());
 /// ```
@@ -306,6 +328,16 @@ pub struct PipelineConfig {
     /// the shutdown future completes before dropping them (safe: the store is consistent at every
     /// step boundary) (default 30 s).
     pub shutdown_grace: Duration,
+    /// The data checks run on each fetched result before anything of it is
+    /// written to Saby (default [`Policy::default`]): which checks run, at
+    /// which severity, the confidence threshold and the age bounds. Errors
+    /// hold the set for review, fatal findings fail it, warnings travel with
+    /// the document (see [`crate::review`]). Defaults: a failed check number
+    /// (SNILS, INN, MRZ), a malformed number, a date that cannot be right and
+    /// a `broken` document are errors; a low confidence (under 0.8), a
+    /// missing field and Beorg's own verification signals are warnings
+    /// (`docs/checks.md` lists every check).
+    pub checks: Policy,
 }
 
 impl PipelineConfig {
@@ -331,6 +363,7 @@ impl PipelineConfig {
                 max_jump: DEFAULT_MAX_JUMP,
                 not_ready_timeout: Duration::from_secs(24 * 3600),
                 shutdown_grace: Duration::from_secs(30),
+                checks: Policy::default(),
             },
         }
     }
@@ -368,12 +401,12 @@ impl PipelineConfig {
             });
         }
         let our_organization = Party::legal_entity(
-            required(ENV_OUR_ORG_INN)?,
+            inn(ENV_OUR_ORG_INN, required(ENV_OUR_ORG_INN)?)?,
             get(ENV_OUR_ORG_KPP).unwrap_or_default(),
             required(ENV_OUR_ORG_NAME)?,
         );
         let counterparty = Party::legal_entity(
-            required(ENV_COUNTERPARTY_INN)?,
+            inn(ENV_COUNTERPARTY_INN, required(ENV_COUNTERPARTY_INN)?)?,
             get(ENV_COUNTERPARTY_KPP).unwrap_or_default(),
             required(ENV_COUNTERPARTY_NAME)?,
         );
@@ -472,7 +505,7 @@ impl PipelineConfig {
                     .map(StateCode::from_code),
             );
         }
-        b.build()
+        b.checks(checks_from_lookup(&get)?).build()
     }
 
     /// Whether `code` ends tracking.
@@ -509,6 +542,22 @@ impl PipelineConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        check_party_inn("document.our_organization", &self.document.our_organization)?;
+        check_party_inn("document.counterparty", &self.document.counterparty)?;
+        for (contour, o) in &self.contour_templates {
+            if let Some(party) = &o.our_organization {
+                check_party_inn(
+                    &format!("contour_templates[{contour:?}].our_organization"),
+                    party,
+                )?;
+            }
+            if let Some(party) = &o.counterparty {
+                check_party_inn(
+                    &format!("contour_templates[{contour:?}].counterparty"),
+                    party,
+                )?;
+            }
+        }
         if self.concurrency == 0 {
             return Err(Error::Config("concurrency must be at least 1".to_owned()));
         }
@@ -684,10 +733,142 @@ impl PipelineConfigBuilder {
         self.config.shutdown_grace = d;
         self
     }
+    /// The data checks' policy (see [`PipelineConfig::checks`]).
+    ///
+    /// ```
+    /// use hr_docs_pipeline::hr_docs_checks::{BrokenPolicy, Check, Policy, Severity};
+    /// use hr_docs_pipeline::{DocumentTemplate, PipelineConfig};
+    /// use saby_client::Party;
+    ///
+    /// let template = DocumentTemplate::new(
+    ///     "ДокКадр",
+    ///     Party::legal_entity("7605016030", "760501001", "ООО Ромашка"),
+    ///     Party::legal_entity("7707083893", "773601001", "ПАО Контрагент"),
+    /// );
+    /// let policy = Policy::builder()
+    ///     .confidence_threshold(0.9)
+    ///     .broken(BrokenPolicy::Fail)
+    ///     .severity(Check::FieldMissing, Severity::Error)
+    ///     .build()?;
+    /// let config = PipelineConfig::builder(template).checks(policy).build()?;
+    /// assert_eq!(config.checks.confidence_threshold(), 0.9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn checks(mut self, policy: Policy) -> Self {
+        self.config.checks = policy;
+        self
+    }
     /// Validates and returns the configuration.
     pub fn build(self) -> Result<PipelineConfig> {
         self.config.validate()?;
         Ok(self.config)
+    }
+}
+
+/// `value`, when it is a valid INN; else [`Error::InvalidInn`] naming `field`
+/// (a variable or a configuration field), never the value.
+fn inn(field: &str, value: String) -> Result<String> {
+    validate_inn(&value).map_err(|source| Error::InvalidInn {
+        field: field.to_owned(),
+        source,
+    })?;
+    Ok(value)
+}
+
+/// Checks the INN of `party` (when it has one), naming `field` on error.
+fn check_party_inn(field: &str, party: &Party) -> Result<()> {
+    match party.inn() {
+        Some(value) => inn(field, value.to_owned()).map(drop),
+        None => Ok(()),
+    }
+}
+
+/// The data checks' policy from the `PIPELINE_CHECK_*` variables (the
+/// defaults for those unset).
+fn checks_from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Policy> {
+    let mut b = Policy::builder();
+    if let Some(v) = get(ENV_CHECK_CONFIDENCE) {
+        let threshold: f64 = v.parse().map_err(|_| Error::Env {
+            name: ENV_CHECK_CONFIDENCE.to_owned(),
+            problem: format!("expected a number from 0 to 1, got {v:?}"),
+        })?;
+        b = b.confidence_threshold(threshold);
+    }
+    if let Some(v) = get(ENV_CHECK_AGE) {
+        let bounds = v
+            .split_once('-')
+            .and_then(|(lo, hi)| Some((lo.trim().parse().ok()?, hi.trim().parse().ok()?)));
+        let Some((lo, hi)) = bounds else {
+            return Err(Error::Env {
+                name: ENV_CHECK_AGE.to_owned(),
+                problem: format!("expected MIN-MAX in full years, such as 14-120, got {v:?}"),
+            });
+        };
+        b = b.age_bounds(lo..=hi);
+    }
+    if let Some(v) = get(ENV_CHECK_BROKEN) {
+        let broken = match v.to_ascii_lowercase().as_str() {
+            "hold" => BrokenPolicy::Hold,
+            "fail" => BrokenPolicy::Fail,
+            _ => {
+                return Err(Error::Env {
+                    name: ENV_CHECK_BROKEN.to_owned(),
+                    problem: format!("expected hold or fail, got {v:?}"),
+                });
+            }
+        };
+        b = b.broken(broken);
+    }
+    // Each check in one list at most; a name this version does not know is a
+    // typo, refused rather than ignored.
+    let mut named: Vec<(Check, &str)> = Vec::new();
+    for (var, severity) in [
+        (ENV_CHECK_ERRORS, Some(Severity::Error)),
+        (ENV_CHECK_WARNINGS, Some(Severity::Warning)),
+        (ENV_CHECK_FATAL, Some(Severity::Fatal)),
+        (ENV_CHECK_DISABLED, None),
+    ] {
+        let Some(v) = get(var) else { continue };
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let check = match name.parse::<Check>() {
+                Ok(Check::Unknown(_)) | Err(_) => {
+                    let known: Vec<&str> = Check::known().iter().map(Check::as_str).collect();
+                    return Err(Error::Env {
+                        name: var.to_owned(),
+                        problem: format!(
+                            "{name:?} is not a check; the checks are: {}",
+                            known.join(", ")
+                        ),
+                    });
+                }
+                Ok(check) => check,
+            };
+            if let Some((_, other)) = named.iter().find(|(c, _)| *c == check) {
+                return Err(Error::Env {
+                    name: var.to_owned(),
+                    problem: format!("names {check}, which {other} names too"),
+                });
+            }
+            named.push((check.clone(), var));
+            b = set_severity(b, check, severity);
+        }
+    }
+    b.build().map_err(|e| {
+        let name = match e {
+            hr_docs_checks::PolicyError::ConfidenceThreshold => ENV_CHECK_CONFIDENCE,
+            _ => ENV_CHECK_AGE,
+        };
+        Error::Env {
+            name: name.to_owned(),
+            problem: e.to_string(),
+        }
+    })
+}
+
+fn set_severity(b: PolicyBuilder, check: Check, severity: Option<Severity>) -> PolicyBuilder {
+    match severity {
+        Some(s) => b.severity(check, s),
+        None => b.disable(check),
     }
 }
 
@@ -722,8 +903,12 @@ fn route_party(
         name: var(&format!("{what}_{suffix}")),
         problem: format!("is not set, but other {what} variables of its route are"),
     };
-    Ok(Some(Party::legal_entity(
+    let inn_value = self::inn(
+        &var(&format!("{what}_INN")),
         inn.ok_or_else(|| missing("INN"))?,
+    )?;
+    Ok(Some(Party::legal_entity(
+        inn_value,
         kpp.unwrap_or_default(),
         name.ok_or_else(|| missing("NAME"))?,
     )))
@@ -930,7 +1115,7 @@ mod tests {
         pairs.extend_from_slice(&[
             ("PIPELINE_ROUTE_1_CONTOUR", "Кадры-Казань"),
             ("PIPELINE_ROUTE_1_DOC_TYPE", "ДокКадрКазань"),
-            ("PIPELINE_ROUTE_1_COUNTERPARTY_INN", "1655000000"),
+            ("PIPELINE_ROUTE_1_COUNTERPARTY_INN", "1655000003"),
             ("PIPELINE_ROUTE_1_COUNTERPARTY_NAME", "АО Казань"),
             ("PIPELINE_ROUTE_3_CONTOUR", "Кадры-Москва"),
             ("PIPELINE_ROUTE_3_REGULATION_ID", "reg-77"),
@@ -938,7 +1123,7 @@ mod tests {
         let c = PipelineConfig::from_lookup(env(&pairs)).unwrap();
         let kazan = c.template_for(Some("Кадры-Казань"));
         assert_eq!(kazan.doc_type, "ДокКадрКазань");
-        assert_eq!(kazan.counterparty.inn(), Some("1655000000"));
+        assert_eq!(kazan.counterparty.inn(), Some("1655000003"));
         assert_eq!(
             kazan.our_organization.inn(),
             Some("7605016030"),
@@ -989,5 +1174,143 @@ mod tests {
                 .build()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_configured_inn_with_a_typo_fails_at_start_up_naming_where_not_the_value() {
+        // 7707083893 is valid; one digit off is not.
+        for (var, typo) in [
+            (ENV_OUR_ORG_INN, "7605016031"),
+            (ENV_COUNTERPARTY_INN, "77070838"),
+        ] {
+            let mut pairs: Vec<(&str, &str)> = REQUIRED
+                .iter()
+                .filter(|(k, _)| *k != var)
+                .copied()
+                .collect();
+            pairs.push((var, typo));
+            let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+            let Error::InvalidInn { field, source } = &err else {
+                panic!("unexpected {err:?}")
+            };
+            assert_eq!(field, var);
+            let expected = if typo.len() == 10 {
+                hr_docs_checks::InnError::CheckDigit
+            } else {
+                hr_docs_checks::InnError::Format
+            };
+            assert_eq!(*source, expected);
+            let text = format!("{err} {}", crate::error::chain(&err));
+            assert!(!text.contains(typo), "{text}");
+        }
+        // A route's party, by its variable.
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend_from_slice(&[
+            ("PIPELINE_ROUTE_2_CONTOUR", "Кадры-Казань"),
+            ("PIPELINE_ROUTE_2_COUNTERPARTY_INN", "1655000000"),
+            ("PIPELINE_ROUTE_2_COUNTERPARTY_NAME", "АО Казань"),
+        ]);
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInn { field, .. } if field == "PIPELINE_ROUTE_2_COUNTERPARTY_INN"),
+            "{err:?}"
+        );
+        // Built in code: the field of the configuration.
+        let good = PipelineConfig::from_lookup(env(REQUIRED)).unwrap().document;
+        let mut bad = good.clone();
+        bad.counterparty = Party::legal_entity("7707083894", "", "ПАО Контрагент");
+        let err = PipelineConfig::builder(bad).build().unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInn { field, .. } if field == "document.counterparty"),
+            "{err:?}"
+        );
+        let err = PipelineConfig::builder(good)
+            .contour_template(
+                "Кадры-Казань",
+                TemplateOverride::new().our_organization(Party::legal_entity("123", "", "ООО")),
+            )
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInn { field, .. }
+                if field == "contour_templates[\"Кадры-Казань\"].our_organization"),
+            "{err:?}"
+        );
+        // A person's INN (12 digits) is valid too.
+        let mut pairs = REQUIRED.to_vec();
+        pairs.retain(|(k, _)| *k != ENV_COUNTERPARTY_INN);
+        pairs.push((ENV_COUNTERPARTY_INN, "123456789047"));
+        assert!(PipelineConfig::from_lookup(env(&pairs)).is_ok());
+    }
+
+    #[test]
+    fn the_check_policy_defaults_and_comes_from_the_environment() {
+        let c = PipelineConfig::from_lookup(env(REQUIRED)).unwrap();
+        assert_eq!(c.checks, Policy::default());
+        assert_eq!(
+            c.checks.severity(&Check::SnilsCheckNumber),
+            Some(Severity::Error)
+        );
+        assert_eq!(
+            c.checks.severity(&Check::DocumentBroken),
+            Some(Severity::Error)
+        );
+        assert_eq!(
+            c.checks.severity(&Check::LowConfidence),
+            Some(Severity::Warning)
+        );
+
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend_from_slice(&[
+            (ENV_CHECK_CONFIDENCE, "0.9"),
+            (ENV_CHECK_AGE, "16-80"),
+            (ENV_CHECK_BROKEN, "fail"),
+            (ENV_CHECK_ERRORS, "field_missing, low_confidence"),
+            (ENV_CHECK_WARNINGS, "mrz_mismatch"),
+            (ENV_CHECK_FATAL, "inn_check_digit"),
+            (ENV_CHECK_DISABLED, "passport_replacement_due"),
+        ]);
+        let p = PipelineConfig::from_lookup(env(&pairs)).unwrap().checks;
+        assert_eq!(p.confidence_threshold(), 0.9);
+        assert_eq!(p.age_bounds(), 16..=80);
+        assert_eq!(p.severity(&Check::DocumentBroken), Some(Severity::Fatal));
+        assert_eq!(p.severity(&Check::ResultBroken), Some(Severity::Fatal));
+        assert_eq!(p.severity(&Check::FieldMissing), Some(Severity::Error));
+        assert_eq!(p.severity(&Check::LowConfidence), Some(Severity::Error));
+        assert_eq!(p.severity(&Check::MrzMismatch), Some(Severity::Warning));
+        assert_eq!(p.severity(&Check::InnCheckDigit), Some(Severity::Fatal));
+        assert_eq!(p.severity(&Check::PassportReplacementDue), None);
+        assert_eq!(p.severity(&Check::SnilsCheckNumber), Some(Severity::Error));
+    }
+
+    #[test]
+    fn a_bad_check_variable_is_named() {
+        for (var, value) in [
+            (ENV_CHECK_CONFIDENCE, "high"),
+            (ENV_CHECK_CONFIDENCE, "1.5"),
+            (ENV_CHECK_AGE, "sixteen"),
+            (ENV_CHECK_AGE, "80-16"),
+            (ENV_CHECK_BROKEN, "ignore"),
+            (ENV_CHECK_ERRORS, "snils_chek_number"),
+            (ENV_CHECK_DISABLED, "some_future_check"),
+        ] {
+            let mut pairs = REQUIRED.to_vec();
+            pairs.push((var, value));
+            let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+            assert!(
+                matches!(&err, Error::Env { name, .. } if name == var),
+                "{var}={value}: {err:?}"
+            );
+        }
+        // A check in two lists is a contradiction, named by the second list.
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_CHECK_ERRORS, "low_confidence"));
+        pairs.push((ENV_CHECK_DISABLED, "low_confidence"));
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        let Error::Env { name, problem } = &err else {
+            panic!("unexpected {err:?}")
+        };
+        assert_eq!(name, ENV_CHECK_DISABLED);
+        assert!(problem.contains(ENV_CHECK_ERRORS), "{problem}");
     }
 }

@@ -203,6 +203,25 @@ pub enum Error {
         #[source]
         source: tokio::task::JoinError,
     },
+    /// A configured INN (of our organization or the counterparty, by default
+    /// or for a contour) is not a valid INN: found when the configuration is
+    /// built, before any employee's data goes anywhere. The error names where
+    /// the INN was configured — the environment variable
+    /// (`SABY_OUR_ORG_INN`, `PIPELINE_ROUTE_2_COUNTERPARTY_INN`) or the
+    /// configuration field (`document.our_organization`,
+    /// `contour_templates["Кадры-Казань"].counterparty`) — and what is wrong,
+    /// never the value.
+    #[error("{field}: not a valid INN")]
+    InvalidInn {
+        /// Where the INN was configured.
+        field: String,
+        /// What is wrong with it (format or check digit).
+        #[source]
+        source: hr_docs_checks::InnError,
+    },
+    /// A review decision was refused; nothing was recorded.
+    #[error(transparent)]
+    Review(#[from] crate::review::ReviewError),
 }
 
 impl Error {
@@ -237,7 +256,9 @@ impl Error {
             | Error::Config(_)
             | Error::Env { .. }
             | Error::Mapping(_)
-            | Error::Task { .. } => false,
+            | Error::Task { .. }
+            | Error::InvalidInn { .. }
+            | Error::Review(_) => false,
         }
     }
 

@@ -6,8 +6,9 @@
 //! and archives its files locally — resumably and exactly once.
 //!
 //! ```text
-//!  Beorg ready(start_id) ─▶ seen ─▶ result ─▶ fetched ─▶ DocumentMapper ─▶ write ─▶ written
-//!        ─▶ read + send (once) ─▶ sent ─▶ event feed / re-read ─▶ final ─▶ archive ─▶ archived
+//!  Beorg ready(start_id) ─▶ seen ─▶ result ─▶ data checks ─▶ fetched ─▶ DocumentMapper ─▶ write
+//!        ─▶ written ─▶ read + send (once) ─▶ sent ─▶ event feed / re-read ─▶ final ─▶ archive
+//!        ─▶ archived                     (an error: held for review ─▶ a decision ─▶ …)
 //! ```
 //!
 //! The pipeline serves one Beorg **company** — its client's `project_id`, the
@@ -28,6 +29,14 @@
 //! only moves past settled sets, past a set number never seen only after a
 //! grace period, and never past real sets because of an outlier id
 //! ([`watermark`], the rule shared with `beorg_client`).
+//!
+//! Before anything of a set is written to Saby, its result goes through the
+//! data checks of [`hr_docs_checks`] (check numbers, dates, Beorg's `broken`
+//! marks, …) under [`PipelineConfig::checks`]: a set with an error is **held
+//! for review** — not sent, not failed, not holding the watermark — until a
+//! person decides ([`Pipeline::decide`]: send as is, send without the flagged
+//! documents, reject, fetch again); warnings travel with the document. See
+//! [`review`].
 //!
 //! # Example
 //!
@@ -83,6 +92,8 @@
 //!   [`TemplateOverride`] — every option, per-contour routing, also from the
 //!   environment ([`config`] lists the variables).
 //! - [`DocumentMapper`], [`DefaultMapper`], [`MappingContext`] — Beorg result → Saby document.
+//! - [`review`] — the review queue: [`Decision`], [`DecisionKind`],
+//!   [`ReviewError`], [`Pipeline::held_sets`], [`Pipeline::decide`].
 //! - [`Progress`], [`ProgressKind`], [`Summary`], [`StopReason`] — observability.
 //! - [`store`] — [`StateStore`](store::StateStore) (the seam for your own
 //!   database), `SqliteStore` (feature `sqlite`, default),
@@ -107,7 +118,8 @@
 //! (`default-features = false, features = ["rustls"]`) and SQLite is not built.
 //!
 //! The guides live in the repository's `docs/` directory (architecture,
-//! configuration, mapping, signing, errors and retries, operations, testing).
+//! configuration, mapping, review, signing, errors and retries, operations,
+//! testing).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -118,6 +130,7 @@ pub mod ids;
 mod mapper;
 mod pipeline;
 mod progress;
+pub mod review;
 mod run;
 pub mod store;
 mod worker;
@@ -129,12 +142,14 @@ pub use config::{
 };
 pub use error::{Error, MappingError, Result, StoreError};
 pub use mapper::{DefaultMapper, DocumentMapper, MappingContext};
-pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder};
+pub use pipeline::{PROGRESS_CHANNEL_CAPACITY, Pipeline, PipelineBuilder, default_today};
 pub use progress::{Progress, ProgressKind, StopReason, Summary};
+pub use review::{Decision, DecisionKind, ReviewError};
 pub use store::Replay;
 
-/// Both clients, re-exported so one dependency is enough.
+/// Both clients and the data checks, re-exported so one dependency is enough.
 pub use beorg_client;
+pub use hr_docs_checks;
 pub use saby_client;
 
 /// The README's examples, compiled (and the sandbox one run) as doctests.

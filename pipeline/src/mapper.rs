@@ -5,12 +5,16 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use beorg_client::{RecognitionResult, RecognizedDocument, SetId};
+use hr_docs_checks::Finding;
 use saby_client::{Attachment, Document, sanitize_file_name};
+use serde_json::{Map, Value, json};
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::config::DocumentTemplate;
 use crate::error::MappingError;
 use crate::ids;
+use crate::review::{Decision, DecisionKind};
 
 /// What a mapper knows about the set it maps.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +35,18 @@ pub struct MappingContext<'a> {
     /// Type, regulation, organization and counterparty: the configuration's
     /// template with the set's contour's overrides applied.
     pub template: &'a DocumentTemplate,
+    /// What the data checks found in the documents being sent: warnings, and
+    /// the errors a review approved ([`crate::review`]). They never hold a
+    /// recognized value. Make them travel with the document: the
+    /// [`DefaultMapper`] adds them as an attachment (`data_checks_<set id>.json`);
+    /// your mapper may put them into an attachment of its own or the note.
+    pub findings: &'a [Finding],
+    /// The review decision the set is sent under, if it was held
+    /// ([`DecisionKind::SendAsIs`] or [`DecisionKind::SendWithout`]: the
+    /// documents it leaves out are already removed from the result the mapper
+    /// gets). Its `by` and `reason` are the reviewer's text, for the record:
+    /// the default mapper does not put them into the document.
+    pub decision: Option<&'a Decision>,
 }
 
 impl<'a> MappingContext<'a> {
@@ -43,7 +59,21 @@ impl<'a> MappingContext<'a> {
             set_id,
             document_id: ids::document_id(company, set_id.as_str()),
             template,
+            findings: &[],
+            decision: None,
         }
+    }
+
+    /// With these findings of the data checks.
+    pub fn with_findings(mut self, findings: &'a [Finding]) -> Self {
+        self.findings = findings;
+        self
+    }
+
+    /// Sent under this review decision.
+    pub fn with_decision(mut self, decision: Option<&'a Decision>) -> Self {
+        self.decision = decision;
+        self
     }
 
     /// On this contour.
@@ -114,26 +144,73 @@ impl<M: DocumentMapper + ?Sized> DocumentMapper for std::sync::Arc<M> {
 ///   (else its key, else its type), sanitized and made unique
 ///   (`Паспорт_Иванов.json`, `Паспорт_Иванов (2).json`), holding the recognized
 ///   fields (`data`) as UTF-8 JSON;
-/// - one more attachment, `beorg_result_<set id>.json`, with the whole result.
+/// - one more attachment, `beorg_result_<set id>.json`, with the whole result;
+/// - when the data checks found something (warnings, or errors a review
+///   approved) or the set is sent under a review decision, one more:
+///   `data_checks_<set id>.json`, the findings in `hr_docs_checks`' serde
+///   form (no recognized value) and the decision's kind, time and the
+///   documents it left out (not who made it or why).
 ///
-/// A set with no documents, or (unless [`allow_broken`](Self::allow_broken))
-/// with a document Beorg marked broken, fails permanently.
-#[derive(Debug, Clone, Default)]
+/// A set with no documents fails permanently. Documents Beorg marked broken
+/// are the data checks' business (held for review by default, see
+/// [`BrokenPolicy`](hr_docs_checks::BrokenPolicy)) and are mapped like any
+/// other — a reviewer may have decided to send them;
+/// [`allow_broken(false)`](Self::allow_broken) makes the mapper refuse them
+/// whatever the checks or a review decided.
+#[derive(Debug, Clone)]
 pub struct DefaultMapper {
     allow_broken: bool,
 }
 
+impl Default for DefaultMapper {
+    fn default() -> Self {
+        Self { allow_broken: true }
+    }
+}
+
 impl DefaultMapper {
-    /// The default mapper (broken documents fail the set).
+    /// The default mapper (broken documents are mapped: the data checks
+    /// decide about them before the mapper is called).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Whether documents Beorg marked broken are sent anyway.
+    /// Whether documents Beorg marked broken are mapped (default `true`);
+    /// with `false` the set fails with [`MappingError::Broken`] — even after a
+    /// review decided to send it as is.
     pub fn allow_broken(mut self, allow: bool) -> Self {
         self.allow_broken = allow;
         self
     }
+}
+
+/// The content of `data_checks_<set id>.json`: the findings and, for a set
+/// sent under a review decision, its kind, time and left-out documents.
+fn checks_attachment(ctx: &MappingContext<'_>) -> Result<Vec<u8>, MappingError> {
+    let mut m = Map::new();
+    m.insert("set_id".into(), json!(ctx.set_id.as_str()));
+    let findings = serde_json::to_value(ctx.findings).map_err(|source| MappingError::Encode {
+        set_id: ctx.set_id.clone(),
+        what: "the findings of the data checks".to_owned(),
+        source,
+    })?;
+    m.insert("findings".into(), findings);
+    if let Some(d) = ctx.decision {
+        let mut review = Map::new();
+        review.insert("decision".into(), json!(d.kind.as_str()));
+        if let DecisionKind::SendWithout(keys) = &d.kind {
+            review.insert("documents_left_out".into(), json!(keys));
+        }
+        if let Ok(at) = d.at.format(&Rfc3339) {
+            review.insert("at".into(), json!(at));
+        }
+        m.insert("review".into(), Value::Object(review));
+    }
+    serde_json::to_vec_pretty(&Value::Object(m)).map_err(|source| MappingError::Encode {
+        set_id: ctx.set_id.clone(),
+        what: "the findings of the data checks".to_owned(),
+        source,
+    })
 }
 
 /// The base name (no extension) of a recognized document's attachment:
@@ -230,11 +307,24 @@ impl DocumentMapper for DefaultMapper {
             what: "the recognition result".to_owned(),
             source,
         })?;
-        Ok(doc.with_attachment(Attachment::from_bytes(
+        doc = doc.with_attachment(Attachment::from_bytes(
             ctx.attachment_id(&whole),
             whole,
             bytes,
-        )))
+        ));
+        if !ctx.findings.is_empty() || ctx.decision.is_some() {
+            let name = unique_name(
+                &mut used,
+                &sanitize_file_name(&format!("data_checks_{set_id}")),
+                ".json",
+            );
+            doc = doc.with_attachment(Attachment::from_bytes(
+                ctx.attachment_id(&name),
+                name,
+                checks_attachment(ctx)?,
+            ));
+        }
+        Ok(doc)
     }
 }
 
@@ -411,14 +501,74 @@ mod tests {
         broken.broken = Some(true);
         broken.broken_reasons_ru = vec![json!("нечитаемый скан")];
         let r = result("s-3", vec![broken]);
-        let err = DefaultMapper::new().map(&ctx, &r).await.unwrap_err();
+        // Broken documents are the data checks' business: mapped by default.
+        assert!(DefaultMapper::new().map(&ctx, &r).await.is_ok());
+        let err = DefaultMapper::new()
+            .allow_broken(false)
+            .map(&ctx, &r)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("нечитаемый скан"), "{err}");
-        assert!(
-            DefaultMapper::new()
-                .allow_broken(true)
-                .map(&ctx, &r)
-                .await
-                .is_ok()
+    }
+
+    #[tokio::test]
+    async fn findings_and_a_decision_travel_as_an_attachment_without_values() {
+        use hr_docs_checks::{Check, Finding, Severity};
+
+        let set = SetId::new("s-104");
+        let t = template();
+        let r = result(
+            "s-104",
+            vec![doc(
+                DocumentType::Snils,
+                json!({"Number": "112-233-445 96", "FileName": "СНИЛС_Петрова"}),
+            )],
         );
+        // Nothing found, no decision: no findings attachment.
+        let ctx = MappingContext::new("4821", &set, &t);
+        let plain = DefaultMapper::new().map(&ctx, &r).await.unwrap();
+        assert_eq!(
+            names(&plain),
+            ["СНИЛС_Петрова.json", "beorg_result_s-104.json"]
+        );
+
+        let findings = vec![
+            Finding::new(Check::SnilsCheckNumber, Severity::Error)
+                .document("SNILS", DocumentType::Snils)
+                .field("Number"),
+            Finding::new(Check::LowConfidence, Severity::Warning),
+        ];
+        let decision = Decision::send_without(["MEDBOOK1"], "op-7")
+            .with_reason("скан медкнижки нечитаем")
+            .with_at(time::OffsetDateTime::from_unix_timestamp(1_760_000_000).unwrap());
+        let ctx = ctx.with_findings(&findings).with_decision(Some(&decision));
+        let d = DefaultMapper::new().map(&ctx, &r).await.unwrap();
+        assert_eq!(
+            names(&d),
+            [
+                "СНИЛС_Петрова.json",
+                "beorg_result_s-104.json",
+                "data_checks_s-104.json"
+            ]
+        );
+        let att = &d.attachments[2];
+        assert_eq!(
+            att.id.as_ref().map(|i| i.as_str()),
+            Some(ctx.attachment_id("data_checks_s-104.json").as_str())
+        );
+        let body: Value =
+            serde_json::from_slice(&att.file.as_ref().unwrap().data.as_ref().unwrap().0).unwrap();
+        assert_eq!(body["set_id"], "s-104");
+        assert_eq!(body["findings"], serde_json::to_value(&findings).unwrap());
+        assert_eq!(
+            body["review"],
+            json!({"decision": "send_without", "documents_left_out": ["MEDBOOK1"],
+                   "at": "2025-10-09T08:53:20Z"})
+        );
+        let text = String::from_utf8(att.file.as_ref().unwrap().data.as_ref().unwrap().0.to_vec())
+            .unwrap();
+        for value in ["112-233-445 96", "Петрова", "op-7", "медкнижки"] {
+            assert!(!text.contains(value), "{value} in {text}");
+        }
     }
 }

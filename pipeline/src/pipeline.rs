@@ -6,8 +6,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use beorg_client::SetId;
 use saby_client::{Document, ServerSigner, Signer};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime, UtcOffset};
 use tokio::sync::{OnceCell, Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +16,7 @@ use crate::config::PipelineConfig;
 use crate::error::{Error, Result};
 use crate::mapper::{DefaultMapper, DocumentMapper};
 use crate::progress::{Progress, ProgressKind, Summary};
+use crate::review::Decision;
 use crate::store::{Claim, Replay, SetRecord, StateStore};
 
 /// Capacity of the [`Pipeline::subscribe`] channel; a receiver further behind
@@ -22,6 +24,18 @@ use crate::store::{Claim, Replay, SetRecord, StateStore};
 pub const PROGRESS_CHANNEL_CAPACITY: usize = 1024;
 
 type Callback = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// What "today" is for the data checks.
+type Today = Arc<dyn Fn() -> Date + Send + Sync>;
+
+/// The default "today" of the data checks: the date in UTC+12, the easternmost
+/// Russian time zone (Kamchatka). A document issued today anywhere in Russia is
+/// then never "in the future"; the price is that a date check may run up to a
+/// day early further west (an expiry or a replacement seen a day sooner).
+pub fn default_today() -> Date {
+    let kamchatka = UtcOffset::from_hms(12, 0, 0).unwrap_or(UtcOffset::UTC);
+    OffsetDateTime::now_utc().to_offset(kamchatka).date()
+}
 
 /// The Beorg → Saby pipeline. Cheap to share (`Arc` inside); run it with
 /// [`run_once`](Pipeline::run_once) or [`run_until`](Pipeline::run_until).
@@ -64,6 +78,10 @@ pub(crate) struct Inner {
     pub(crate) waiters: Mutex<HashMap<String, watch::Sender<Option<Arc<Document>>>>>,
     /// One run at a time per pipeline.
     pub(crate) run_lock: tokio::sync::Mutex<()>,
+    /// One review decision at a time per pipeline (read, check, save).
+    decide_lock: tokio::sync::Mutex<()>,
+    /// "Today" for the data checks.
+    today: Today,
 }
 
 impl Inner {
@@ -73,6 +91,11 @@ impl Inner {
         }
         // No receiver is fine: progress is optional.
         let _ = self.progress.send(event);
+    }
+
+    /// "Today" for the data checks ([`PipelineBuilder::today`]).
+    pub(crate) fn today(&self) -> Date {
+        (self.today)()
     }
 
     pub(crate) fn waiters(
@@ -115,6 +138,7 @@ impl Pipeline {
             callback: None,
             worker_id: None,
             claim_lease: Claim::DEFAULT_LEASE,
+            today: None,
         }
     }
 
@@ -207,6 +231,73 @@ impl Pipeline {
         }
     }
 
+    /// Every set held for review, in set order, with its
+    /// [`findings`](SetRecord::findings) (and any earlier decisions): the
+    /// review queue. See [`crate::review`].
+    pub async fn held_sets(&self) -> Result<Vec<SetRecord>> {
+        self.inner.ensure_company().await?;
+        Ok(crate::review::held_sets(self.inner.store.as_ref(), &self.inner.company).await?)
+    }
+
+    /// Records a reviewer's `decision` about the held set `set_id` (see
+    /// [`crate::review`] for what each decision does) and returns the record
+    /// as saved; reported as [`ProgressKind::Decided`]. The decision is
+    /// persisted before this returns, in the same save that puts the set back
+    /// to pending (or rejects it): the next pass — of this pipeline's
+    /// [`run_until`](Self::run_until) if it is running, or of the next run —
+    /// processes it, exactly once.
+    ///
+    /// ```no_run
+    /// # async fn f(pipeline: hr_docs_pipeline::Pipeline) -> hr_docs_pipeline::Result<()> {
+    /// use hr_docs_pipeline::Decision;
+    /// use hr_docs_pipeline::beorg_client::SetId;
+    ///
+    /// for held in pipeline.held_sets().await? {
+    ///     for finding in &held.findings {
+    ///         println!("{} {finding}", held.set_id); // never a recognized value
+    ///     }
+    /// }
+    /// let set = SetId::new("s-104");
+    /// pipeline
+    ///     .decide(&set, Decision::send_without(["MEDBOOK1"], "hr-operator-7"))
+    ///     .await?;
+    /// pipeline.run_once().await?; // sent, without MEDBOOK1
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Review`] when the decision is refused — the set is not held
+    /// (not found, already decided), a document key it names is not among the
+    /// held set's findings, it names no reviewer — and nothing is recorded;
+    /// [`Error::Store`] when the store fails.
+    pub async fn decide(&self, set_id: &SetId, decision: Decision) -> Result<SetRecord> {
+        self.inner.ensure_company().await?;
+        let _one_at_a_time = self.inner.decide_lock.lock().await;
+        let kind = decision.kind.clone();
+        let record = crate::review::decide(
+            self.inner.store.as_ref(),
+            &self.inner.company,
+            set_id,
+            decision,
+        )
+        .await?;
+        tracing::info!(
+            company = %record.company,
+            set_id = %record.set_id,
+            decision = kind.as_str(),
+            status = %record.status,
+            "review decision recorded"
+        );
+        self.inner.emit(Progress::new(
+            &record.company,
+            record.contour.as_deref(),
+            &record.set_id,
+            ProgressKind::Decided { decision: kind },
+        ));
+        Ok(record)
+    }
+
     /// Puts failed sets back to pending so the next (or the running) pass
     /// processes them again from the step that failed (see
     /// [`store::replay_failed`](crate::store::replay_failed) for which sets,
@@ -253,6 +344,7 @@ pub struct PipelineBuilder {
     callback: Option<Callback>,
     worker_id: Option<String>,
     claim_lease: std::time::Duration,
+    today: Option<Today>,
 }
 
 impl fmt::Debug for PipelineBuilder {
@@ -266,6 +358,7 @@ impl fmt::Debug for PipelineBuilder {
             .field("store", &self.store)
             .field("worker_id", &self.worker_id)
             .field("claim_lease", &self.claim_lease)
+            .field("custom_today", &self.today.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -319,6 +412,20 @@ impl PipelineBuilder {
         self
     }
 
+    /// What "today" is for the data checks (a date in the future, an age, an
+    /// expiry): called once per checked result. Default [`default_today`]
+    /// (the date in UTC+12). For tests, a fixed date:
+    ///
+    /// ```no_run
+    /// # fn f(b: hr_docs_pipeline::PipelineBuilder) -> hr_docs_pipeline::PipelineBuilder {
+    /// b.today(|| time::macros::date!(2026 - 01 - 15))
+    /// # }
+    /// ```
+    pub fn today(mut self, today: impl Fn() -> Date + Send + Sync + 'static) -> Self {
+        self.today = Some(Arc::new(today));
+        self
+    }
+
     /// Validates the configuration, opens the default state store if none
     /// was given (taking its lock) and returns the pipeline. The company is
     /// registered with the store (its `start_id` initialized) before the
@@ -329,7 +436,8 @@ impl PipelineBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for an invalid configuration, a Beorg client without
+    /// [`Error::Config`] for an invalid configuration ([`Error::InvalidInn`]
+    /// for a configured INN that is not valid), a Beorg client without
     /// a `project_id`, a claim lease under 3 ms, or no store without the
     /// `sqlite` feature;
     /// [`Error::Store`] when the state file cannot be opened — in particular
@@ -376,6 +484,8 @@ impl PipelineBuilder {
                 callback: self.callback,
                 waiters: Mutex::new(HashMap::new()),
                 run_lock: tokio::sync::Mutex::new(()),
+                decide_lock: tokio::sync::Mutex::new(()),
+                today: self.today.unwrap_or_else(|| Arc::new(default_today)),
             }),
         })
     }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use beorg_client::{DocumentType, SetId};
+use hr_docs_checks::Check;
 
+use crate::review::DecisionKind;
 use crate::store::{FailureKind, FinalState, SkipReason, StatusCounts, Step};
 
 /// Something that happened to one set: which set (company, contour, id) and
@@ -96,6 +98,25 @@ pub enum ProgressKind {
     },
     /// A failed (or skipped) set was put back to be processed again.
     Replayed,
+    /// The data checks found an error in the set's result: it is held for
+    /// review ([`SetStatus::Held`](crate::store::SetStatus::Held)) — not
+    /// sent, not failed — with its findings
+    /// ([`Pipeline::held_sets`](crate::Pipeline::held_sets)).
+    Held {
+        /// Every finding (errors and warnings).
+        findings: usize,
+        /// The findings that hold it (errors).
+        errors: usize,
+        /// The checks that found the errors, each once (names, never values).
+        checks: Vec<Check>,
+    },
+    /// A review decision about a held set was recorded
+    /// ([`Pipeline::decide`](crate::Pipeline::decide)): it is pending again,
+    /// or rejected.
+    Decided {
+        /// What was decided (who and why are in the set's record, not here).
+        decision: DecisionKind,
+    },
 }
 
 impl Progress {
@@ -118,14 +139,18 @@ impl Progress {
         &self.set_id
     }
 
-    /// Whether the set is settled after this event (archived, failed or
-    /// skipped).
+    /// Whether the set is settled after this event (archived, failed,
+    /// skipped, held for review, or rejected by a decision).
     pub fn is_terminal(&self) -> bool {
         matches!(
             self.kind,
             ProgressKind::Archived { .. }
                 | ProgressKind::Failed { .. }
                 | ProgressKind::Skipped { .. }
+                | ProgressKind::Held { .. }
+                | ProgressKind::Decided {
+                    decision: DecisionKind::Reject
+                }
         )
     }
 }
@@ -163,6 +188,8 @@ pub struct Summary {
     pub failed: u64,
     /// New sets recorded as skipped (contour filter) during this run.
     pub skipped: u64,
+    /// Sets held for review during this run.
+    pub held: u64,
     /// Retryable errors during this run (sets left pending for another pass).
     pub retries: u64,
     /// Totals over the company's sets after the run.
@@ -177,10 +204,18 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// True when every known set is settled without a failure: nothing
-    /// pending, nothing failed (skipped sets are another contour's and count
-    /// as settled).
+    /// True when every known set is settled without a failure and none waits
+    /// for review: nothing pending, failed or held (skipped sets are another
+    /// contour's, rejected ones a reviewer's decision: both count as settled).
     pub fn all_final(&self) -> bool {
+        self.totals.pending == 0 && self.totals.failed == 0 && self.totals.held == 0
+    }
+
+    /// True when nothing is pending and nothing failed: every set is done,
+    /// skipped, rejected — or **held for review**, a legitimate outcome of a
+    /// run (a person decides; see [`Pipeline::held_sets`](crate::Pipeline::held_sets)).
+    /// `full_flow` exits 0 on it.
+    pub fn all_settled(&self) -> bool {
         self.totals.pending == 0 && self.totals.failed == 0
     }
 }
@@ -190,7 +225,8 @@ impl std::fmt::Display for Summary {
         write!(
             f,
             "{} new, {} written, {} sent ({} already sent), {} archived, {} failed, {} skipped, \
-             {} retries; totals: {} done, {} failed, {} skipped, {} pending",
+             {} held, {} retries; totals: {} done, {} failed, {} skipped, {} held, {} rejected, \
+             {} pending",
             self.seen,
             self.written,
             self.sent,
@@ -198,10 +234,13 @@ impl std::fmt::Display for Summary {
             self.archived,
             self.failed,
             self.skipped,
+            self.held,
             self.retries,
             self.totals.done,
             self.totals.failed,
             self.totals.skipped,
+            self.totals.held,
+            self.totals.rejected,
             self.totals.pending,
         )?;
         if self.by_contour.len() > 1 || self.by_contour.keys().any(Option::is_some) {
@@ -212,11 +251,12 @@ impl std::fmt::Display for Summary {
                 }
                 write!(
                     f,
-                    "{}: {} done, {} failed, {} skipped, {} pending",
+                    "{}: {} done, {} failed, {} skipped, {} held, {} pending",
                     contour.as_deref().unwrap_or("(no contour)"),
                     c.done,
                     c.failed,
                     c.skipped,
+                    c.held,
                     c.pending
                 )?;
             }

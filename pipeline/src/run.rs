@@ -449,6 +449,7 @@ pub(crate) async fn drive(
         archived: stats.archived.load(Ordering::Relaxed),
         failed: stats.failed.load(Ordering::Relaxed),
         skipped: stats.skipped.load(Ordering::Relaxed),
+        held: stats.held.load(Ordering::Relaxed),
         retries: stats.retries.load(Ordering::Relaxed),
         totals,
         by_contour,

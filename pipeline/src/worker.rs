@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use beorg_client::ResultStatus;
+use beorg_client::{RecognitionResult, ResultStatus};
+use hr_docs_checks::{Check, Finding, Severity, check_result};
 use saby_client::{Document, FileRef, State, StateCode, sanitize_file_name};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -18,6 +19,7 @@ use crate::ids;
 use crate::mapper::MappingContext;
 use crate::pipeline::Inner;
 use crate::progress::{Progress, ProgressKind};
+use crate::review::{self, Judgement};
 use crate::store::{Failure, FailureKind, FinalState, SetRecord, SetStatus, Step};
 
 /// Counters of one run.
@@ -30,6 +32,7 @@ pub(crate) struct Stats {
     pub(crate) archived: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) skipped: AtomicU64,
+    pub(crate) held: AtomicU64,
     pub(crate) retries: AtomicU64,
 }
 
@@ -51,9 +54,13 @@ enum StepError {
     /// Beorg is still recognizing the set (425): not an error (until the
     /// not-ready timeout).
     NotReady,
-    /// A final answer that cannot be used (a set broken as a whole, no
-    /// documents): the set fails with this kind, at once.
+    /// A final answer that cannot be used (a fatal finding of the data
+    /// checks: a set broken as a whole, no documents, ...): the set fails
+    /// with this kind, at once.
     Unusable(FailureKind, String),
+    /// The data checks found an error: the set is held for review (its
+    /// findings are already in the record).
+    Held,
     /// The run is stopping; the set is checkpointed at its last step.
     Stopped,
     /// The final-state deadline passed.
@@ -150,6 +157,53 @@ pub(crate) fn archive_links_present(
         })
 }
 
+/// Check names, comma-separated, each once (for a log line: names, never values).
+fn check_names(checks: &[Check]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for c in checks {
+        if !names.contains(&c.as_str()) {
+            names.push(c.as_str());
+        }
+    }
+    names.join(",")
+}
+
+/// The failure of a set whose checks found something fatal: a set broken as a
+/// whole or without documents keeps its own kind (with Beorg's reasons, as
+/// before the checks); anything else is [`FailureKind::DataCheck`], its reason
+/// naming the fatal checks and their documents (keys, fields — never values).
+fn fatal_failure(result: &RecognitionResult, findings: &[Finding]) -> (FailureKind, String) {
+    let fatal: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Fatal)
+        .collect();
+    if fatal.iter().any(|f| f.check == Check::ResultBroken) {
+        let reason = match result.broken_reason_text() {
+            Some(r) => format!("Beorg marked the whole set broken: {r}"),
+            None => "Beorg marked the whole set broken".to_owned(),
+        };
+        return (FailureKind::SetBroken, reason);
+    }
+    if fatal.iter().any(|f| f.check == Check::NoDocuments) {
+        return (
+            FailureKind::NoDocuments,
+            "Beorg's result holds no documents".to_owned(),
+        );
+    }
+    let what: Vec<String> = fatal
+        .iter()
+        .map(|f| match (&f.document_key, &f.field) {
+            (Some(k), Some(field)) => format!("{} ({k}/{field})", f.check),
+            (Some(k), None) => format!("{} ({k})", f.check),
+            _ => f.check.to_string(),
+        })
+        .collect();
+    (
+        FailureKind::DataCheck,
+        format!("the data checks found fatal problems: {}", what.join("; ")),
+    )
+}
+
 fn final_state(state: &State) -> FinalState {
     FinalState::new(state.code.code(), state.name.clone())
 }
@@ -240,13 +294,23 @@ impl Worker<'_> {
                 Ok(()) => {}
                 Err(StepError::Store(e)) => return Err(e),
                 Err(StepError::Stopped) => return Ok(Outcome::Pending),
+                Err(StepError::Held) => {
+                    self.hold().await?;
+                    return Ok(Outcome::Settled);
+                }
                 Err(StepError::NotReady) => {
-                    let waited = OffsetDateTime::now_utc() - self.rec.first_seen;
+                    // From the first sighting, or from the last review decision
+                    // (a refetch may find the set being recognized again).
+                    let since = self
+                        .rec
+                        .decision()
+                        .map_or(self.rec.first_seen, |d| d.at.max(self.rec.first_seen));
+                    let waited = OffsetDateTime::now_utc() - since;
                     let limit = self.inner.config.not_ready_timeout;
                     if waited >= limit {
                         let reason = format!(
                             "Beorg still answered \"not ready\" {:.0?} after the set was first seen \
-                             (limit {limit:?})",
+                             or last decided on (limit {limit:?})",
                             Duration::try_from(waited).unwrap_or(limit)
                         );
                         self.fail(next, FailureKind::NotReadyExpired, reason)
@@ -326,6 +390,34 @@ impl Worker<'_> {
         Ok(Outcome::Pending)
     }
 
+    /// Holds the set for review with the findings already in the record.
+    async fn hold(&mut self) -> Result<(), StoreError> {
+        let findings = std::mem::take(&mut self.rec.findings);
+        let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
+        let mut checks: Vec<Check> = Vec::new();
+        for f in &errors {
+            if !checks.contains(&f.check) {
+                checks.push(f.check.clone());
+            }
+        }
+        let (count, error_count) = (findings.len(), errors.len());
+        tracing::warn!(
+            errors = error_count,
+            warnings = count - error_count,
+            checks = %check_names(&checks),
+            "data checks found errors; set held for review"
+        );
+        self.rec.hold(findings);
+        self.inner.store.save(&self.rec).await?;
+        bump(&self.stats.held);
+        self.emit(ProgressKind::Held {
+            findings: count,
+            errors: error_count,
+            checks,
+        });
+        Ok(())
+    }
+
     async fn fail(
         &mut self,
         step: Step,
@@ -345,8 +437,13 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Fetches the result and maps it (kept in memory for the write step);
-    /// also returns the types of the recognized documents.
+    /// Fetches the result, checks it and maps it (kept in memory for the
+    /// write step); also returns the types of the recognized documents sent.
+    ///
+    /// The checks run on the documents to be sent — without those a review
+    /// decision left out — and decide ([`review::judge`]): go on, hold the set
+    /// ([`StepError::Held`]) or fail it ([`StepError::Unusable`]); the findings
+    /// are put into the record either way (persisted by the caller's save).
     async fn fetch_and_map(
         &mut self,
         document_id: &str,
@@ -356,32 +453,57 @@ impl Worker<'_> {
             let _permit = self.api_permit().await?;
             self.inner.beorg.result(&set_id).await?
         };
-        let result = match status {
-            ResultStatus::Ready(result) => result,
+        let mut result = match status {
+            // A result broken as a whole, or one without documents, is final: the
+            // data checks report it (`result_broken`, `no_documents`) and the
+            // policy decides — held by default, failed under `BrokenPolicy::Fail`.
+            ResultStatus::Ready(result)
+            | ResultStatus::Broken(result)
+            | ResultStatus::NoDocuments(result) => result,
             ResultStatus::Processing { .. } => return Err(StepError::NotReady),
-            ResultStatus::Broken(result) => {
-                let reason = match result.broken_reason_text() {
-                    Some(r) => format!("Beorg marked the whole set broken: {r}"),
-                    None => "Beorg marked the whole set broken".to_owned(),
-                };
-                return Err(StepError::Unusable(FailureKind::SetBroken, reason));
-            }
-            ResultStatus::NoDocuments(_) => {
-                return Err(StepError::Unusable(
-                    FailureKind::NoDocuments,
-                    "Beorg's result holds no documents".to_owned(),
-                ));
-            }
             // An outcome a newer client may add: polled again, within the
             // not-ready timeout.
             _ => return Err(StepError::NotReady),
         };
+        let decision = self.rec.decision().cloned();
+        let excluded = decision.as_ref().map_or(&[][..], |d| d.kind.excluded());
+        if !excluded.is_empty() {
+            result.documents.retain(|d| !excluded.contains(&d.key));
+        }
+        // Pure and quick: its own span inside the step's, for the logs that follow.
+        let today = self.inner.today();
+        let report = tracing::info_span!("checks", documents = result.documents.len())
+            .in_scope(|| check_result(&result, &self.inner.config.checks, today));
+        match review::judge(&report, decision.as_ref(), &self.rec.findings) {
+            Judgement::Go => {}
+            Judgement::Hold => {
+                self.rec.findings = report.findings;
+                return Err(StepError::Held);
+            }
+            Judgement::Fail => {
+                let (kind, reason) = fatal_failure(&result, &report.findings);
+                self.rec.findings = report.findings;
+                return Err(StepError::Unusable(kind, reason));
+            }
+        }
+        if !report.findings.is_empty() {
+            let checks: Vec<Check> = report.findings.iter().map(|f| f.check.clone()).collect();
+            tracing::info!(
+                findings = report.findings.len(),
+                errors_approved = report.errors().count(),
+                checks = %check_names(&checks),
+                "data checks: the findings travel with the document"
+            );
+        }
+        self.rec.findings = report.findings;
         let template = self.inner.config.template_for(self.rec.contour.as_deref());
         let document_uuid = uuid::Uuid::parse_str(document_id)
             .unwrap_or_else(|_| uuid::Uuid::new_v5(&ids::NAMESPACE, document_id.as_bytes()));
         let ctx = MappingContext::new(&self.rec.company, &set_id, &template)
             .with_contour(self.rec.contour.as_deref())
-            .with_document_id(document_uuid);
+            .with_document_id(document_uuid)
+            .with_findings(&self.rec.findings)
+            .with_decision(decision.as_ref().filter(|d| d.kind.is_approval()));
         let mut doc = self
             .inner
             .mapper

@@ -536,3 +536,111 @@ async fn bad_uploads_are_rejected_with_400() {
     }
     assert_eq!(sandbox.uploads(), 0);
 }
+
+/// A set with one document Beorg could not read, and one with a misread SNILS check
+/// number — what the review queue is for. Both sets are ready; only the marked document
+/// (or the SNILS number) differs.
+///
+/// Shapes: a document's `broken` is `null` or `true` and `broken_reasons` /
+/// `broken_reasons_ru` are lists in Beorg's published result examples
+/// (`/work/shared/api/beorg.md`, "Result of one set"; docs/beorg-client.md); no public
+/// example shows a non-empty per-document list, but a public PHP client (a Laravel
+/// `DocumentDataProcessor`, found through the code index) merges both lists of each
+/// document into its error messages, so they are lists of texts.
+#[tokio::test]
+async fn a_broken_document_and_a_bad_snils_check_number() {
+    let sandbox = Sandbox::start(SandboxConfig::default().polls_until_ready(0)).await;
+    let broken = sandbox.add_set(
+        SetSpec::new()
+            .document("PASSPORT")
+            .keyed_document("MEDBOOK1", "MEDBOOK")
+            .broken_document("MEDBOOK1"),
+    );
+    let bad = sandbox.add_set(SetSpec::new().bad_snils_check_number());
+    let fine = sandbox.add_set(SetSpec::new());
+    let raw = |set: &SetId| {
+        let url = format!(
+            "{}/api/document/result/{set}?token={}",
+            sandbox.uri(),
+            sandbox.token()
+        );
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let body = raw(&broken).await;
+    let docs = body["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        (docs[0]["key"].as_str(), docs[0]["broken"].clone()),
+        (Some("PASSPORT"), serde_json::Value::Null)
+    );
+    assert_eq!(docs[0]["broken_reasons_ru"], serde_json::json!([]));
+    assert_eq!(
+        (docs[1]["key"].as_str(), docs[1]["type"].as_str()),
+        (Some("MEDBOOK1"), Some("MEDBOOK"))
+    );
+    assert_eq!(docs[1]["broken"], serde_json::Value::Bool(true));
+    assert_eq!(
+        docs[1]["broken_reasons"],
+        serde_json::json!(["The document is unreadable"])
+    );
+    assert_eq!(
+        docs[1]["broken_reasons_ru"],
+        serde_json::json!(["Документ нечитаем"])
+    );
+    assert!(body.get("broken").is_none(), "the set itself is not broken");
+    // The client sees a ready set whose second document is broken.
+    let result = sandbox
+        .client()
+        .result(&broken)
+        .await
+        .unwrap()
+        .into_ready()
+        .unwrap();
+    assert!(!result.documents[0].is_broken());
+    assert!(result.documents[1].is_broken());
+
+    // The SNILS check number: the nine digits weighted 9..1, summed; < 100 as is,
+    // 100/101 → 00, else mod 101 (100 → 00) — computed here, not by the sandbox's code.
+    let snils = |body: &serde_json::Value| {
+        let docs = body["documents"].as_array().unwrap();
+        let snils = docs.iter().find(|d| d["type"] == "SNILS").unwrap();
+        snils["data"]["Number"].as_str().unwrap().to_owned()
+    };
+    let valid = |number: &str| {
+        let d: Vec<u32> = number.chars().filter_map(|c| c.to_digit(10)).collect();
+        let sum: u32 = d[..9].iter().zip((1..=9).rev()).map(|(a, w)| a * w).sum();
+        let check = match sum {
+            s if s < 100 => s,
+            100 | 101 => 0,
+            s => (s % 101) % 100,
+        };
+        d.len() == 11 && d[9] * 10 + d[10] == check
+    };
+    let bad_number = snils(&raw(&bad).await);
+    assert!(!valid(&bad_number), "a wrong check number");
+    assert!(valid(&snils(&raw(&fine).await)), "others are valid");
+
+    // Corrected at Beorg: the next results are clean; marked again: broken again.
+    assert!(sandbox.correct(&broken) && sandbox.correct(&bad));
+    assert!(raw(&broken).await["documents"][1]["broken"].is_null());
+    let corrected = snils(&raw(&bad).await);
+    assert!(valid(&corrected));
+    assert_eq!(
+        corrected[..11],
+        bad_number[..11],
+        "only the check number changed"
+    );
+    assert!(sandbox.mark_broken(&fine, "SNILS"));
+    assert_eq!(
+        raw(&fine).await["documents"][1]["broken"],
+        serde_json::Value::Bool(true)
+    );
+    assert!(!sandbox.correct("s-99") && !sandbox.mark_broken("s-99", "SNILS"));
+}

@@ -15,10 +15,13 @@
 //! # Writing a store
 //!
 //! A store **persists; it decides nothing**. The `start_id` watermark, which
-//! sets are replayed and how, when a set is settled — all of that is computed
-//! by the pipeline ([`advance_watermark`], [`replay_failed`], the steps) from
+//! sets are replayed and how, when a set is settled, what a review decision
+//! does — all of that is computed by the pipeline ([`advance_watermark`],
+//! [`replay_failed`], [`review::apply`](crate::review::apply), the steps) from
 //! what the store returns, and written back through a handful of calls, each
-//! with an atomicity contract:
+//! with an atomicity contract (a record's [`findings`](SetRecord::findings) and
+//! review [`decisions`](SetRecord::decisions) are stored like its other fields;
+//! `SqliteStore` keeps them as JSON):
 //!
 //! | call | contract |
 //! |---|---|

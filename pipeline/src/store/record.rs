@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use beorg_client::SetId;
 use beorg_client::watermark::SeenSet;
+use hr_docs_checks::Finding;
 use time::OffsetDateTime;
+
+use crate::review::Decision;
 
 /// The steps of one set, in order. A set's record holds the last step that
 /// *completed*; the next step is the one to perform.
@@ -88,6 +91,14 @@ pub enum SetStatus {
     /// [`PipelineConfig::contours`](crate::PipelineConfig::contours)); never
     /// fetched or sent.
     Skipped,
+    /// Held for review: the data checks found an error (or a `broken`
+    /// document) in its result. Not sent, not failed; it waits for a person's
+    /// [`Decision`] ([`Pipeline::decide`](crate::Pipeline::decide)), its
+    /// [`findings`](SetRecord::findings) stored with it.
+    Held,
+    /// Rejected by a reviewer ([`DecisionKind::Reject`](crate::review::DecisionKind::Reject)):
+    /// recorded, never sent, never processed again.
+    Rejected,
 }
 
 impl SetStatus {
@@ -98,6 +109,8 @@ impl SetStatus {
             SetStatus::Done => "done",
             SetStatus::Failed => "failed",
             SetStatus::Skipped => "skipped",
+            SetStatus::Held => "held",
+            SetStatus::Rejected => "rejected",
         }
     }
 
@@ -108,12 +121,17 @@ impl SetStatus {
             "done" => Some(SetStatus::Done),
             "failed" => Some(SetStatus::Failed),
             "skipped" => Some(SetStatus::Skipped),
+            "held" => Some(SetStatus::Held),
+            "rejected" => Some(SetStatus::Rejected),
             _ => None,
         }
     }
 
     /// Whether the set counts as finished for the `start_id` watermark
-    /// (done, failed or skipped): it never holds it.
+    /// (done, failed, skipped, held for review or rejected): it never holds it.
+    /// A held set is settled because Beorg lists it no more once `start_id`
+    /// passes it, and the state has it: a decision puts it back to pending,
+    /// whatever `start_id` says by then.
     pub fn is_settled(self) -> bool {
         !matches!(self, SetStatus::Pending)
     }
@@ -145,6 +163,14 @@ pub enum FailureKind {
     NoDocuments,
     /// The [`DocumentMapper`](crate::DocumentMapper) refused the result.
     Mapping,
+    /// The data checks found a fatal problem (a finding of
+    /// [`Severity::Fatal`](hr_docs_checks::Severity::Fatal), such as a
+    /// `broken` document under
+    /// [`BrokenPolicy::Fail`](hr_docs_checks::BrokenPolicy::Fail)); the
+    /// findings are in [`SetRecord::findings`]. A whole set broken or without
+    /// documents fails as [`SetBroken`](Self::SetBroken) /
+    /// [`NoDocuments`](Self::NoDocuments) instead.
+    DataCheck,
     /// A retryable error lasted [`max_passes`](crate::PipelineConfig::max_passes)
     /// passes.
     GaveUp,
@@ -165,6 +191,7 @@ impl FailureKind {
             FailureKind::SetBroken => "set_broken",
             FailureKind::NoDocuments => "no_documents",
             FailureKind::Mapping => "mapping",
+            FailureKind::DataCheck => "data_check",
             FailureKind::GaveUp => "gave_up",
             FailureKind::Rejected => "rejected",
             FailureKind::Other => "other",
@@ -181,6 +208,7 @@ impl FailureKind {
             "set_broken" => FailureKind::SetBroken,
             "no_documents" => FailureKind::NoDocuments,
             "mapping" => FailureKind::Mapping,
+            "data_check" => FailureKind::DataCheck,
             "gave_up" => FailureKind::GaveUp,
             "rejected" => FailureKind::Rejected,
             "other" => FailureKind::Other,
@@ -189,12 +217,15 @@ impl FailureKind {
     }
 
     /// Whether the cause is in the recognized data itself (a broken set, no
-    /// documents, a mapping refusal) rather than in a service or the clock —
-    /// the sets a person has to look at.
+    /// documents, a fatal data check, a mapping refusal) rather than in a
+    /// service or the clock — the sets a person has to look at.
     pub fn is_data_problem(&self) -> bool {
         matches!(
             self,
-            FailureKind::SetBroken | FailureKind::NoDocuments | FailureKind::Mapping
+            FailureKind::SetBroken
+                | FailureKind::NoDocuments
+                | FailureKind::DataCheck
+                | FailureKind::Mapping
         )
     }
 }
@@ -318,7 +349,7 @@ pub struct SetRecord {
     pub number: u64,
     /// The last step that completed.
     pub step: Step,
-    /// Pending, done, failed or skipped.
+    /// Pending, done, failed, skipped, held or rejected.
     pub status: SetStatus,
     /// Passes that ended in a retryable error at the current step.
     pub attempts: u32,
@@ -347,6 +378,18 @@ pub struct SetRecord {
     pub first_seen: OffsetDateTime,
     /// Last change of this record.
     pub updated_at: OffsetDateTime,
+    /// What the data checks found the last time they ran on the set's result
+    /// (`hr_docs_checks`' serde form; never a recognized value): for a
+    /// [`Held`](SetStatus::Held) set the errors that hold it and every
+    /// warning; for a set that went on, the warnings (and the errors a review
+    /// approved) that travelled with its document. Empty before the first
+    /// check and when nothing was found.
+    pub findings: Vec<Finding>,
+    /// The review decisions recorded for the set, oldest first
+    /// ([`Pipeline::decide`](crate::Pipeline::decide)). The last one is the
+    /// one in force: a set only leaves [`Held`](SetStatus::Held) by a
+    /// decision.
+    pub decisions: Vec<Decision>,
 }
 
 impl SetRecord {
@@ -376,6 +419,8 @@ impl SetRecord {
             final_state: None,
             first_seen,
             updated_at: first_seen,
+            findings: Vec::new(),
+            decisions: Vec::new(),
         }
     }
 
@@ -413,6 +458,25 @@ impl SetRecord {
         self.status = SetStatus::Failed;
         self.failure = Some(failure);
         self.updated_at = OffsetDateTime::now_utc();
+    }
+
+    /// Holds the set for review with `findings` (what the checks found): not
+    /// sent, not failed. Nothing of the set has reached Saby yet (the checks
+    /// run before the document is written), so its step goes back to
+    /// [`Step::Seen`]: a decision makes the next pass fetch and check the
+    /// result again.
+    pub fn hold(&mut self, findings: Vec<Finding>) {
+        self.status = SetStatus::Held;
+        self.step = Step::Seen;
+        self.attempts = 0;
+        self.last_error = None;
+        self.findings = findings;
+        self.updated_at = OffsetDateTime::now_utc();
+    }
+
+    /// The review decision in force: the last one recorded, if any.
+    pub fn decision(&self) -> Option<&Decision> {
+        self.decisions.last()
     }
 
     /// Puts a failed or skipped set back to pending at `now`: clears the
@@ -479,6 +543,10 @@ pub struct StatusCounts {
     pub failed: u64,
     /// Sets recorded as skipped (another contour's).
     pub skipped: u64,
+    /// Sets held for review.
+    pub held: u64,
+    /// Sets rejected by a reviewer.
+    pub rejected: u64,
 }
 
 impl StatusCounts {
@@ -489,6 +557,8 @@ impl StatusCounts {
             SetStatus::Done => self.done += n,
             SetStatus::Failed => self.failed += n,
             SetStatus::Skipped => self.skipped += n,
+            SetStatus::Held => self.held += n,
+            SetStatus::Rejected => self.rejected += n,
         }
     }
 
@@ -498,11 +568,13 @@ impl StatusCounts {
         self.done += other.done;
         self.failed += other.failed;
         self.skipped += other.skipped;
+        self.held += other.held;
+        self.rejected += other.rejected;
     }
 
     /// Every set counted.
     pub fn total(&self) -> u64 {
-        self.pending + self.done + self.failed + self.skipped
+        self.pending + self.done + self.failed + self.skipped + self.held + self.rejected
     }
 }
 

@@ -13,17 +13,22 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
+use hr_docs_checks::Finding;
+
 use super::{
     Failure, FailureKind, FinalState, SetRecord, SetStatus, SkipReason, StateStore, StatusCounts,
     Step, WindowEntry,
 };
 use crate::error::StoreError;
+use crate::review;
 
 /// 1: initial schema. 2: `sets.first_seen_ms` (the gap grace of the watermark).
 /// 3: sets keyed by company (the Beorg `project_id`) with the contour as a
 /// column, `companies` instead of `projects`, typed failure and skip reasons,
-/// attachment ids instead of file names, `merged_sets`.
-const SCHEMA_VERSION: i64 = 3;
+/// attachment ids instead of file names, `merged_sets`. 4: the review queue —
+/// `sets.findings` and `sets.decisions` (JSON), the statuses `held` and
+/// `rejected`.
+const SCHEMA_VERSION: i64 = 4;
 
 /// The tables as the current version creates them (no-ops on an existing file).
 const TABLES: &str = "
@@ -55,6 +60,8 @@ CREATE TABLE IF NOT EXISTS sets (
     final_name     TEXT,
     updated_at     INTEGER NOT NULL,
     first_seen_ms  INTEGER NOT NULL,
+    findings       TEXT NOT NULL DEFAULT '[]',
+    decisions      TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (company, set_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS merged_sets (
@@ -89,6 +96,13 @@ DROP INDEX IF EXISTS sets_by_number;
 ALTER TABLE sets RENAME TO legacy_sets;
 ";
 
+/// Version 3 → 4: the findings of the data checks and the review decisions of
+/// each set (both JSON arrays; empty for every set a version-3 file holds).
+const MIGRATE_REVIEW: &str = "
+ALTER TABLE sets ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE sets ADD COLUMN decisions TEXT NOT NULL DEFAULT '[]';
+";
+
 /// Version 1 → 2, applied to the legacy table before it is set aside: the
 /// first-seen time of each set (unix milliseconds), from its last-change time —
 /// never earlier than the truth, so a gap is never released early.
@@ -99,20 +113,21 @@ UPDATE sets SET first_seen_ms = updated_at * 1000;
 
 const COLUMNS: &str = "company, set_id, contour, number, step, status, attempts, last_error, \
      failed_step, failure_kind, reason, skip_reason, document_id, attachment_ids, sent_at, \
-     final_code, final_name, updated_at, first_seen_ms";
+     final_code, final_name, updated_at, first_seen_ms, findings, decisions";
 
 /// `save` for a known set whose status is unchanged (`?3`, checked by the caller's
 /// `AND status = ?3`): only the columns that move at each step, none of them indexed.
 const UPDATE_PROGRESS: &str = "UPDATE sets SET step = ?4, attempts = ?5, last_error = ?6,
        failed_step = ?7, failure_kind = ?8, reason = ?9, skip_reason = ?10, document_id = ?11,
-       attachment_ids = ?12, sent_at = ?13, final_code = ?14, final_name = ?15, updated_at = ?16
+       attachment_ids = ?12, sent_at = ?13, final_code = ?14, final_name = ?15, updated_at = ?16,
+       findings = ?17, decisions = ?18
      WHERE company = ?1 AND set_id = ?2";
 
 /// `save` for a known set whose status changed: the same plus `status`.
 const UPDATE_WITH_STATUS: &str = "UPDATE sets SET status = ?3, step = ?4, attempts = ?5,
        last_error = ?6, failed_step = ?7, failure_kind = ?8, reason = ?9, skip_reason = ?10,
        document_id = ?11, attachment_ids = ?12, sent_at = ?13, final_code = ?14,
-       final_name = ?15, updated_at = ?16
+       final_name = ?15, updated_at = ?16, findings = ?17, decisions = ?18
      WHERE company = ?1 AND set_id = ?2";
 
 /// The watermark's window: every set of the company at or above `start_id`
@@ -495,6 +510,12 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     tx.execute_batch(TABLES)
         .map_err(StoreError::sqlite("creating the schema"))?;
+    if !has_column(&tx, "sets", "findings")? {
+        tx.execute_batch(MIGRATE_REVIEW)
+            .map_err(StoreError::sqlite(
+                "adding sets.findings and sets.decisions",
+            ))?;
+    }
     tx.execute_batch(INDEXES)
         .map_err(StoreError::sqlite("creating the indexes"))?;
     tx.execute(
@@ -534,7 +555,8 @@ impl LegacyRow {
         let status = match self.status {
             SetStatus::Done => 3,
             SetStatus::Failed => 2,
-            SetStatus::Skipped => 1,
+            // An older version knew none of the others.
+            SetStatus::Skipped | SetStatus::Held | SetStatus::Rejected => 1,
             SetStatus::Pending => 0,
         };
         (self.step, status, self.document_id.is_some())
@@ -691,7 +713,7 @@ fn adopt_legacy(tx: &Transaction<'_>, company: &str, initial: u64) -> Result<(),
             &format!(
                 "INSERT OR IGNORE INTO sets ({COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?12, ?13, ?14, ?15,
-                         ?16, ?17, ?18)"
+                         ?16, ?17, ?18, '[]', '[]')"
             ),
             params![
                 company,
@@ -818,6 +840,8 @@ struct RawRow {
     final_name: Option<String>,
     updated_at: i64,
     first_seen_ms: i64,
+    findings: String,
+    decisions: String,
 }
 
 impl RawRow {
@@ -842,6 +866,8 @@ impl RawRow {
             final_name: r.get(16)?,
             updated_at: r.get(17)?,
             first_seen_ms: r.get(18)?,
+            findings: r.get(19)?,
+            decisions: r.get(20)?,
         })
     }
 
@@ -863,6 +889,17 @@ impl RawRow {
                 column: "sets.attachment_ids",
                 value: self.attachment_ids.clone(),
             })?;
+        // Findings never hold a recognized value, so the stored text may be quoted.
+        let findings: Vec<Finding> =
+            serde_json::from_str(&self.findings).map_err(|_| StoreError::Corrupt {
+                column: "sets.findings",
+                value: self.findings.clone(),
+            })?;
+        let decisions =
+            review::decisions_from_json(&self.decisions).ok_or_else(|| StoreError::Corrupt {
+                column: "sets.decisions",
+                value: self.decisions.clone(),
+            })?;
         Ok(SetRecord {
             company: self.company,
             contour: self.contour,
@@ -883,6 +920,8 @@ impl RawRow {
             final_state: self.final_code.map(|c| FinalState::new(c, self.final_name)),
             first_seen: from_ms("sets.first_seen_ms", self.first_seen_ms)?,
             updated_at: from_ts("sets.updated_at", self.updated_at)?,
+            findings,
+            decisions,
         })
     }
 }
@@ -946,11 +985,12 @@ fn insert_new(conn: &mut Connection, records: &[SetRecord]) -> Result<Vec<SetId>
             .prepare_cached(&format!(
                 "INSERT OR IGNORE INTO sets ({COLUMNS})
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19)"
+                         ?17, ?18, ?19, ?20, ?21)"
             ))
             .map_err(StoreError::sqlite("preparing insert"))?;
         for r in records {
             let attachment_ids = encode_attachment_ids(r)?;
+            let (findings, decisions) = encode_review(r)?;
             let inserted = stmt
                 .execute(params![
                     r.company,
@@ -972,6 +1012,8 @@ fn insert_new(conn: &mut Connection, records: &[SetRecord]) -> Result<Vec<SetId>
                     r.final_state.as_ref().and_then(|f| f.name.as_deref()),
                     ts(r.updated_at),
                     ms(r.first_seen),
+                    findings,
+                    decisions,
                 ])
                 .map_err(StoreError::sqlite("recording a seen set"))?;
             if inserted > 0 {
@@ -991,8 +1033,18 @@ fn encode_attachment_ids(r: &SetRecord) -> Result<String, StoreError> {
     })
 }
 
+/// The findings and the decisions of a set as stored (JSON arrays).
+fn encode_review(r: &SetRecord) -> Result<(String, String), StoreError> {
+    let findings = serde_json::to_string(&r.findings).map_err(|e| StoreError::Other {
+        message: "encoding findings".to_owned(),
+        source: Some(Box::new(e)),
+    })?;
+    Ok((findings, review::decisions_to_json(&r.decisions)))
+}
+
 fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
     let attachment_ids = encode_attachment_ids(r)?;
+    let (findings, decisions) = encode_review(r)?;
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(StoreError::sqlite("starting a transaction"))?;
@@ -1017,6 +1069,8 @@ fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
         r.final_state.as_ref().map(|f| f.code.as_str()),
         r.final_state.as_ref().and_then(|f| f.name.as_deref()),
         ts(r.updated_at),
+        findings,
+        decisions,
     ];
     let mut updated = tx
         .prepare_cached(&format!("{UPDATE_PROGRESS} AND status = ?3"))
@@ -1034,7 +1088,7 @@ fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
         tx.prepare_cached(&format!(
             "INSERT INTO sets ({COLUMNS})
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19)"
+                     ?17, ?18, ?19, ?20, ?21)"
         ))
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -1057,6 +1111,8 @@ fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
                 r.final_state.as_ref().and_then(|f| f.name.as_deref()),
                 ts(r.updated_at),
                 ms(r.first_seen),
+                findings,
+                decisions,
             ])
         })
         .map_err(StoreError::sqlite("saving a set"))?;

@@ -3,7 +3,8 @@
 //! authoritative; `by_project` only tells each set's contour. Every ready set is
 //! processed exactly once whatever `by_project` says; the contour filter records
 //! other contours' sets as skipped; per-contour routing; sets whose result is
-//! final but unusable, or never ready, fail with a typed reason.
+//! final but unusable are held for review (or, under `BrokenPolicy::Fail`, fail
+//! with a typed reason), sets never ready fail with a typed reason.
 
 // Test helpers may unwrap and panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -225,7 +226,7 @@ impl DocumentMapper for Recording {
 async fn documents_are_routed_per_contour() {
     let env = two_contours(ByProjectShape::MapOfNumbers).await;
     let sets = env.add_sets(2); // Москва, Казань
-    let counterparty = saby_client::Party::legal_entity("1655000000", "165501001", "АО Казань");
+    let counterparty = saby_client::Party::legal_entity("1655000003", "165501001", "АО Казань");
     let config = env
         .config()
         .contour_template(
@@ -249,7 +250,7 @@ async fn documents_are_routed_per_contour() {
     assert_eq!(kazan.doc_type.as_deref(), Some("ДокКадрКазань"));
     assert_eq!(
         kazan.counterparty.as_ref().and_then(|p| p.inn()),
-        Some("1655000000")
+        Some("1655000003")
     );
     assert_eq!(
         moscow.counterparty.as_ref().and_then(|p| p.inn()),
@@ -274,13 +275,65 @@ async fn documents_are_routed_per_contour() {
     );
 }
 
+/// A result broken as a whole or without documents is a data problem: held for
+/// review by default (the data checks' `result_broken` and `no_documents`
+/// errors), never sent, and it does not hold the watermark.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broken_or_empty_result_fails_with_its_typed_reason() {
+async fn a_broken_or_empty_result_is_held_for_review_by_default() {
     let env = two_contours(ByProjectShape::MapOfNumbers).await;
     let broken = env.beorg.add_set(SetSpec::new().broken());
     let empty = env.beorg.add_set(SetSpec::new().empty());
     let fine = env.add_sets(1);
     let pipeline = env.pipeline();
+    let summary = pipeline.run_once().await.unwrap();
+    assert_eq!(
+        (summary.held, summary.failed, summary.archived),
+        (2, 0, 1),
+        "{summary}"
+    );
+    assert!(summary.all_settled() && !summary.all_final(), "{summary}");
+    let store = pipeline.store();
+    for (set, check) in [
+        (
+            &broken,
+            hr_docs_pipeline::hr_docs_checks::Check::ResultBroken,
+        ),
+        (&empty, hr_docs_pipeline::hr_docs_checks::Check::NoDocuments),
+    ] {
+        let r = env.record(store.as_ref(), set).await;
+        assert_eq!((r.status, r.step), (SetStatus::Held, Step::Seen));
+        assert!(
+            r.findings.iter().any(|f| f.check == check),
+            "{:?}",
+            r.findings
+        );
+        assert!(env.saby.document(&env.document_id(set.as_str())).is_none());
+    }
+    assert_eq!(
+        store.start_id(&env.company()).await.unwrap(),
+        Some(fine[0].number().unwrap() + 1)
+    );
+}
+
+/// Under `BrokenPolicy::Fail` (and `no_documents` made fatal) the same sets
+/// fail at once with their typed kinds, Beorg's reasons in the text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_or_empty_result_fails_with_its_typed_reason_when_the_policy_says_so() {
+    use hr_docs_pipeline::hr_docs_checks::{BrokenPolicy, Check, Policy, Severity};
+
+    let env = two_contours(ByProjectShape::MapOfNumbers).await;
+    let broken = env.beorg.add_set(SetSpec::new().broken());
+    let empty = env.beorg.add_set(SetSpec::new().empty());
+    let fine = env.add_sets(1);
+    let policy = Policy::builder()
+        .broken(BrokenPolicy::Fail)
+        .severity(Check::NoDocuments, Severity::Fatal)
+        .build()
+        .unwrap();
+    let pipeline = env
+        .builder(env.config().checks(policy).build().unwrap())
+        .build()
+        .unwrap();
     let summary = pipeline.run_once().await.unwrap();
     assert_eq!(
         summary.stop,

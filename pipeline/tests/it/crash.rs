@@ -269,3 +269,81 @@ async fn archive_written_before_a_crash_is_left_untouched_on_restart() {
         }
     }
 }
+
+/// A review decision is persisted before `decide` returns, in the same save that puts
+/// the set back to pending: a crash after it — before anything else, or after the
+/// decided set's fetch, write or send (the API call made, its record lost) — neither
+/// loses the decision nor sends the set twice; the other sets are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_a_decision_and_the_send_loses_nothing_and_sends_once() {
+    use beorg_sandbox::SetSpec;
+    use hr_docs_pipeline::Decision;
+
+    for crash_at in [
+        None,
+        Some(Step::Fetched),
+        Some(Step::Written),
+        Some(Step::Sent),
+    ] {
+        let env = Env::start().await;
+        let ids = env.add_sets(2);
+        let held = env.beorg.add_set(SetSpec::new().bad_snils_check_number());
+        env.sets.lock().unwrap().push(held.clone());
+        {
+            let pipeline = env.pipeline();
+            let summary = pipeline.run_once().await.unwrap();
+            assert_eq!((summary.held, summary.archived), (1, 2), "{summary}");
+            pipeline
+                .decide(
+                    &held,
+                    Decision::send_as_is("op").with_reason("card checked"),
+                )
+                .await
+                .unwrap();
+            // The process dies right after recording the decision.
+        }
+        if let Some(step) = crash_at {
+            let store = CrashAfter {
+                inner: SqliteStore::open(env.state_path()).unwrap(),
+                step,
+                crashed: AtomicBool::new(false),
+            };
+            let pipeline = env
+                .builder(env.config().build().unwrap())
+                .store(store)
+                .build()
+                .unwrap();
+            let err = pipeline.run_once().await.unwrap_err();
+            assert!(err.to_string().contains("simulated crash"), "{step}: {err}");
+        }
+        let store = env.open_store().await;
+        let pipeline = env
+            .builder(env.config().build().unwrap())
+            .store(store)
+            .build()
+            .unwrap();
+        let summary = pipeline.run_once().await.unwrap();
+        assert!(summary.all_final(), "{crash_at:?}: {summary}");
+        if crash_at == Some(Step::Sent) {
+            assert_eq!(summary.already_sent, 1, "{summary}");
+        }
+        let record = env.record(pipeline.store().as_ref(), &held).await;
+        assert_eq!(record.status, SetStatus::Done, "{crash_at:?}");
+        assert_eq!(
+            record.decisions.len(),
+            1,
+            "{crash_at:?}: the decision is kept"
+        );
+        assert_eq!(record.decisions[0].reason.as_deref(), Some("card checked"));
+        assert_eq!(env.sends_of(&env.document_id(&held)), 1, "{crash_at:?}");
+        assert_eq!(env.send_count(), 3, "{crash_at:?}");
+        assert_eq!(
+            env.saby.document_count(),
+            3,
+            "{crash_at:?}: one document per set"
+        );
+        for id in &ids {
+            assert_eq!(env.sends_of(&env.document_id(id)), 1);
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod faults;
 mod flow;
 mod migration;
 mod out_of_order;
+mod review;
 mod store;
 
 /// Every `*.rs` file next to this one is declared as a module above, so no test file is

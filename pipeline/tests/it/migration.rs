@@ -3,7 +3,8 @@
 //! keeps the Saby document id it was written under, contours configured as
 //! projects become the sets' contours, a set held under two projects keeps its
 //! most advanced row (recorded as merged), and the projects' `start_id`s
-//! collapse to the lowest.
+//! collapse to the lowest. A version-3 file (keyed by company) gains the
+//! review queue's columns in place (version 4).
 
 // Test helpers may unwrap and panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -49,6 +50,55 @@ CREATE TABLE IF NOT EXISTS sets (
 CREATE INDEX IF NOT EXISTS sets_by_status ON sets (project, status, number, set_id);
 CREATE INDEX IF NOT EXISTS sets_by_number ON sets (project, number, set_id);
 INSERT INTO meta (key, value) VALUES ('schema_version', '2');
+";
+
+/// The schema as version 3 created it, verbatim (tables, indexes, version).
+const V3_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS companies (
+    company  TEXT PRIMARY KEY,
+    start_id INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sets (
+    company        TEXT NOT NULL,
+    set_id         TEXT NOT NULL,
+    contour        TEXT,
+    number         INTEGER NOT NULL,
+    step           TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    failed_step    TEXT,
+    failure_kind   TEXT,
+    reason         TEXT,
+    skip_reason    TEXT,
+    document_id    TEXT,
+    attachment_ids TEXT NOT NULL DEFAULT '[]',
+    sent_at        INTEGER,
+    final_code     TEXT,
+    final_name     TEXT,
+    updated_at     INTEGER NOT NULL,
+    first_seen_ms  INTEGER NOT NULL,
+    PRIMARY KEY (company, set_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS merged_sets (
+    company             TEXT NOT NULL,
+    set_id              TEXT NOT NULL,
+    kept_project        TEXT NOT NULL,
+    kept_document_id    TEXT,
+    dropped_project     TEXT NOT NULL,
+    dropped_document_id TEXT,
+    dropped_step        TEXT NOT NULL,
+    dropped_status      TEXT NOT NULL,
+    merged_at           INTEGER NOT NULL,
+    PRIMARY KEY (company, set_id, dropped_project)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sets_by_status ON sets (company, status, number, set_id);
+CREATE INDEX IF NOT EXISTS sets_by_number ON sets (company, number, set_id);
+INSERT INTO meta (key, value) VALUES ('schema_version', '3');
 ";
 
 /// The schema as version 1 created it, verbatim.
@@ -320,4 +370,97 @@ async fn the_pipeline_uses_the_stored_document_id_of_a_migrated_set() {
     );
     assert_eq!(env.saby.document_count(), 1);
     assert_eq!(env.sends_of(&old_id), 1);
+}
+
+fn schema_version(path: &Path) -> String {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// A version-3 file is upgraded to version 4 in place when opened: every set
+/// keeps everything it had and gets no findings and no decisions; the file
+/// then holds the review queue's states like a new one, and a pipeline
+/// processes its pending set — checks included — as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_file_gains_the_review_columns() {
+    use hr_docs_pipeline::Decision;
+
+    let env = Env::start().await;
+    let company = env.company();
+    let pending = env.beorg.add_set(SetSpec::new().bad_snils_check_number());
+    env.sets.lock().unwrap().push(pending.clone());
+    let n = pending.number().unwrap();
+    old_file(
+        &env.state_path(),
+        V3_SCHEMA,
+        &format!(
+            "INSERT INTO companies (company, start_id) VALUES ('{company}', {n});
+             INSERT INTO meta (key, value) VALUES ('event_cursor:{company}', 'e-1');
+             INSERT INTO sets (company, set_id, contour, number, step, status, failed_step,
+                               failure_kind, reason, document_id, attachment_ids, updated_at,
+                               first_seen_ms)
+               VALUES
+               ('{company}', 's-90', 'Кадры-Москва', 90, 'written', 'failed', 'sent',
+                'gave_up', 'gave up after 10 passes', 'doc-90', '[\"att-1\"]',
+                1700000000, 1700000000000),
+               ('{company}', '{pending}', NULL, {n}, 'seen', 'pending', NULL, NULL, NULL, NULL,
+                '[]', 1700000100, 1700000100000);"
+        ),
+    );
+    {
+        let store = SqliteStore::open(env.state_path()).unwrap();
+        let old = store
+            .get(&company, &SetId::new("s-90"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                old.status,
+                old.step,
+                old.contour.as_deref(),
+                old.document_id.as_deref()
+            ),
+            (
+                SetStatus::Failed,
+                Step::Written,
+                Some("Кадры-Москва"),
+                Some("doc-90")
+            )
+        );
+        assert_eq!(old.failure.unwrap().kind, FailureKind::GaveUp);
+        assert_eq!(old.attachment_ids, ["att-1"]);
+        assert!(old.findings.is_empty() && old.decisions.is_empty());
+        assert_eq!(
+            store.event_cursor(&company).await.unwrap().as_deref(),
+            Some("e-1")
+        );
+    }
+    assert_eq!(schema_version(&env.state_path()), "4");
+
+    let pipeline = env.pipeline();
+    let summary = pipeline.run_once().await.unwrap();
+    assert_eq!(summary.held, 1, "{summary}");
+    let held = env.record(pipeline.store().as_ref(), &pending).await;
+    assert_eq!(held.status, SetStatus::Held);
+    assert!(!held.findings.is_empty());
+    pipeline
+        .decide(&pending, Decision::send_as_is("op"))
+        .await
+        .unwrap();
+    let summary = pipeline.run_once().await.unwrap();
+    assert_eq!(summary.sent, 1, "{summary}");
+    drop(pipeline);
+    // Reopened: nothing migrates twice, the review's record stays.
+    let store = env.open_store().await;
+    let done = env.record(store.as_ref(), &pending).await;
+    assert_eq!((done.status, done.decisions.len()), (SetStatus::Done, 1));
+    assert_eq!(store.counts(&company).await.unwrap().total(), 2);
+    assert_eq!(schema_version(&env.state_path()), "4");
 }

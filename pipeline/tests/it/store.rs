@@ -1,7 +1,8 @@
 //! The state stores. One generic contract suite — insert-if-absent,
-//! compare-and-set of the watermark, save and read back, paging, the window,
-//! counts, cursors, two companies — and the rules the pipeline applies over a
-//! store (the watermark, replay), run against **both** [`SqliteStore`] and
+//! compare-and-set of the watermark, save and read back (findings and review
+//! decisions included), paging, the window, counts, cursors, two companies —
+//! and the rules the pipeline applies over a store (the watermark, replay,
+//! review decisions), run against **both** [`SqliteStore`] and
 //! [`MemoryStore`] (`contract!` below). Then what only the SQLite store
 //! promises: persistence across reopen, the second-process lock, refusing a
 //! newer file.
@@ -15,8 +16,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use beorg_client::DocumentType;
 use beorg_client::SetId;
 use hr_docs_pipeline::StoreError;
+use hr_docs_pipeline::hr_docs_checks::{Check, Finding, Severity};
+use hr_docs_pipeline::review::{self, Decision, DecisionKind, ReviewError};
 use hr_docs_pipeline::store::{
     Failure, FailureKind, FinalState, MemoryStore, Replay, SetRecord, SetStatus, SkipReason,
     SqliteStore, StateStore, StatusCounts, Step, Synchronous, WindowEntry, advance_watermark,
@@ -100,6 +104,9 @@ contract!(
     the_stored_watermark_is_the_rule_over_what_was_recorded,
     replay_puts_failed_and_named_skipped_sets_back_and_never_moves_the_watermark_back,
     claims_default_to_the_pending_sets,
+    a_held_set_keeps_its_findings_and_decisions,
+    held_and_rejected_sets_never_hold_the_watermark,
+    decisions_are_recorded_and_refused_over_any_store,
 );
 
 /// A fixed instant plus `ms` milliseconds (the stores keep milliseconds).
@@ -997,7 +1004,7 @@ fn a_state_file_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     drop(open(&dir));
-    assert_eq!(schema_version(&path), "3");
+    assert_eq!(schema_version(&path), "4");
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute(
@@ -1007,7 +1014,7 @@ fn a_state_file_from_a_newer_version_is_refused() {
         .unwrap();
     match SqliteStore::open(&path) {
         Err(StoreError::SchemaTooNew { found, supported }) => {
-            assert_eq!((found, supported), (99, 3));
+            assert_eq!((found, supported), (99, 4));
         }
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -1047,5 +1054,189 @@ fn lock_is_refused_to_another_process() {
     assert!(
         stdout.contains("1 passed"),
         "the helper {helper} did not run in the child:\n{stdout}"
+    );
+}
+
+/// What the data checks found: an error on the SNILS number and a warning.
+fn findings() -> Vec<Finding> {
+    vec![
+        Finding::new(Check::SnilsCheckNumber, Severity::Error)
+            .document("SNILS", DocumentType::Snils)
+            .field("Number"),
+        Finding::new(Check::LowConfidence, Severity::Warning)
+            .document("PASSPORT", DocumentType::Passport)
+            .field("Series"),
+    ]
+}
+
+async fn hold(store: &dyn StateStore, n: u64) -> SetRecord {
+    let mut r = get(store, n).await;
+    r.hold(findings());
+    store.save(&r).await.unwrap();
+    r
+}
+
+/// A held set's findings (the checks' serde form, an unknown check of a newer
+/// version included) and its review decisions — kind, who, why, when, the
+/// documents left out — read back as saved, through every status change.
+async fn a_held_set_keeps_its_findings_and_decisions(s: Store) {
+    let store: &dyn StateStore = &*s;
+    store.init_company(C, 1).await.unwrap();
+    seen_at(store, &[1, 2], t(0)).await;
+    let mut r = get(store, 1).await;
+    r.advance(Step::Fetched);
+    r.document_id = Some("doc-1".into());
+    store.save(&r).await.unwrap();
+    let mut extra = findings();
+    extra.push(Finding::new(
+        Check::Unknown("some_future_check".into()),
+        Severity::Error,
+    ));
+    r.hold(extra);
+    assert_eq!((r.status, r.step), (SetStatus::Held, Step::Seen));
+    r.updated_at = t(1_000).replace_millisecond(0).unwrap();
+    store.save(&r).await.unwrap();
+    assert_eq!(get(store, 1).await, r, "held, with every finding");
+    let held = store
+        .list(C, Some(SetStatus::Held), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(held, [r.clone()]);
+
+    let at = OffsetDateTime::from_unix_timestamp(1_760_000_000).unwrap();
+    r.decisions.push(
+        Decision::send_without(["MEDBOOK1", "SNILS"], "hr-operator-7")
+            .with_reason("скан нечитаем")
+            .with_at(at),
+    );
+    r.status = SetStatus::Pending;
+    store.save(&r).await.unwrap();
+    assert_eq!(get(store, 1).await, r, "pending again, the decision kept");
+    r.decisions
+        .push(Decision::reject("hr-operator-8", "duplicate").with_at(at));
+    r.status = SetStatus::Rejected;
+    store.save(&r).await.unwrap();
+    let back = get(store, 1).await;
+    assert_eq!(back, r);
+    assert_eq!(back.decisions.len(), 2);
+    assert_eq!(
+        back.decision().map(|d| &d.kind),
+        Some(&DecisionKind::Reject)
+    );
+    // A set never checked has neither.
+    let fresh = get(store, 2).await;
+    assert!(fresh.findings.is_empty() && fresh.decisions.is_empty());
+    // Inserted with them (insert_new stores every field too).
+    let mut new = SetRecord::seen_at(C, id(3), t(0));
+    new.findings = findings();
+    new.decisions = vec![Decision::refetch("op").with_at(at)];
+    store.insert_new(std::slice::from_ref(&new)).await.unwrap();
+    assert_eq!(get(store, 3).await, new);
+}
+
+/// Held and rejected sets are settled: the watermark moves past them (Beorg
+/// lists them no more; the state has them), they are counted per contour, and
+/// they are never pending.
+async fn held_and_rejected_sets_never_hold_the_watermark(s: Store) {
+    let store: &dyn StateStore = &*s;
+    store.init_company(C, 1).await.unwrap();
+    store
+        .insert_new(&[
+            SetRecord::seen_at(C, id(1), t(0)).with_contour(Some("A".into())),
+            SetRecord::seen_at(C, id(2), t(0)).with_contour(Some("A".into())),
+            SetRecord::seen_at(C, id(3), t(0)),
+        ])
+        .await
+        .unwrap();
+    hold(store, 1).await;
+    let mut r2 = hold(store, 2).await;
+    r2.status = SetStatus::Rejected;
+    store.save(&r2).await.unwrap();
+    assert_eq!(
+        advance(store, t(0), GRACE).await,
+        Some(3),
+        "only the pending 3 holds it"
+    );
+    settle(store, 3, false).await;
+    assert_eq!(advance(store, t(0), GRACE).await, Some(4));
+    let counts = store.counts(C).await.unwrap();
+    assert_eq!(
+        (
+            counts.held,
+            counts.rejected,
+            counts.done,
+            counts.pending,
+            counts.total()
+        ),
+        (1, 1, 1, 0, 3)
+    );
+    assert_eq!(store.pending_count(C).await.unwrap(), 0);
+    let by_contour = store.contour_counts(C).await.unwrap();
+    let a = by_contour
+        .iter()
+        .find(|(c, _)| c.as_deref() == Some("A"))
+        .unwrap();
+    assert_eq!((a.1.held, a.1.rejected), (1, 1));
+    assert!(
+        store
+            .claim_pending(C, &hr_docs_pipeline::store::Claim::new("w"), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The review rules over a store: `held_sets` lists the queue, `decide` puts
+/// a set back to pending (or rejects it) with one save, and refuses — saving
+/// nothing — a set that is not held.
+async fn decisions_are_recorded_and_refused_over_any_store(s: Store) {
+    let store: &dyn StateStore = &*s;
+    store.init_company(C, 1).await.unwrap();
+    seen_at(store, &[1, 2, 3], t(0)).await;
+    hold(store, 1).await;
+    hold(store, 3).await;
+    let queue = review::held_sets(store, C).await.unwrap();
+    assert_eq!(queue.iter().map(|r| r.number).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(queue[0].findings, findings());
+
+    let approved = review::decide(store, C, &id(1), Decision::send_as_is("op"))
+        .await
+        .unwrap();
+    let mut stored = get(store, 1).await;
+    // (SQLite keeps `updated_at` in whole seconds.)
+    stored.updated_at = approved.updated_at;
+    assert_eq!(stored, approved);
+    assert_eq!(
+        (approved.status, approved.step),
+        (SetStatus::Pending, Step::Seen)
+    );
+    let rejected = review::decide(store, C, &id(3), Decision::reject("op", "dup"))
+        .await
+        .unwrap();
+    assert_eq!(get(store, 3).await.status, SetStatus::Rejected);
+    assert_eq!(rejected.decisions.len(), 1);
+    assert!(review::held_sets(store, C).await.unwrap().is_empty());
+
+    for (n, expected) in [(2, SetStatus::Pending), (3, SetStatus::Rejected)] {
+        let before = get(store, n).await;
+        let err = review::decide(store, C, &id(n), Decision::send_as_is("op"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, hr_docs_pipeline::Error::Review(ReviewError::NotHeld { status, .. })
+                if *status == expected),
+            "{err:?}"
+        );
+        assert_eq!(get(store, n).await, before);
+    }
+    let err = review::decide(store, C, &id(9), Decision::send_as_is("op"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            hr_docs_pipeline::Error::Review(ReviewError::NotFound { .. })
+        ),
+        "{err:?}"
     );
 }

@@ -22,6 +22,10 @@ use super::{
 use crate::error::StoreError;
 use crate::review;
 
+/// How long [`SqliteStore::open`] keeps asking for a lock that looks taken before
+/// it refuses with [`StoreError::Locked`] (see there).
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// 1: initial schema. 2: `sets.first_seen_ms` (the gap grace of the watermark).
 /// 3: sets keyed by company (the Beorg `project_id`) with the contour as a
 /// column, `companies` instead of `projects`, typed failure and skip reasons,
@@ -176,7 +180,9 @@ pub enum Synchronous {
 /// - `synchronous=FULL` by default (see [`Synchronous`]).
 /// - An exclusive advisory lock on the sibling `<db>.lock` file is held for the
 ///   store's lifetime: a second process (or a second store in this process) on
-///   the same file gets [`StoreError::Locked`].
+///   the same file gets [`StoreError::Locked`] (after asking again for up to
+///   2 s: a child process forked by this program holds a copy of the lock until it
+///   execs, so a store closed an instant before can still look locked).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -251,16 +257,27 @@ impl SqliteStore {
                 path: lock_path.clone(),
                 source,
             })?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked { path, lock_path });
-            }
-            Err(TryLockError::Error(source)) => {
-                return Err(StoreError::Io {
-                    path: lock_path,
-                    source,
-                });
+        // A lock that looks taken is asked again for a moment before giving up: a
+        // child process forked anywhere in this program (a `Command` run by another
+        // thread) holds a copy of every descriptor, this lock's included, until it
+        // execs, so a store closed just before may still look locked for that
+        // instant. Another live process keeps it for good and is refused below.
+        let asked = std::time::Instant::now();
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if asked.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked { path, lock_path });
+                }
+                Err(TryLockError::Error(source)) => {
+                    return Err(StoreError::Io {
+                        path: lock_path,
+                        source,
+                    });
+                }
             }
         }
 

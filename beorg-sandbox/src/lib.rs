@@ -327,6 +327,7 @@ pub struct SetSpec {
     pub(crate) polls_until_ready: Option<u32>,
     pub(crate) outcome: Outcome,
     pub(crate) never_ready: bool,
+    pub(crate) number: Option<u64>,
 }
 
 impl SetSpec {
@@ -385,6 +386,15 @@ impl SetSpec {
     /// stuck at Beorg).
     pub fn never_ready(mut self) -> Self {
         self.never_ready = true;
+        self
+    }
+
+    /// Seeds the set under this number (`s-<n>`) instead of the next one — for
+    /// an id far from the others, such as `s-9000000000` among sets in the
+    /// hundreds. The numbers of the sets seeded after it are not changed, and a
+    /// set already under that number is replaced.
+    pub fn number(mut self, n: u64) -> Self {
+        self.number = Some(n);
         self
     }
 }
@@ -539,6 +549,10 @@ impl Sandbox {
             }
             None => st.next_contour(),
         };
+        let next = st.next_number;
+        if let Some(n) = spec.number {
+            st.next_number = n;
+        }
         let number = st.create_set(state::NewSet {
             contour,
             docs,
@@ -547,6 +561,9 @@ impl Sandbox {
             outcome: spec.outcome,
             never_ready: spec.never_ready,
         });
+        if spec.number.is_some() {
+            st.next_number = next;
+        }
         SetId::new(state::set_id(number))
     }
 

@@ -82,7 +82,8 @@ pub enum ProgressKind {
         step: Step,
         /// Passes so far that ended in an error at this step.
         attempt: u32,
-        /// The error.
+        /// The error chain on one line, scrubbed of the set's recognized
+        /// values (as stored in the record's `last_error`).
         error: String,
     },
     /// The set was recorded as failed.
@@ -91,7 +92,8 @@ pub enum ProgressKind {
         step: Step,
         /// What kind of failure (route on this).
         failure: FailureKind,
-        /// Why, in words.
+        /// Why, in words: the failure reason as stored, scrubbed of the set's
+        /// recognized values.
         reason: String,
     },
     /// A failed (or skipped) set was put back to be processed again.

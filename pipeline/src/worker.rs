@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use beorg_client::ResultStatus;
+use beorg_client::hr_docs_core::redact::scrub;
+use beorg_client::{RecognitionResult, ResultStatus};
 use saby_client::{Document, FileRef, State, StateCode, sanitize_file_name};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::error::{Error, StoreError, chain};
+use crate::error::{Error, StoreError, chain, count_reasons};
 use crate::ids;
 use crate::mapper::MappingContext;
 use crate::pipeline::Inner;
@@ -154,6 +155,59 @@ fn final_state(state: &State) -> FinalState {
     FinalState::new(state.code.code(), state.name.clone())
 }
 
+/// Whether the error chain of `e` holds a Saby JSON-RPC error: text Saby wrote,
+/// which may quote what the pipeline sent it (a file name made from a surname,
+/// a custom mapper's title).
+fn quotes_saby(e: &Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err
+            .downcast_ref::<saby_client::Error>()
+            .is_some_and(|saby| saby.rpc().is_some())
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// The JSON-RPC error of `e`, or of the last attempt of an exceeded deadline.
+fn rpc_of(e: &saby_client::Error) -> Option<&saby_client::RpcError> {
+    match e {
+        saby_client::Error::DeadlineExceeded {
+            last_error: Some(last),
+            ..
+        } => rpc_of(last),
+        other => other.rpc(),
+    }
+}
+
+/// `e` without the text Saby wrote: the method, code and status of its
+/// JSON-RPC error, for when the set's recognized values are not at hand to
+/// scrub that text.
+fn withheld(e: &Error) -> String {
+    let rpc = match e {
+        Error::Saby(s) => rpc_of(s),
+        _ => None,
+    };
+    match rpc {
+        Some(rpc) => format!(
+            "Saby error in {} (HTTP {}{}); its message is withheld: the set's recognized \
+             values were not at hand to check it for personal data",
+            rpc.method,
+            rpc.http_status,
+            rpc.code
+                .as_ref()
+                .map(|c| format!(", code {c}"))
+                .unwrap_or_default()
+        ),
+        None => "Saby error; its message is withheld: the set's recognized values were not \
+                 at hand to check it for personal data"
+            .to_owned(),
+    }
+}
+
 /// Runs one set from its last completed step as far as it can go.
 pub(crate) async fn process(
     inner: Arc<Inner>,
@@ -176,6 +230,7 @@ pub(crate) async fn process(
         latest: None,
         latest_complete: false,
         final_document: None,
+        personal: None,
     }
     .run()
     .instrument(span)
@@ -197,6 +252,10 @@ struct Worker<'a> {
     /// The document in its final state (from the feed or a read), for the
     /// archive step.
     final_document: Option<Arc<Document>>,
+    /// The set's recognized values ([`RecognitionResult::personal_values`]),
+    /// once its result was fetched in this task: every error text stored,
+    /// logged or reported is scrubbed of them. Never persisted.
+    personal: Option<Vec<String>>,
 }
 
 impl Worker<'_> {
@@ -279,7 +338,8 @@ impl Worker<'_> {
                         Error::Beorg(_) | Error::Saby(_) => FailureKind::Rejected,
                         _ => FailureKind::Other,
                     };
-                    self.fail(next, kind, chain(&e)).await?;
+                    let reason = self.error_text(&e).await;
+                    self.fail(next, kind, reason).await?;
                     return Ok(Outcome::Settled);
                 }
             }
@@ -305,9 +365,63 @@ impl Worker<'_> {
         ));
     }
 
+    /// `text` with the set's recognized values replaced by `[REDACTED]`, when
+    /// they are known in this task.
+    fn scrubbed(&self, text: &str) -> String {
+        match &self.personal {
+            Some(values) => {
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                scrub(text, &refs)
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// Remembers the set's recognized values (see [`Worker::personal`]).
+    fn know(&mut self, result: &RecognitionResult) {
+        if self.personal.is_none() {
+            self.personal = Some(result.personal_values());
+        }
+    }
+
+    /// The error chain of `e` as stored in the state, logged and reported:
+    /// scrubbed of the set's recognized values. A text Saby wrote may quote
+    /// what was sent to it (a file name made from the surname): when the
+    /// values are not known in this task (a step resumed after the write),
+    /// the result is fetched again to learn them, and if that fails Saby's
+    /// message is withheld.
+    async fn error_text(&mut self, e: &Error) -> String {
+        let quotes = quotes_saby(e);
+        if quotes && self.personal.is_none() {
+            self.learn_personal_values().await;
+        }
+        match &self.personal {
+            Some(_) => self.scrubbed(&chain(e)),
+            None if quotes => withheld(e),
+            None => chain(e),
+        }
+    }
+
+    /// Fetches the set's result again, only to learn its recognized values;
+    /// any failure leaves them unknown.
+    async fn learn_personal_values(&mut self) {
+        let Ok(_permit) = self.api_permit().await else {
+            return;
+        };
+        match self.inner.beorg.result(&self.rec.set_id).await {
+            Ok(ResultStatus::Ready(r) | ResultStatus::Broken(r) | ResultStatus::NoDocuments(r)) => {
+                self.know(&r);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %chain(&e), "result not fetched again; Saby's message will be withheld");
+            }
+        }
+    }
+
     async fn retry_later(&mut self, step: Step, e: &Error) -> Result<Outcome, StoreError> {
         self.rec.attempts = self.rec.attempts.saturating_add(1);
-        let message = chain(e);
+        let message = self.error_text(e).await;
         self.rec.last_error = Some(message.clone());
         if self.rec.attempts >= self.inner.config.max_passes {
             let reason = format!("gave up after {} passes: {message}", self.rec.attempts);
@@ -332,6 +446,7 @@ impl Worker<'_> {
         kind: FailureKind,
         reason: String,
     ) -> Result<(), StoreError> {
+        let reason = self.scrubbed(&reason);
         tracing::error!(step = %step, kind = %kind, reason = %reason, "set failed");
         self.rec
             .fail(Failure::new(step, kind.clone(), reason.clone()));
@@ -360,10 +475,14 @@ impl Worker<'_> {
             ResultStatus::Ready(result) => result,
             ResultStatus::Processing { .. } => return Err(StepError::NotReady),
             ResultStatus::Broken(result) => {
-                let reason = match result.broken_reason_text() {
-                    Some(r) => format!("Beorg marked the whole set broken: {r}"),
-                    None => "Beorg marked the whole set broken".to_owned(),
+                // Counted, not quoted: Beorg's reasons are free text, and the
+                // reason goes to the state file, the logs and progress events.
+                let n = if result.broken_reasons_ru.is_empty() {
+                    result.broken_reasons.len()
+                } else {
+                    result.broken_reasons_ru.len()
                 };
+                let reason = format!("Beorg marked the whole set broken ({})", count_reasons(n));
                 return Err(StepError::Unusable(FailureKind::SetBroken, reason));
             }
             ResultStatus::NoDocuments(_) => {
@@ -376,6 +495,7 @@ impl Worker<'_> {
             // not-ready timeout.
             _ => return Err(StepError::NotReady),
         };
+        self.know(&result);
         let template = self.inner.config.template_for(self.rec.contour.as_deref());
         let document_uuid = uuid::Uuid::parse_str(document_id)
             .unwrap_or_else(|_| uuid::Uuid::new_v5(&ids::NAMESPACE, document_id.as_bytes()));

@@ -452,6 +452,7 @@ pub(crate) async fn drive(
         retries: stats.retries.load(Ordering::Relaxed),
         totals,
         by_contour,
+        outliers: driver.outliers.clone(),
         stop: stop_reason,
         elapsed: started.elapsed(),
     };

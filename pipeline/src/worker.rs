@@ -709,17 +709,18 @@ impl Worker<'_> {
             .final_document
             .take()
             .filter(|d| archive_links_present(d, document_id, &self.rec.attachment_ids));
-        // Network under the permit, disk after releasing it.
-        let files = {
+        // Streamed: each linked file goes from the network to a private
+        // temporary file beside its target, one at a time, so memory stays
+        // bounded by a network chunk whatever the attachments weigh. Network
+        // and disk alternate, so the whole step holds the API permit.
+        let report = {
             let _permit = self.api_permit().await?;
             let doc = match known {
                 Some(doc) => doc,
                 None => Arc::new(self.inner.saby.read_document(document_id).await?),
             };
-            self.inner.saby.archive_files(&doc).await?
+            self.inner.saby.archive_document(&doc, &dir).await?
         };
-        let report = saby_client::write_archive(&dir, &files).await?;
-        drop(files);
         let files = report.written.len() + report.unchanged.len();
         self.rec.advance(Step::Archived);
         self.inner.store.save(&self.rec).await?;

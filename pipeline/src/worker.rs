@@ -104,8 +104,12 @@ impl Drop for WaiterGuard<'_> {
     }
 }
 
-/// Whether Saby shows the document as already sent: a state past editing,
-/// unless the send stage is still offered.
+/// Whether Saby shows the document as already sent — past editing, so that
+/// writing it again could only make a new edition of a sent document: any
+/// state (`Состояние.Код`) other than editing (`0`), except that with "has a
+/// document" (`1`) or a code this crate does not know, a document whose
+/// `Отправка` stage is still offered counts as not sent. A document without a
+/// state counts as not sent.
 pub(crate) fn already_sent(doc: &Document) -> bool {
     let send_offered = doc.stages.iter().any(|s| {
         s.name
@@ -537,6 +541,14 @@ impl Worker<'_> {
     }
 
     async fn write(&mut self, document_id: &str) -> Result<(), StepError> {
+        // The state does not know this document was written (the set is not
+        // at "written" yet), so it cannot know it was not sent either: a lost
+        // state file, or one restored from an old backup, starts every set
+        // over. Saby can: writing a sent document again would make a new,
+        // editable edition of it, and the send step would send that.
+        if let Some(sent) = self.sent_before_writing(document_id).await? {
+            return self.found_sent(document_id, sent).await;
+        }
         // Resumed after a crash: the result is fetched again (Beorg keeps it).
         let doc = match self.document.take() {
             Some(doc) => doc,
@@ -555,6 +567,56 @@ impl Worker<'_> {
         bump(&self.stats.written);
         self.emit(ProgressKind::Written {
             document_id: document_id.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// The guard before a write: reads the document and returns it when Saby
+    /// shows it [already sent](already_sent); `None` when it does not exist
+    /// or can still be edited.
+    ///
+    /// Saby publishes no error code for "no such document", so any JSON-RPC
+    /// error that is neither about authentication nor retryable is taken to
+    /// mean the document does not exist (the write that follows says
+    /// otherwise if it does); every other error is the step's.
+    async fn sent_before_writing(
+        &mut self,
+        document_id: &str,
+    ) -> Result<Option<Document>, StepError> {
+        let read = {
+            let _permit = self.api_permit().await?;
+            self.inner.saby.read_document(document_id).await
+        };
+        match read {
+            Ok(doc) if already_sent(&doc) => Ok(Some(doc)),
+            Ok(_) => Ok(None),
+            Err(e) if e.rpc().is_some() && !e.is_auth() && !e.is_retryable() => {
+                tracing::debug!("no document to read before the write; writing it");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The set's document was sent before this state knew of it: nothing is
+    /// written or sent; the set goes on from "sent" (and reaches "final" at
+    /// once if the document is final, without another read).
+    async fn found_sent(&mut self, document_id: &str, doc: Document) -> Result<(), StepError> {
+        tracing::warn!(
+            "the document is already sent although the state had not recorded writing it \
+             (a lost or restored state file?): nothing written or sent again"
+        );
+        bump(&self.stats.already_sent);
+        self.document = None;
+        self.latest = Some(Arc::new(doc));
+        self.latest_complete = true;
+        self.rec.document_id = Some(document_id.to_owned());
+        self.rec.sent_at = Some(OffsetDateTime::now_utc());
+        self.rec.advance(Step::Sent);
+        self.inner.store.save(&self.rec).await?;
+        self.emit(ProgressKind::Sent {
+            document_id: document_id.to_owned(),
+            already_sent: true,
         });
         Ok(())
     }

@@ -13,8 +13,10 @@ mod crash;
 mod efficiency;
 mod faults;
 mod flow;
+mod leak;
 mod migration;
 mod out_of_order;
+mod security;
 mod store;
 
 /// Every `*.rs` file next to this one is declared as a module above, so no test file is

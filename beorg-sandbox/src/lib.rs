@@ -334,6 +334,7 @@ pub struct SetSpec {
     /// Keys (or wire types) of the documents to mark `broken`.
     pub(crate) broken_documents: Vec<String>,
     pub(crate) bad_snils: bool,
+    pub(crate) number: Option<u64>,
 }
 
 impl SetSpec {
@@ -418,6 +419,15 @@ impl SetSpec {
     /// stuck at Beorg).
     pub fn never_ready(mut self) -> Self {
         self.never_ready = true;
+        self
+    }
+
+    /// Seeds the set under this number (`s-<n>`) instead of the next one — for
+    /// an id far from the others, such as `s-9000000000` among sets in the
+    /// hundreds. The numbers of the sets seeded after it are not changed, and a
+    /// set already under that number is replaced.
+    pub fn number(mut self, n: u64) -> Self {
+        self.number = Some(n);
         self
     }
 }
@@ -572,6 +582,10 @@ impl Sandbox {
             }
             None => st.next_contour(),
         };
+        let next = st.next_number;
+        if let Some(n) = spec.number {
+            st.next_number = n;
+        }
         let number = st.create_set(state::NewSet {
             contour,
             docs,
@@ -582,6 +596,9 @@ impl Sandbox {
             broken_documents: spec.broken_documents,
             bad_snils: spec.bad_snils,
         });
+        if spec.number.is_some() {
+            st.next_number = next;
+        }
         SetId::new(state::set_id(number))
     }
 

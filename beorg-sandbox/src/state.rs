@@ -99,7 +99,7 @@ impl State {
     /// Creates a set and returns its number (its id is [`set_id`] of it).
     pub(crate) fn create_set(&mut self, new: NewSet) -> u64 {
         let number = self.next_number;
-        self.next_number += 1;
+        self.next_number = self.next_number.saturating_add(1);
         self.sets.insert(
             number,
             SetState {

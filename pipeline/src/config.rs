@@ -914,17 +914,24 @@ fn route_party(
     )))
 }
 
+/// The variable's value is not quoted (see [`Error::Env`]).
 fn parse_number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T> {
     v.parse().map_err(|_| Error::Env {
         name: name.to_owned(),
-        problem: format!("expected a whole number, got {v:?}"),
+        problem: format!(
+            "expected a whole number that fits a {}",
+            std::any::type_name::<T>()
+        ),
     })
 }
 
+/// The variable's value is not quoted (see [`Error::Env`]).
 fn parse_duration_env(name: &str, v: &str) -> Result<Duration> {
     parse_duration(v).ok_or_else(|| Error::Env {
         name: name.to_owned(),
-        problem: format!("expected a duration such as 30s, 500ms, 10m, 72h or 3d (bare numbers are seconds), got {v:?}"),
+        problem: "expected a duration such as 30s, 500ms, 10m, 72h or 3d (bare numbers are \
+                  seconds) that fits in 64 bits of seconds"
+            .to_owned(),
     })
 }
 
@@ -978,6 +985,39 @@ mod tests {
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("5 parsecs"), None);
         assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn durations_too_large_are_refused_or_kept_never_wrapped() {
+        // Fits a Duration (584 billion years): kept; the run saturates its
+        // deadlines (see run.rs).
+        assert_eq!(
+            parse_duration("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_duration("18446744073709551615ms"),
+            Some(Duration::from_millis(u64::MAX))
+        );
+        // Does not fit: refused, never wrapped around to a small value.
+        for v in [
+            "18446744073709551615d",
+            "18446744073709551615m",
+            "18446744073709551616",
+        ] {
+            assert_eq!(parse_duration(v), None, "{v}");
+        }
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_FINAL_DEADLINE, "99999999999999999999h"));
+        let err = PipelineConfig::from_lookup(env(&pairs)).unwrap_err();
+        assert!(
+            matches!(&err, Error::Env { name, .. } if name == ENV_FINAL_DEADLINE),
+            "{err}"
+        );
+        let mut pairs = REQUIRED.to_vec();
+        pairs.push((ENV_POLL_INTERVAL, "18446744073709551615"));
+        let c = PipelineConfig::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.poll_interval, Duration::from_secs(u64::MAX));
     }
 
     #[test]

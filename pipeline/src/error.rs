@@ -121,14 +121,20 @@ pub enum MappingError {
         set_id: SetId,
     },
     /// Beorg marked a document as broken (unreadable scan, wrong type, ...).
-    #[error("document {key} of {set_id} is marked broken by Beorg: {reasons}")]
+    ///
+    /// The message counts Beorg's reasons and does not quote them: they are
+    /// free text (nothing public says they never quote a recognized value),
+    /// and the message is what the state file, the logs and progress events
+    /// keep. Read them from `reasons`.
+    #[error("document {key} of {set_id} is marked broken by Beorg ({})", count_reasons(reasons.len()))]
     Broken {
         /// The set.
         set_id: SetId,
         /// The recognized document's key.
         key: String,
-        /// Beorg's reasons, joined.
-        reasons: String,
+        /// Beorg's reasons (Russian ones when it gave them, else English),
+        /// empty when it gave none.
+        reasons: Vec<String>,
     },
     /// A value could not be encoded.
     #[error("could not encode {what} of {set_id}")]
@@ -150,6 +156,15 @@ pub enum MappingError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+/// `1 reason`, `2 reasons`, `no reason given`.
+pub(crate) fn count_reasons(n: usize) -> String {
+    match n {
+        0 => "no reason given".to_owned(),
+        1 => "1 reason".to_owned(),
+        n => format!("{n} reasons"),
+    }
 }
 
 impl MappingError {

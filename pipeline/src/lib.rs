@@ -25,7 +25,8 @@
 //! implementing the trait) before the next one starts; Saby
 //! document ids are derived from `(company, set id)` ([`ids`]) and stored with
 //! the set, so a retried or resumed write updates the same document, and a
-//! document is read before sending so it is never sent twice. Beorg's `start_id`
+//! document is read before it is written and before it is sent, so it is never
+//! sent twice — not even after the state file is lost. Beorg's `start_id`
 //! only moves past settled sets, past a set number never seen only after a
 //! grace period, and never past real sets because of an outlier id
 //! ([`watermark`], the rule shared with `beorg_client`).
@@ -119,7 +120,7 @@
 //!
 //! The guides live in the repository's `docs/` directory (architecture,
 //! configuration, mapping, review, signing, errors and retries, operations,
-//! testing).
+//! security and personal data, testing).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

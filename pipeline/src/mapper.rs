@@ -138,7 +138,9 @@ impl<M: DocumentMapper + ?Sized> DocumentMapper for std::sync::Arc<M> {
 
 /// The default mapping: one document per set with the configured type,
 /// regulation, our organization and counterparty, titled
-/// `Комплект документов <set id>[: <surname>]`, with
+/// `Комплект документов <set id>` — never a recognized value: Saby may quote a
+/// document's title in an error message, which the pipeline stores and logs —
+/// with
 ///
 /// - one attachment per recognized document, named from its `FileName`
 ///   (else its key, else its type), sanitized and made unique
@@ -235,21 +237,17 @@ fn unique_name(used: &mut HashSet<String>, base: &str, ext: &str) -> String {
     candidate
 }
 
-fn reasons(doc: &RecognizedDocument) -> String {
+/// Beorg's reasons for a broken document, Russian ones first (else English;
+/// a reason that is not text as its JSON).
+fn reasons(doc: &RecognizedDocument) -> Vec<String> {
     let list = if doc.broken_reasons_ru.is_empty() {
         &doc.broken_reasons
     } else {
         &doc.broken_reasons_ru
     };
-    let parts: Vec<String> = list
-        .iter()
+    list.iter()
         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .collect();
-    if parts.is_empty() {
-        "no reason given".to_owned()
-    } else {
-        parts.join("; ")
-    }
+        .collect()
 }
 
 #[async_trait]
@@ -276,11 +274,11 @@ impl DocumentMapper for DefaultMapper {
                 reasons: reasons(bad),
             });
         }
-        let title = match result.surname() {
-            Some(surname) => format!("Комплект документов {set_id}: {surname}"),
-            None => format!("Комплект документов {set_id}"),
-        };
-        let mut doc = ctx.base_document().with_title(title);
+        // No surname in the title: Saby may quote the title in an error, and
+        // errors end up in the state file, the logs and progress events.
+        let mut doc = ctx
+            .base_document()
+            .with_title(format!("Комплект документов {set_id}"));
         let mut used = HashSet::new();
         for recognized in &result.documents {
             let name = unique_name(&mut used, &base_name(recognized), ".json");
@@ -425,7 +423,8 @@ mod tests {
             d.counterparty.as_ref().and_then(Party::inn),
             Some("7707083893")
         );
-        assert_eq!(d.title.as_deref(), Some("Комплект документов s-12: Иванов"));
+        // No recognized value in the title (Saby may quote it in an error).
+        assert_eq!(d.title.as_deref(), Some("Комплект документов s-12"));
         assert_eq!(
             names(&d),
             [
@@ -500,6 +499,7 @@ mod tests {
         let mut broken = doc(DocumentType::Passport, json!({}));
         broken.broken = Some(true);
         broken.broken_reasons_ru = vec![json!("нечитаемый скан")];
+        broken.key = "PASSPORT_MAIN".to_owned();
         let r = result("s-3", vec![broken]);
         // Broken documents are the data checks' business: mapped by default.
         assert!(DefaultMapper::new().map(&ctx, &r).await.is_ok());
@@ -508,7 +508,17 @@ mod tests {
             .map(&ctx, &r)
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("нечитаемый скан"), "{err}");
+        // Beorg's free text is kept in the field, out of the message (the
+        // message is what the failure reason and progress events store).
+        let MappingError::Broken { key, reasons, .. } = &err else {
+            panic!("unexpected {err:?}")
+        };
+        assert_eq!(key, "PASSPORT_MAIN");
+        assert_eq!(reasons, &["нечитаемый скан"]);
+        assert_eq!(
+            err.to_string(),
+            "document PASSPORT_MAIN of s-3 is marked broken by Beorg (1 reason)"
+        );
     }
 
     #[tokio::test]

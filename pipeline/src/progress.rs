@@ -84,7 +84,8 @@ pub enum ProgressKind {
         step: Step,
         /// Passes so far that ended in an error at this step.
         attempt: u32,
-        /// The error.
+        /// The error chain on one line, scrubbed of the set's recognized
+        /// values (as stored in the record's `last_error`).
         error: String,
     },
     /// The set was recorded as failed.
@@ -93,7 +94,8 @@ pub enum ProgressKind {
         step: Step,
         /// What kind of failure (route on this).
         failure: FailureKind,
-        /// Why, in words.
+        /// Why, in words: the failure reason as stored, scrubbed of the set's
+        /// recognized values.
         reason: String,
     },
     /// A failed (or skipped) set was put back to be processed again.
@@ -197,6 +199,14 @@ pub struct Summary {
     /// The same totals per contour (`None`: sets whose contour Beorg did not
     /// name).
     pub by_contour: BTreeMap<Option<String>, StatusCounts>,
+    /// The set numbers the `start_id` watermark found far above the others
+    /// at the end of the run — each more than
+    /// [`max_jump`](crate::PipelineConfig::max_jump) past the number before it,
+    /// say `s-9000000000` among sets in the hundreds — with every number above
+    /// them. They are processed like any set but never move `start_id`, so one
+    /// stray id cannot make the pipeline skip real sets. Ascending; empty when
+    /// there are none.
+    pub outliers: Vec<u64>,
     /// Why the run returned.
     pub stop: StopReason,
     /// Wall time of the run.
@@ -261,6 +271,15 @@ impl std::fmt::Display for Summary {
                 )?;
             }
             f.write_str("]")?;
+        }
+        if !self.outliers.is_empty() {
+            write!(f, "; outlier set numbers (start_id not moved past them): ")?;
+            for (i, n) in self.outliers.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{n}")?;
+            }
         }
         write!(f, " ({:?} after {:.1?})", self.stop, self.elapsed)
     }

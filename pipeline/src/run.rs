@@ -25,6 +25,26 @@ const PAGE: usize = 64;
 /// A set in flight: its id (the pipeline serves one company).
 type Key = SetId;
 
+/// Where a deadline too far for the clock lands instead: 100 years on, later
+/// than any run lasts, and representable by every platform's clock.
+const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+
+/// `now + d`, saturating: a configured duration too large for the clock (a
+/// `PIPELINE_POLL_INTERVAL` of `18446744073709551615` seconds,
+/// `Duration::MAX`) gives an instant [`FAR_FUTURE`] away, never a panic.
+fn after(now: Instant, d: std::time::Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
+/// [`after`] on tokio's clock.
+fn after_tokio(now: tokio::time::Instant, d: std::time::Duration) -> tokio::time::Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
 struct Driver<'a> {
     inner: &'a Arc<Inner>,
     stats: Arc<Stats>,
@@ -238,7 +258,7 @@ impl Driver<'_> {
             Outcome::Settled => {}
             Outcome::Pending => {
                 self.cooldown
-                    .insert(key, Instant::now() + self.inner.config.poll_interval);
+                    .insert(key, after(Instant::now(), self.inner.config.poll_interval));
             }
         }
         Ok(())
@@ -352,7 +372,7 @@ pub(crate) async fn drive(
         inner
             .config
             .run_deadline
-            .map(|d| tokio::time::Instant::now() + d)
+            .map(|d| after_tokio(tokio::time::Instant::now(), d))
     } else {
         None
     };
@@ -453,9 +473,35 @@ pub(crate) async fn drive(
         retries: stats.retries.load(Ordering::Relaxed),
         totals,
         by_contour,
+        outliers: driver.outliers.clone(),
         stop: stop_reason,
         elapsed: started.elapsed(),
     };
     span.in_scope(|| tracing::info!(%summary, "run finished"));
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::{FAR_FUTURE, after, after_tokio};
+
+    #[test]
+    fn deadlines_saturate_instead_of_panicking() {
+        let now = Instant::now();
+        assert_eq!(
+            after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        for huge in [Duration::MAX, Duration::from_secs(u64::MAX)] {
+            assert_eq!(after(now, huge), now + FAR_FUTURE);
+        }
+        let now = tokio::time::Instant::now();
+        assert_eq!(after_tokio(now, Duration::MAX), now + FAR_FUTURE);
+        assert_eq!(
+            after_tokio(now, Duration::from_millis(1)),
+            now + Duration::from_millis(1)
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use beorg_client::hr_docs_core::redact::scrub;
 use beorg_client::{RecognitionResult, ResultStatus};
 use hr_docs_checks::{Check, Finding, Severity, check_result};
 use saby_client::{Document, FileRef, State, StateCode, sanitize_file_name};
@@ -14,7 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::error::{Error, StoreError, chain};
+use crate::error::{Error, StoreError, chain, count_reasons};
 use crate::ids;
 use crate::mapper::MappingContext;
 use crate::pipeline::Inner;
@@ -110,8 +111,12 @@ impl Drop for WaiterGuard<'_> {
     }
 }
 
-/// Whether Saby shows the document as already sent: a state past editing,
-/// unless the send stage is still offered.
+/// Whether Saby shows the document as already sent — past editing, so that
+/// writing it again could only make a new edition of a sent document: any
+/// state (`Состояние.Код`) other than editing (`0`), except that with "has a
+/// document" (`1`) or a code this crate does not know, a document whose
+/// `Отправка` stage is still offered counts as not sent. A document without a
+/// state counts as not sent.
 pub(crate) fn already_sent(doc: &Document) -> bool {
     let send_offered = doc.stages.iter().any(|s| {
         s.name
@@ -178,10 +183,14 @@ fn fatal_failure(result: &RecognitionResult, findings: &[Finding]) -> (FailureKi
         .filter(|f| f.severity == Severity::Fatal)
         .collect();
     if fatal.iter().any(|f| f.check == Check::ResultBroken) {
-        let reason = match result.broken_reason_text() {
-            Some(r) => format!("Beorg marked the whole set broken: {r}"),
-            None => "Beorg marked the whole set broken".to_owned(),
+        // Counted, not quoted: Beorg's reasons are free text, and the reason
+        // goes to the state file, the logs and progress events.
+        let n = if result.broken_reasons_ru.is_empty() {
+            result.broken_reasons.len()
+        } else {
+            result.broken_reasons_ru.len()
         };
+        let reason = format!("Beorg marked the whole set broken ({})", count_reasons(n));
         return (FailureKind::SetBroken, reason);
     }
     if fatal.iter().any(|f| f.check == Check::NoDocuments) {
@@ -208,6 +217,59 @@ fn final_state(state: &State) -> FinalState {
     FinalState::new(state.code.code(), state.name.clone())
 }
 
+/// Whether the error chain of `e` holds a Saby JSON-RPC error: text Saby wrote,
+/// which may quote what the pipeline sent it (a file name made from a surname,
+/// a custom mapper's title).
+fn quotes_saby(e: &Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err
+            .downcast_ref::<saby_client::Error>()
+            .is_some_and(|saby| saby.rpc().is_some())
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// The JSON-RPC error of `e`, or of the last attempt of an exceeded deadline.
+fn rpc_of(e: &saby_client::Error) -> Option<&saby_client::RpcError> {
+    match e {
+        saby_client::Error::DeadlineExceeded {
+            last_error: Some(last),
+            ..
+        } => rpc_of(last),
+        other => other.rpc(),
+    }
+}
+
+/// `e` without the text Saby wrote: the method, code and status of its
+/// JSON-RPC error, for when the set's recognized values are not at hand to
+/// scrub that text.
+fn withheld(e: &Error) -> String {
+    let rpc = match e {
+        Error::Saby(s) => rpc_of(s),
+        _ => None,
+    };
+    match rpc {
+        Some(rpc) => format!(
+            "Saby error in {} (HTTP {}{}); its message is withheld: the set's recognized \
+             values were not at hand to check it for personal data",
+            rpc.method,
+            rpc.http_status,
+            rpc.code
+                .as_ref()
+                .map(|c| format!(", code {c}"))
+                .unwrap_or_default()
+        ),
+        None => "Saby error; its message is withheld: the set's recognized values were not \
+                 at hand to check it for personal data"
+            .to_owned(),
+    }
+}
+
 /// Runs one set from its last completed step as far as it can go.
 pub(crate) async fn process(
     inner: Arc<Inner>,
@@ -230,6 +292,7 @@ pub(crate) async fn process(
         latest: None,
         latest_complete: false,
         final_document: None,
+        personal: None,
     }
     .run()
     .instrument(span)
@@ -251,6 +314,10 @@ struct Worker<'a> {
     /// The document in its final state (from the feed or a read), for the
     /// archive step.
     final_document: Option<Arc<Document>>,
+    /// The set's recognized values ([`RecognitionResult::personal_values`]),
+    /// once its result was fetched in this task: every error text stored,
+    /// logged or reported is scrubbed of them. Never persisted.
+    personal: Option<Vec<String>>,
 }
 
 impl Worker<'_> {
@@ -343,7 +410,8 @@ impl Worker<'_> {
                         Error::Beorg(_) | Error::Saby(_) => FailureKind::Rejected,
                         _ => FailureKind::Other,
                     };
-                    self.fail(next, kind, chain(&e)).await?;
+                    let reason = self.error_text(&e).await;
+                    self.fail(next, kind, reason).await?;
                     return Ok(Outcome::Settled);
                 }
             }
@@ -369,9 +437,63 @@ impl Worker<'_> {
         ));
     }
 
+    /// `text` with the set's recognized values replaced by `[REDACTED]`, when
+    /// they are known in this task.
+    fn scrubbed(&self, text: &str) -> String {
+        match &self.personal {
+            Some(values) => {
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                scrub(text, &refs)
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// Remembers the set's recognized values (see [`Worker::personal`]).
+    fn know(&mut self, result: &RecognitionResult) {
+        if self.personal.is_none() {
+            self.personal = Some(result.personal_values());
+        }
+    }
+
+    /// The error chain of `e` as stored in the state, logged and reported:
+    /// scrubbed of the set's recognized values. A text Saby wrote may quote
+    /// what was sent to it (a file name made from the surname): when the
+    /// values are not known in this task (a step resumed after the write),
+    /// the result is fetched again to learn them, and if that fails Saby's
+    /// message is withheld.
+    async fn error_text(&mut self, e: &Error) -> String {
+        let quotes = quotes_saby(e);
+        if quotes && self.personal.is_none() {
+            self.learn_personal_values().await;
+        }
+        match &self.personal {
+            Some(_) => self.scrubbed(&chain(e)),
+            None if quotes => withheld(e),
+            None => chain(e),
+        }
+    }
+
+    /// Fetches the set's result again, only to learn its recognized values;
+    /// any failure leaves them unknown.
+    async fn learn_personal_values(&mut self) {
+        let Ok(_permit) = self.api_permit().await else {
+            return;
+        };
+        match self.inner.beorg.result(&self.rec.set_id).await {
+            Ok(ResultStatus::Ready(r) | ResultStatus::Broken(r) | ResultStatus::NoDocuments(r)) => {
+                self.know(&r);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %chain(&e), "result not fetched again; Saby's message will be withheld");
+            }
+        }
+    }
+
     async fn retry_later(&mut self, step: Step, e: &Error) -> Result<Outcome, StoreError> {
         self.rec.attempts = self.rec.attempts.saturating_add(1);
-        let message = chain(e);
+        let message = self.error_text(e).await;
         self.rec.last_error = Some(message.clone());
         if self.rec.attempts >= self.inner.config.max_passes {
             let reason = format!("gave up after {} passes: {message}", self.rec.attempts);
@@ -424,6 +546,7 @@ impl Worker<'_> {
         kind: FailureKind,
         reason: String,
     ) -> Result<(), StoreError> {
+        let reason = self.scrubbed(&reason);
         tracing::error!(step = %step, kind = %kind, reason = %reason, "set failed");
         self.rec
             .fail(Failure::new(step, kind.clone(), reason.clone()));
@@ -465,6 +588,7 @@ impl Worker<'_> {
             // not-ready timeout.
             _ => return Err(StepError::NotReady),
         };
+        self.know(&result);
         let decision = self.rec.decision().cloned();
         let excluded = decision.as_ref().map_or(&[][..], |d| d.kind.excluded());
         if !excluded.is_empty() {
@@ -539,6 +663,14 @@ impl Worker<'_> {
     }
 
     async fn write(&mut self, document_id: &str) -> Result<(), StepError> {
+        // The state does not know this document was written (the set is not
+        // at "written" yet), so it cannot know it was not sent either: a lost
+        // state file, or one restored from an old backup, starts every set
+        // over. Saby can: writing a sent document again would make a new,
+        // editable edition of it, and the send step would send that.
+        if let Some(sent) = self.sent_before_writing(document_id).await? {
+            return self.found_sent(document_id, sent).await;
+        }
         // Resumed after a crash: the result is fetched again (Beorg keeps it).
         let doc = match self.document.take() {
             Some(doc) => doc,
@@ -557,6 +689,56 @@ impl Worker<'_> {
         bump(&self.stats.written);
         self.emit(ProgressKind::Written {
             document_id: document_id.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// The guard before a write: reads the document and returns it when Saby
+    /// shows it [already sent](already_sent); `None` when it does not exist
+    /// or can still be edited.
+    ///
+    /// Saby publishes no error code for "no such document", so any JSON-RPC
+    /// error that is neither about authentication nor retryable is taken to
+    /// mean the document does not exist (the write that follows says
+    /// otherwise if it does); every other error is the step's.
+    async fn sent_before_writing(
+        &mut self,
+        document_id: &str,
+    ) -> Result<Option<Document>, StepError> {
+        let read = {
+            let _permit = self.api_permit().await?;
+            self.inner.saby.read_document(document_id).await
+        };
+        match read {
+            Ok(doc) if already_sent(&doc) => Ok(Some(doc)),
+            Ok(_) => Ok(None),
+            Err(e) if e.rpc().is_some() && !e.is_auth() && !e.is_retryable() => {
+                tracing::debug!("no document to read before the write; writing it");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The set's document was sent before this state knew of it: nothing is
+    /// written or sent; the set goes on from "sent" (and reaches "final" at
+    /// once if the document is final, without another read).
+    async fn found_sent(&mut self, document_id: &str, doc: Document) -> Result<(), StepError> {
+        tracing::warn!(
+            "the document is already sent although the state had not recorded writing it \
+             (a lost or restored state file?): nothing written or sent again"
+        );
+        bump(&self.stats.already_sent);
+        self.document = None;
+        self.latest = Some(Arc::new(doc));
+        self.latest_complete = true;
+        self.rec.document_id = Some(document_id.to_owned());
+        self.rec.sent_at = Some(OffsetDateTime::now_utc());
+        self.rec.advance(Step::Sent);
+        self.inner.store.save(&self.rec).await?;
+        self.emit(ProgressKind::Sent {
+            document_id: document_id.to_owned(),
+            already_sent: true,
         });
         Ok(())
     }
@@ -711,17 +893,18 @@ impl Worker<'_> {
             .final_document
             .take()
             .filter(|d| archive_links_present(d, document_id, &self.rec.attachment_ids));
-        // Network under the permit, disk after releasing it.
-        let files = {
+        // Streamed: each linked file goes from the network to a private
+        // temporary file beside its target, one at a time, so memory stays
+        // bounded by a network chunk whatever the attachments weigh. Network
+        // and disk alternate, so the whole step holds the API permit.
+        let report = {
             let _permit = self.api_permit().await?;
             let doc = match known {
                 Some(doc) => doc,
                 None => Arc::new(self.inner.saby.read_document(document_id).await?),
             };
-            self.inner.saby.archive_files(&doc).await?
+            self.inner.saby.archive_document(&doc, &dir).await?
         };
-        let report = saby_client::write_archive(&dir, &files).await?;
-        drop(files);
         let files = report.written.len() + report.unchanged.len();
         self.rec.advance(Step::Archived);
         self.inner.store.save(&self.rec).await?;

@@ -150,6 +150,7 @@ pub(crate) fn write_document(
 ) -> Result<Value, RpcError> {
     let doc_param = object(params, "Документ", "Документ")?;
     let id = text(doc_param, "Идентификатор").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    *st.counters.writes.entry(id.clone()).or_insert(0) += 1;
     let files = parse_attachments(&id, doc_param)?;
     let fields = client_fields(doc_param);
     let now = st.now();

@@ -183,7 +183,51 @@ fn fault_reply(st: &mut State, id: &Value, fault: Injected) -> Reply {
             &RpcError::business("Файл еще не сформирован, повторите запрос через секунду")
                 .classid(FILE_NOT_READY_CLASSID),
         ),
+        // Needs the call's params: answered by `echoing_reply`.
+        Injected::EchoingError => echoing_reply(st, id, &Map::new()),
     }
+}
+
+/// The business error of [`Faults::echoing_errors`](crate::Faults::echoing_errors): it
+/// quotes the title and the first attachment's file name of the document the call names
+/// (from the call's `Документ`, else from the stored document of its `Идентификатор`).
+fn echoing_reply(st: &mut State, id: &Value, params: &Map<String, Value>) -> Reply {
+    let sent = params.get("Документ").and_then(Value::as_object);
+    let stored = sent
+        .and_then(|d| d.get("Идентификатор"))
+        .and_then(Value::as_str)
+        .and_then(|doc_id| st.docs.get(doc_id));
+    let title = sent
+        .and_then(|d| d.get("Название"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| stored.map(|d| d.text_field("Название").to_owned()))
+        .filter(|t| !t.is_empty());
+    let sent_file = sent
+        .and_then(|d| d.get("Вложение"))
+        .and_then(|v| match v {
+            Value::Array(items) => items.first(),
+            other => Some(other),
+        })
+        .and_then(|a| a.get("Файл"))
+        .and_then(|f| f.get("Имя"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let file = sent_file
+        .or_else(|| stored.and_then(|d| d.attachments.first().map(|f| f.file_name.clone())));
+    let mut message = "Документ не прошел проверку".to_owned();
+    if let Some(title) = title {
+        message = format!("Документ «{title}» не прошел проверку");
+    }
+    if let Some(file) = file {
+        message.push_str(&format!(": вложение «{file}» не соответствует формату"));
+    }
+    error_reply(
+        st,
+        id,
+        &RpcError::business(message)
+            .details("Внедренный сбой песочницы: деловая ошибка, цитирующая документ"),
+    )
 }
 
 fn lost_answer() -> Reply {
@@ -346,7 +390,11 @@ fn rpc(st: &mut State, route: Route, req: &HttpIn<'_>) -> Reply {
     let decision = draw(st, target);
     let extra = decision.extra_delay.unwrap_or_default();
     if let Some(fault) = decision.fault {
-        let mut r = fault_reply(st, &id, fault);
+        let mut r = if fault == Injected::EchoingError {
+            echoing_reply(st, &id, &params)
+        } else {
+            fault_reply(st, &id, fault)
+        };
         r.delay += extra;
         return r;
     }
@@ -539,6 +587,48 @@ mod tests {
         let reply = handle(&shared, &post("/service/", Some(&sid), &write("x")));
         assert_eq!(reply.status, 504);
         assert_eq!(shared.lock().unwrap().docs.len(), 1);
+    }
+
+    #[test]
+    fn echoing_errors_quote_the_document_named_and_change_nothing() {
+        let shared = Mutex::new(State::new(SandboxConfig::default()));
+        let sid = login(&shared);
+        shared
+            .lock()
+            .unwrap()
+            .set_faults(Faults::none().echoing_errors(1.0));
+        let body = serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0",
+            "method": "СБИС.ЗаписатьДокумент", "id": 4, "params": {"Документ": {
+                "Идентификатор": "d-1", "Название": "Комплект Петрова",
+                "Вложение": [{"Файл": {"Имя": "Паспорт_Петрова.json", "ДвоичныеДанные": "e30="}}]}}}))
+        .unwrap();
+        let reply = handle(&shared, &post("/service/", Some(&sid), &body));
+        assert_eq!(reply.status, 500);
+        let v: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(
+            v["error"]["message"],
+            "Документ «Комплект Петрова» не прошел проверку: вложение «Паспорт_Петрова.json» \
+             не соответствует формату"
+        );
+        assert!(shared.lock().unwrap().docs.is_empty(), "not applied");
+        // A call naming a stored document quotes the stored one.
+        shared.lock().unwrap().set_faults(Faults::none());
+        handle(&shared, &post("/service/", Some(&sid), &body));
+        shared
+            .lock()
+            .unwrap()
+            .set_faults(Faults::none().echoing_errors(1.0));
+        let read = r#"{"jsonrpc":"2.0","method":"СБИС.ПрочитатьДокумент","params":{"Документ":{"Идентификатор":"d-1"}},"id":5}"#;
+        let reply = handle(&shared, &post("/service/", Some(&sid), read.as_bytes()));
+        let v: Value = serde_json::from_slice(&reply.body).unwrap();
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains("«Комплект Петрова»"), "{message}");
+        assert!(message.contains("«Паспорт_Петрова.json»"), "{message}");
+        assert_eq!(
+            shared.lock().unwrap().counters.writes.get("d-1"),
+            Some(&1),
+            "only the write without a fault reached the document"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub struct Faults {
     pub(crate) expire_sessions_every: Option<u64>,
     pub(crate) answer_lost: f64,
     pub(crate) file_not_ready: f64,
+    pub(crate) echoing_errors: f64,
 }
 
 impl Default for Faults {
@@ -35,6 +36,7 @@ impl Default for Faults {
             expire_sessions_every: None,
             answer_lost: 0.0,
             file_not_ready: 0.0,
+            echoing_errors: 0.0,
         }
     }
 }
@@ -110,6 +112,17 @@ impl Faults {
         self
     }
 
+    /// Share of JSON-RPC calls on `/service/` answered with HTTP 500 and a JSON-RPC business
+    /// error whose message **quotes the document the call names**: its title (`Название`)
+    /// and the file name (`Файл.Имя`) of its first attachment, from the call's own `Документ`
+    /// or from the stored document of that `Идентификатор` — as a service's validation
+    /// message may quote what it refuses. A call that names no document gets the message
+    /// without the quotes. Like every fault but a lost answer, not applied.
+    pub fn echoing_errors(mut self, share_of_calls: f64) -> Self {
+        self.echoing_errors = share(share_of_calls);
+        self
+    }
+
     /// `true` when no fault is configured.
     pub fn is_none(&self) -> bool {
         self.server_errors == 0.0
@@ -119,6 +132,7 @@ impl Faults {
             && self.expire_sessions_every.is_none()
             && self.answer_lost == 0.0
             && self.file_not_ready == 0.0
+            && self.echoing_errors == 0.0
     }
 }
 
@@ -142,6 +156,7 @@ pub(crate) enum Injected {
     HtmlPage,
     BusinessError,
     FileNotReady,
+    EchoingError,
 }
 
 /// What the fault generator decided for one request.
@@ -180,6 +195,10 @@ impl Faults {
             Target::Service => {
                 if self.business_errors > 0.0 && rng.f64() < self.business_errors {
                     decision.fault = Some(Injected::BusinessError);
+                    return decision;
+                }
+                if self.echoing_errors > 0.0 && rng.f64() < self.echoing_errors {
+                    decision.fault = Some(Injected::EchoingError);
                     return decision;
                 }
                 if self.answer_lost > 0.0 && rng.f64() < self.answer_lost {

@@ -399,6 +399,18 @@ impl Sandbox {
         usize::try_from(self.state().counters.downloads).unwrap_or(usize::MAX)
     }
 
+    /// Number of `СБИС.ЗаписатьДокумент` calls that reached document `id` — whether they
+    /// created it, changed it, changed nothing or were refused (a document already sent
+    /// only takes a write that changes nothing). A call answered with an injected fault
+    /// did not reach it; one whose answer was lost ([`Faults::answer_lost`]) did.
+    pub fn write_count(&self, id: &str) -> usize {
+        self.state()
+            .counters
+            .writes
+            .get(id)
+            .map_or(0, |n| usize::try_from(*n).unwrap_or(usize::MAX))
+    }
+
     /// Number of event-feed polls (`СБИС.СписокИзменений`).
     pub fn feed_poll_count(&self) -> usize {
         usize::try_from(self.state().counters.feed_polls).unwrap_or(usize::MAX)
@@ -412,6 +424,13 @@ impl Sandbox {
     /// Number of events in the log.
     pub fn events_count(&self) -> usize {
         self.state().events.len()
+    }
+
+    /// Every session id and access token the sandbox ever handed out (password, certificate
+    /// and service-application logins, confirmed logins, account switches), oldest first —
+    /// expired and closed ones included: for tests that check no credential leaked.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.state().issued_secrets.clone()
     }
 
     /// Number of live sessions.

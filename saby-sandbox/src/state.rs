@@ -285,6 +285,8 @@ pub(crate) struct Counters {
     pub(crate) feed_polls: u64,
     pub(crate) faults: u64,
     pub(crate) per_method: HashMap<String, u64>,
+    /// `СБИС.ЗаписатьДокумент` calls per document id.
+    pub(crate) writes: HashMap<String, u64>,
 }
 
 /// The whole server state, behind one mutex.
@@ -306,6 +308,9 @@ pub(crate) struct State {
     /// passwords redacted).
     pub(crate) last_calls: HashMap<String, serde_json::Value>,
     pub(crate) session_order: VecDeque<u64>,
+    /// Every session id and access token ever handed out, oldest first (for tests that
+    /// check none of them leaked).
+    pub(crate) issued_secrets: Vec<String>,
     pub(crate) next_session: u64,
     pub(crate) docs: HashMap<String, StoredDoc>,
     pub(crate) next_doc_seq: u64,
@@ -334,6 +339,7 @@ impl State {
             last_confirmation_code: None,
             last_calls: HashMap::new(),
             session_order: VecDeque::new(),
+            issued_secrets: Vec::new(),
             next_session: 1,
             docs: HashMap::new(),
             next_doc_seq: 1,
@@ -373,6 +379,7 @@ impl State {
         for (secret, secret_kind) in &secrets {
             self.session_by_secret
                 .insert(secret.clone(), (id, *secret_kind));
+            self.issued_secrets.push(secret.clone());
         }
         self.sessions.insert(
             id,

@@ -238,25 +238,25 @@ impl SqliteStore {
     }
 
     /// Opens the state file with the given durability setting.
+    ///
+    /// The state holds set ids and error texts, not recognized values, but
+    /// it is an employer's record of who was processed: on Unix the database,
+    /// its `-wal` and `-shm` files and the lock file are made `0600`, and the
+    /// directories this creates for it `0700`, whatever the umask (a file an
+    /// older version left readable is made `0600` too). A directory that
+    /// already existed keeps its mode.
     pub fn open_with(path: impl AsRef<Path>, synchronous: Synchronous) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
+            create_private_dir_all(parent)?;
         }
         let lock_path = Self::lock_path_for(&path);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StoreError::Io {
+        let lock = open_private(&lock_path, OpenOptions::new().read(true).write(true)).map_err(
+            |source| StoreError::Io {
                 path: lock_path.clone(),
                 source,
-            })?;
+            },
+        )?;
         // A lock that looks taken is asked again for a moment before giving up: a
         // child process forked anywhere in this program (a `Command` run by another
         // thread) holds a copy of every descriptor, this lock's included, until it
@@ -281,6 +281,23 @@ impl SqliteStore {
             }
         }
 
+        // SQLite creates a database file with mode 0644 (less the umask), and
+        // its -wal and -shm files with the database file's mode: the database
+        // is created (or made) 0600 first, and so are -wal and -shm files
+        // left by an earlier process, before SQLite opens them.
+        drop(
+            open_private(&path, OpenOptions::new().read(true).write(true)).map_err(|source| {
+                StoreError::Io {
+                    path: path.clone(),
+                    source,
+                }
+            })?,
+        );
+        for suffix in ["-wal", "-shm"] {
+            let side = sibling(&path, suffix);
+            make_private_if_present(&side)
+                .map_err(|source| StoreError::Io { path: side, source })?;
+        }
         let mut conn =
             Connection::open(&path).map_err(StoreError::sqlite("opening the database"))?;
         conn.busy_timeout(Duration::from_secs(5))
@@ -327,9 +344,7 @@ impl SqliteStore {
 
     /// The sibling lock file of a database path: `<db>.lock`.
     pub fn lock_path_for(path: &Path) -> PathBuf {
-        let mut name = path.as_os_str().to_owned();
-        name.push(".lock");
-        PathBuf::from(name)
+        sibling(path, ".lock")
     }
 
     /// Runs `f` on the connection, on tokio's blocking pool, once a permit is
@@ -371,6 +386,75 @@ impl SqliteStore {
             source: Some(Box::new(e)),
         })?
     }
+}
+
+/// `<path><suffix>`: the lock, `-wal` and `-shm` files beside a database.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Creates `dir` and its missing parents; on Unix each directory created is
+/// `0700` (the umask can only narrow that) and `dir`, when created now, is
+/// set to exactly `0700`. An existing `dir` is left as it is: it is the
+/// caller's.
+fn create_private_dir_all(dir: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Opens `path` with `options`, created if missing (never truncated); on Unix
+/// created `0600` and set to exactly `0600` whatever the umask, also when it
+/// existed with another mode.
+fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
+    options.create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if file.metadata()?.permissions().mode() & 0o7777 != 0o600 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(file)
+}
+
+/// Sets an existing file to `0600` (Unix); nothing when it does not exist.
+fn make_private_if_present(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o7777 != 0o600 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// A set that a state file of an older version held under two or more

@@ -1,6 +1,7 @@
-//! Doing less per set without losing a guarantee: one document read per set
-//! (the send check; the archive reuses the final-state event's document),
-//! and back-pressure on Beorg polling that still drains everything.
+//! Doing less per set without losing a guarantee: two document reads per set
+//! (the check before writing and the one before sending; the archive reuses
+//! the final-state event's document), and back-pressure on Beorg polling that
+//! still drains everything.
 
 // Test helpers may unwrap and panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -31,7 +32,7 @@ fn files_in(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_set_reads_its_document_once_and_archives_what_a_read_would() {
+async fn each_set_reads_its_document_twice_and_archives_what_a_read_would() {
     let env = Env::start().await;
     let sets = env.add_sets(5);
     // Only the feed can bring the final state: no periodic re-read within the run.
@@ -48,9 +49,11 @@ async fn each_set_reads_its_document_once_and_archives_what_a_read_would() {
     assert_eq!(summary.archived, 5, "{summary}");
     assert_eq!(env.send_count(), 5, "one send per set");
 
-    // One read per set: the check before sending. The send resolves its stage
-    // from that read, and the archive uses the document the final event carried.
-    assert_eq!(env.saby.method_call_count(READ), sets.len());
+    // Two reads per set: the check before writing (a lost state file cannot
+    // say the document was not sent already, issue 9) and the check before
+    // sending. The send resolves its stage from the second, and the archive
+    // uses the document the final event carried.
+    assert_eq!(env.saby.method_call_count(READ), 2 * sets.len());
 
     // What was archived from the event's document is exactly what archiving
     // the document as read now gives.

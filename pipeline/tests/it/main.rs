@@ -13,9 +13,11 @@ mod crash;
 mod efficiency;
 mod faults;
 mod flow;
+mod leak;
 mod migration;
 mod out_of_order;
 mod review;
+mod security;
 mod store;
 
 /// Every `*.rs` file next to this one is declared as a module above, so no test file is

@@ -1,19 +1,12 @@
 //! Tracing: every request runs in a span with endpoint, set id, attempt and status,
 //! and no log line carries the token.
 //!
-//! The integration tests share one binary, and tracing caches each callsite's
-//! interest process-wide: a subscriber installed with `set_default` on one test's
-//! thread can miss a callsite that another test registered at the same moment with
-//! no subscriber (seen as a flaky empty capture). So the capture uses one global
-//! subscriber at TRACE, installed once, whose writer routes each line to the buffer
-//! of the thread that emitted it (tests here run on a current-thread runtime).
-
-use std::cell::RefCell;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+//! Logs are captured with `hr_docs_testkit::logs::Capture` (one global subscriber, lines
+//! routed per thread: see there why not `set_default`).
 
 use crate::common::{TOKEN, client};
 use beorg_client::SetId;
+use hr_docs_testkit::logs::Capture;
 use wiremock::matchers::path;
 use wiremock::{Mock, ResponseTemplate};
 
@@ -21,63 +14,6 @@ const RESULT: &str = include_str!("../fixtures/result_passport_snils.json");
 
 fn json(status: u16, body: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "application/json")
-}
-
-thread_local! {
-    /// Where this thread's log lines go while a capture is active.
-    static SINK: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
-}
-
-/// Writes to the current thread's capture buffer, or nowhere.
-struct ThreadSink;
-
-#[allow(clippy::unwrap_used)] // test helper
-impl Write for ThreadSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        SINK.with(|sink| {
-            if let Some(sink) = sink.borrow().as_ref() {
-                sink.lock().unwrap().extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captures every log line this thread emits until the guard drops.
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    #[allow(clippy::expect_used)] // test helper
-    fn start() -> Self {
-        static GLOBAL: OnceLock<()> = OnceLock::new();
-        GLOBAL.get_or_init(|| {
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(|| ThreadSink)
-                .with_ansi(false)
-                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("no other global subscriber in this test binary");
-        });
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        SINK.with(|sink| *sink.borrow_mut() = Some(Arc::clone(&buffer)));
-        Self(buffer)
-    }
-
-    #[allow(clippy::unwrap_used)] // test helper
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        SINK.with(|sink| *sink.borrow_mut() = None);
-    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -40,6 +40,7 @@ use beorg_sandbox::{Faults as BeorgFaults, SandboxConfig as BeorgConfig, SetSpec
 use hr_docs_pipeline::hr_docs_checks::{BrokenPolicy, Policy};
 use hr_docs_pipeline::store::StateStore;
 use hr_docs_pipeline::{Progress, Replay};
+use hr_docs_testkit::logs::find_term;
 use saby_sandbox::{Faults as SabyFaults, SandboxConfig as SabyConfig};
 
 /// The Beorg token of the run: distinctive, so that any trace of it is found.
@@ -83,32 +84,12 @@ fn capture_everything() {
         .expect("the leak test's subscriber is the first in its process");
 }
 
-/// Where `term` occurs in `text`: anywhere, or for a term of digits only,
-/// where no digit touches it.
-fn find(text: &str, term: &str) -> Option<usize> {
-    let digits = term.bytes().all(|b| b.is_ascii_digit());
-    let mut from = 0;
-    while let Some(pos) = text[from..].find(term) {
-        let at = from + pos;
-        let end = at + term.len();
-        let touches = |b: Option<&u8>| b.is_some_and(u8::is_ascii_digit);
-        if !digits
-            || (!touches(text.as_bytes().get(end))
-                && !touches(at.checked_sub(1).and_then(|i| text.as_bytes().get(i))))
-        {
-            return Some(at);
-        }
-        from = end;
-    }
-    None
-}
-
 /// Every place a term occurs, with some context, as a report.
 fn leaks(haystacks: &[(String, String)], terms: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for (name, text) in haystacks {
         for term in terms {
-            if let Some(at) = find(text, term) {
+            if let Some(at) = find_term(text, term) {
                 let start = text[..at]
                     .char_indices()
                     .rev()
@@ -340,13 +321,4 @@ fn no_recognized_value_or_credential_leaks() {
         stdout.contains("1 passed") && stdout.contains("none found"),
         "the scenario {scenario} did not run in the child:\n{stdout}\n{stderr}"
     );
-}
-
-#[test]
-fn digits_count_only_where_they_stand_alone() {
-    assert_eq!(find("passport 107919 issued", "107919"), Some(9));
-    assert_eq!(find("port 1079190", "107919"), None);
-    assert_eq!(find("x2107919", "107919"), None);
-    assert_eq!(find("a 107919 b 1079190", "107919"), Some(2));
-    assert_eq!(find("Паспорт_Иванов.json", "Иванов"), Some(15));
 }

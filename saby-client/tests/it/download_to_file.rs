@@ -464,6 +464,9 @@ async fn download_to_file_runs_in_a_download_span_without_the_session() {
         .download_to_file("/disk/warm-up", &dir.path().join("w"))
         .await
         .unwrap();
+    // The binary's global TRACE subscriber keeps every call site enabled, so the
+    // scoped subscriber below sees them all (see `hr_docs_testkit::logs`).
+    hr_docs_testkit::logs::install();
     let spans = DownloadSpans::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));

@@ -3,10 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::common::*;
+use hr_docs_testkit::logs::Capture;
 use saby_client::{Client, Credentials, Error};
 use serde_json::json;
 use wiremock::matchers::path;
@@ -15,25 +15,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const APP_SECRET: &str = "app-secret-zzz";
 const SECRET_KEY: &str = "secret-key-qqq";
 const TOKEN: &str = "oauth-token-www";
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 fn assert_clean(text: &str) {
     for secret in [
@@ -104,20 +85,9 @@ fn debug_of_credentials_builder_and_client_is_redacted() {
     }
 }
 
-fn capture() -> (Buf, tracing::subscriber::DefaultGuard) {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    (buf, tracing::subscriber::set_default(subscriber))
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn logs_and_errors_of_password_sessions_hold_no_secret() {
-    let (logs, _guard) = capture();
+    let logs = Capture::start();
     let server = MockServer::start().await;
     Mock::given(rpc("СБИС.Аутентифицировать"))
         .respond_with(reply(fx(include_str!("../fixtures/auth_ok.json"))))
@@ -190,7 +160,7 @@ async fn logs_and_errors_of_password_sessions_hold_no_secret() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn logs_and_errors_of_service_app_sessions_hold_no_secret() {
-    let (logs, _guard) = capture();
+    let logs = Capture::start();
     let server = MockServer::start().await;
     Mock::given(path("/oauth/service/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": TOKEN})))

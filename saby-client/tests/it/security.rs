@@ -8,13 +8,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
-use std::cell::RefCell;
 use std::error::Error as _;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::*;
+use hr_docs_testkit::logs::{Capture, contains_term};
 use saby_client::hr_docs_core::net::MAX_REDIRECTS;
 use saby_client::{Client, ConfirmationInfo, Credentials, Error, EventCursor, Secret};
 use serde_json::json;
@@ -40,67 +39,8 @@ fn texts(err: &Error) -> Vec<String> {
 fn assert_free_of(err: &Error, terms: &[&str]) {
     for text in texts(err) {
         for term in terms {
-            assert!(!text.contains(term), "{term:?} leaked in: {text}");
+            assert!(!contains_term(&text, term), "{term:?} leaked in: {text}");
         }
-    }
-}
-
-thread_local! {
-    /// Where this thread's log lines go while a capture is active.
-    static SINK: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
-}
-
-struct ThreadSink;
-
-impl Write for ThreadSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        SINK.with(|sink| {
-            if let Some(sink) = sink.borrow().as_ref() {
-                sink.lock().unwrap().extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every log line (TRACE and up, spans included) this thread emits until it drops.
-///
-/// One global subscriber, installed once, routes each line to the buffer of the thread
-/// that emitted it: a per-test `set_default` can miss call sites whose interest another
-/// test's thread cached first (see `beorg-client/tests/it/tracing.rs`). The tests using it
-/// run on a current-thread runtime, so every line of theirs is emitted on their thread.
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn start() -> Self {
-        static GLOBAL: OnceLock<()> = OnceLock::new();
-        GLOBAL.get_or_init(|| {
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(|| ThreadSink)
-                .with_ansi(false)
-                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-                .finish();
-            // Another module may have installed one first: then lines go to it (a test
-            // that depends on capturing would see an empty log and fail loudly).
-            let _ = tracing::subscriber::set_global_default(subscriber);
-        });
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        SINK.with(|sink| *sink.borrow_mut() = Some(Arc::clone(&buffer)));
-        Self(buffer)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        SINK.with(|sink| *sink.borrow_mut() = None);
     }
 }
 
@@ -656,7 +596,7 @@ async fn answers_that_carry_a_session_are_never_quoted() {
     let logs = capture.text();
     assert!(logs.contains("saby.call"), "{logs}");
     for term in [NEW_SID, "NEWSID", "temp-sid-secret-77"] {
-        assert!(!logs.contains(term), "{term:?} in logs: {logs}");
+        assert!(!contains_term(&logs, term), "{term:?} in logs: {logs}");
     }
 }
 
@@ -818,7 +758,7 @@ async fn answers_that_fail_to_decode_quote_no_personal_data() {
     let logs = capture.text();
     assert!(logs.contains("saby.call"), "{logs}");
     for term in PERSONAL {
-        assert!(!logs.contains(term), "{term:?} in logs: {logs}");
+        assert!(!contains_term(&logs, term), "{term:?} in logs: {logs}");
     }
 }
 

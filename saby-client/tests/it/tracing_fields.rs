@@ -53,6 +53,9 @@ async fn filtered_out_client_spans_do_not_write_into_the_callers_span() {
     .await;
     let client = client(&server);
 
+    // The binary's global TRACE subscriber keeps every call site enabled, so the
+    // scoped subscriber below sees them all (see `hr_docs_testkit::logs`).
+    hr_docs_testkit::logs::install();
     let recorded = Recorded::default();
     let only_app_spans = tracing_subscriber::filter::filter_fn(|meta| {
         !(meta.is_span() && meta.name().starts_with("saby."))

@@ -7,7 +7,10 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::render::{self, EventsView};
-use crate::rpc::{RpcError, document_ref, flag, number, one_or_many, optional_object, text};
+use crate::rpc::{
+    RpcError, document_not_found, document_ref, flag, one_or_many, optional_object, page,
+    required_text, text,
+};
 use crate::state::{
     Direction, DocState, Prepared, ServiceStage, State, StoredDoc, StoredFile, StoredSignature,
     fake_signature, service_xml,
@@ -238,9 +241,7 @@ fn resolve(
 }
 
 fn find_doc<'a>(st: &'a State, id: &str) -> Result<&'a StoredDoc, RpcError> {
-    st.docs
-        .get(id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))
+    st.docs.get(id).ok_or_else(|| document_not_found(&id))
 }
 
 /// Checks what sending needs: a recipient and at least one attachment.
@@ -294,12 +295,7 @@ fn signatures(
         let item = item
             .as_object()
             .ok_or_else(|| RpcError::invalid_params(&path, "ожидается объект"))?;
-        let id = text(item, "Идентификатор").ok_or_else(|| {
-            RpcError::invalid_params(
-                &format!("{path}.Идентификатор"),
-                "обязательный параметр отсутствует",
-            )
-        })?;
+        let id = required_text(item, "Идентификатор", &format!("{path}.Идентификатор"))?;
         let entry = out.entry(id).or_default();
         for (j, sig) in one_or_many(item.get("Подпись")).into_iter().enumerate() {
             let sig_path = format!("{path}.Подпись[{j}].Файл.ДвоичныеДанные");
@@ -415,7 +411,7 @@ pub(crate) fn execute(st: &mut State, params: &Map<String, Value>) -> Result<Val
         false
     };
     let Some(doc) = st.docs.get_mut(&id) else {
-        return Err(RpcError::not_found(format!("Документ «{id}» не найден")));
+        return Err(document_not_found(&id));
     };
     let mut touched = Vec::new();
     for (file, sigs) in signed {
@@ -506,14 +502,7 @@ pub(crate) fn list_service_stages(
         Some(f) => optional_object(f, "Навигация", "Фильтр.Навигация")?,
         None => None,
     };
-    let (size, page) = match nav {
-        Some(n) => (
-            number(n, "РазмерСтраницы", "Фильтр.Навигация.РазмерСтраницы")?.unwrap_or(25),
-            number(n, "Страница", "Фильтр.Навигация.Страница")?.unwrap_or(0),
-        ),
-        None => (25, 0),
-    };
-    let size = size.clamp(1, 1000) as usize;
+    let (size, page) = page(nav)?;
     let mut docs: Vec<&StoredDoc> = st
         .docs
         .values()
@@ -564,7 +553,7 @@ fn with_service_stage<'a>(
     let doc = st
         .docs
         .get_mut(&id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))?;
+        .ok_or_else(|| document_not_found(&id))?;
     if doc.service_stage.is_none() {
         return Err(RpcError::business(format!(
             "У документа «{id}» нет служебного этапа"

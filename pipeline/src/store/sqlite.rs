@@ -1083,39 +1083,12 @@ fn insert_new(conn: &mut Connection, records: &[SetRecord]) -> Result<Vec<SetId>
     {
         // OR IGNORE: a known set keeps its progress, contour and first-seen time.
         let mut stmt = tx
-            .prepare_cached(&format!(
-                "INSERT OR IGNORE INTO sets ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?20, ?21)"
-            ))
+            .prepare_cached(&insert_sql("INSERT OR IGNORE"))
             .map_err(StoreError::sqlite("preparing insert"))?;
         for r in records {
             let attachment_ids = encode_attachment_ids(r)?;
             let (findings, decisions) = encode_review(r)?;
-            let inserted = stmt
-                .execute(params![
-                    r.company,
-                    r.set_id.as_str(),
-                    r.contour,
-                    to_i64(r.number),
-                    r.step.as_str(),
-                    r.status.as_str(),
-                    i64::from(r.attempts),
-                    r.last_error,
-                    r.failure.as_ref().map(|f| f.step.as_str()),
-                    r.failure.as_ref().map(|f| f.kind.as_str()),
-                    r.failure.as_ref().map(|f| f.reason.as_str()),
-                    r.skip.as_ref().map(SkipReason::as_str),
-                    r.document_id,
-                    attachment_ids,
-                    r.sent_at.map(ts),
-                    r.final_state.as_ref().map(|f| f.code.as_str()),
-                    r.final_state.as_ref().and_then(|f| f.name.as_deref()),
-                    ts(r.updated_at),
-                    ms(r.first_seen),
-                    findings,
-                    decisions,
-                ])
+            let inserted = insert_row(&mut stmt, r, &attachment_ids, &findings, &decisions)
                 .map_err(StoreError::sqlite("recording a seen set"))?;
             if inserted > 0 {
                 fresh.push(r.set_id.clone());
@@ -1125,6 +1098,49 @@ fn insert_new(conn: &mut Connection, records: &[SetRecord]) -> Result<Vec<SetId>
     tx.commit()
         .map_err(StoreError::sqlite("committing seen sets"))?;
     Ok(fresh)
+}
+
+/// `verb` (`INSERT` or `INSERT OR IGNORE`) of a whole row into `sets`, bound by [`insert_row`].
+fn insert_sql(verb: &str) -> String {
+    format!(
+        "{verb} INTO sets ({COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18, ?19, ?20, ?21)"
+    )
+}
+
+/// Runs a statement of [`insert_sql`] for `r`, whose encoded JSON columns the caller passes
+/// (it encodes them before taking its transaction). The rows inserted: 0 or 1.
+fn insert_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    r: &SetRecord,
+    attachment_ids: &str,
+    findings: &str,
+    decisions: &str,
+) -> rusqlite::Result<usize> {
+    stmt.execute(params![
+        r.company,
+        r.set_id.as_str(),
+        r.contour,
+        to_i64(r.number),
+        r.step.as_str(),
+        r.status.as_str(),
+        i64::from(r.attempts),
+        r.last_error,
+        r.failure.as_ref().map(|f| f.step.as_str()),
+        r.failure.as_ref().map(|f| f.kind.as_str()),
+        r.failure.as_ref().map(|f| f.reason.as_str()),
+        r.skip.as_ref().map(SkipReason::as_str),
+        r.document_id,
+        attachment_ids,
+        r.sent_at.map(ts),
+        r.final_state.as_ref().map(|f| f.code.as_str()),
+        r.final_state.as_ref().and_then(|f| f.name.as_deref()),
+        ts(r.updated_at),
+        ms(r.first_seen),
+        findings,
+        decisions,
+    ])
 }
 
 fn encode_attachment_ids(r: &SetRecord) -> Result<String, StoreError> {
@@ -1186,37 +1202,9 @@ fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
             .map_err(StoreError::sqlite("saving a set"))?;
     }
     if updated == 0 {
-        tx.prepare_cached(&format!(
-            "INSERT INTO sets ({COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21)"
-        ))
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                r.company,
-                r.set_id.as_str(),
-                r.contour,
-                to_i64(r.number),
-                r.step.as_str(),
-                r.status.as_str(),
-                i64::from(r.attempts),
-                r.last_error,
-                r.failure.as_ref().map(|f| f.step.as_str()),
-                r.failure.as_ref().map(|f| f.kind.as_str()),
-                r.failure.as_ref().map(|f| f.reason.as_str()),
-                r.skip.as_ref().map(SkipReason::as_str),
-                r.document_id,
-                attachment_ids,
-                r.sent_at.map(ts),
-                r.final_state.as_ref().map(|f| f.code.as_str()),
-                r.final_state.as_ref().and_then(|f| f.name.as_deref()),
-                ts(r.updated_at),
-                ms(r.first_seen),
-                findings,
-                decisions,
-            ])
-        })
-        .map_err(StoreError::sqlite("saving a set"))?;
+        tx.prepare_cached(&insert_sql("INSERT"))
+            .and_then(|mut stmt| insert_row(&mut stmt, r, &attachment_ids, &findings, &decisions))
+            .map_err(StoreError::sqlite("saving a set"))?;
     }
     tx.commit().map_err(StoreError::sqlite("committing a set"))
 }

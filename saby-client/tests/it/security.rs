@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::*;
+use hr_docs_testkit::errors::error_texts;
 use hr_docs_testkit::logs::{Capture, contains_term};
 use saby_client::hr_docs_core::net::MAX_REDIRECTS;
 use saby_client::{Client, ConfirmationInfo, Credentials, Error, EventCursor, Secret};
@@ -24,20 +25,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-/// Every text an error shows: Display, Debug (plain and pretty) and its source chain.
-fn texts(err: &Error) -> Vec<String> {
-    let mut out = vec![err.to_string(), format!("{err:?}"), format!("{err:#?}")];
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push(s.to_string());
-        out.push(format!("{s:?}"));
-        source = s.source();
-    }
-    out
-}
-
 fn assert_free_of(err: &Error, terms: &[&str]) {
-    for text in texts(err) {
+    for text in error_texts(err) {
         for term in terms {
             assert!(!contains_term(&text, term), "{term:?} leaked in: {text}");
         }
@@ -197,19 +186,23 @@ async fn downloads_drop_the_access_token_at_another_origin() {
     elsewhere.iter().for_each(assert_no_credentials);
 }
 
-#[tokio::test]
-async fn a_download_redirect_loop_stops_at_the_hop_limit() {
+/// A session client's download of `from`, which the server answers with a `status` redirect
+/// to `to`: the server (to count what it was asked) and the download's error.
+async fn download_redirected(from: &str, status: u16, to: &str) -> (MockServer, Error) {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/disk/loop"))
-        .respond_with(redirect_to(302, "/disk/loop"))
+        .and(path(from))
+        .respond_with(redirect_to(status, to))
         .mount(&server)
         .await;
     catch_all(&server).await;
-    let err = session_client(&server)
-        .download("/disk/loop")
-        .await
-        .unwrap_err();
+    let err = session_client(&server).download(from).await.unwrap_err();
+    (server, err)
+}
+
+#[tokio::test]
+async fn a_download_redirect_loop_stops_at_the_hop_limit() {
+    let (server, err) = download_redirected("/disk/loop", 302, "/disk/loop").await;
     assert!(
         matches!(
             err,
@@ -229,17 +222,8 @@ async fn a_download_redirect_loop_stops_at_the_hop_limit() {
 /// A hop to plain `http://` off the loopback is refused before anything is sent there.
 #[tokio::test]
 async fn a_download_redirect_to_plain_http_elsewhere_is_refused() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/disk/f"))
-        .respond_with(redirect_to(302, "http://files.example.invalid/f?sid=1"))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
-    let err = session_client(&server)
-        .download("/disk/f")
-        .await
-        .unwrap_err();
+    let (_server, err) =
+        download_redirected("/disk/f", 302, "http://files.example.invalid/f?sid=1").await;
     match &err {
         Error::Config(why) => assert!(why.contains("files.example.invalid"), "{why}"),
         other => panic!("{other:?}"),

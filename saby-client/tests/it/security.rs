@@ -349,25 +349,37 @@ async fn answers_and_files_past_their_limit_are_refused_and_not_retried() {
         .max_download_bytes(Some(1000))
         .build()
         .unwrap();
-    let err = client.version_info().await.unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 1024 }),
-        "{err:?}"
-    );
+    let err = assert_reads_stop_at(&client, "/disk/big", 1024, 1000).await;
     assert!(err.to_string().contains("1024"), "{err}");
     assert!(!err.is_retryable());
-    let err = client.download("/disk/big").await.unwrap_err();
+}
+
+/// Asserts that each read of `client` stops at its limit: an RPC answer at `body_limit`,
+/// a download of `file` and a download of it to a file at `download_limit`, the last
+/// leaving no file behind (no target, no temporary file). Returns the RPC call's error.
+async fn assert_reads_stop_at(
+    client: &Client,
+    file: &str,
+    body_limit: u64,
+    download_limit: u64,
+) -> Error {
+    let rpc = client.version_info().await.unwrap_err();
     assert!(
-        matches!(err, Error::BodyTooLarge { limit: 1000 }),
+        matches!(rpc, Error::BodyTooLarge { limit } if limit == body_limit),
+        "{rpc:?}"
+    );
+    let err = client.download(file).await.unwrap_err();
+    assert!(
+        matches!(err, Error::BodyTooLarge { limit } if limit == download_limit),
         "{err:?}"
     );
     let dir = tempfile::tempdir().unwrap();
     let err = client
-        .download_to_file("/disk/big", &dir.path().join("big.bin"))
+        .download_to_file(file, &dir.path().join("target.bin"))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::BodyTooLarge { limit: 1000 }),
+        matches!(err, Error::BodyTooLarge { limit } if limit == download_limit),
         "{err:?}"
     );
     assert_eq!(
@@ -375,6 +387,7 @@ async fn answers_and_files_past_their_limit_are_refused_and_not_retried() {
         0,
         "no target, no temporary file"
     );
+    rpc
 }
 
 /// A server that sends no length and never stops: the reads stop at their limits.
@@ -406,26 +419,7 @@ async fn the_limits_hold_without_a_content_length() {
         .max_download_bytes(Some(128 * 1024))
         .build()
         .unwrap();
-    let err = client.version_info().await.unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 65536 }),
-        "{err:?}"
-    );
-    let err = client.download("/disk/endless").await.unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 131072 }),
-        "{err:?}"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let err = client
-        .download_to_file("/disk/endless", &dir.path().join("f"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 131072 }),
-        "{err:?}"
-    );
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_reads_stop_at(&client, "/disk/endless", 64 * 1024, 128 * 1024).await;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -259,8 +259,22 @@ fn check_sendable(doc: &StoredDoc) -> Result<(), RpcError> {
     Ok(())
 }
 
-/// `СБИС.ПодготовитьДействие`.
-pub(crate) fn prepare(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
+/// What a Prepare or Execute call names, found and resolved.
+struct Named<'p, 's> {
+    /// The document's id.
+    id: String,
+    /// The stage and action of the request.
+    req: Requested<'p>,
+    /// The stored document.
+    doc: &'s StoredDoc,
+    /// The stage and the action the request names, as the document offers them.
+    def: StageDef,
+    action: ActionDef,
+}
+
+/// The document, stage and action a Prepare or Execute call names; a send is checked to
+/// have something to send.
+fn named<'p, 's>(st: &'s State, params: &'p Map<String, Value>) -> Result<Named<'p, 's>, RpcError> {
     let (doc_param, id) = document_ref(params)?;
     let req = requested(doc_param)?;
     let doc = find_doc(st, &id)?;
@@ -268,6 +282,24 @@ pub(crate) fn prepare(st: &mut State, params: &Map<String, Value>) -> Result<Val
     if action.name == SEND_ACTION {
         check_sendable(doc)?;
     }
+    Ok(Named {
+        id,
+        req,
+        doc,
+        def,
+        action,
+    })
+}
+
+/// `СБИС.ПодготовитьДействие`.
+pub(crate) fn prepare(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
+    let Named {
+        id,
+        req: _,
+        doc,
+        def,
+        action,
+    } = named(st, params)?;
     let files = files_to_sign(doc, &def, &action);
     let mut answer = render::document(st, doc, EventsView::All);
     let mut stage_json = render::stage(st, doc, &def, &files);
@@ -352,13 +384,13 @@ fn check_certificates(action: Option<&Map<String, Value>>) -> Result<(), RpcErro
 
 /// `СБИС.ВыполнитьДействие`.
 pub(crate) fn execute(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
-    let (doc_param, id) = document_ref(params)?;
-    let req = requested(doc_param)?;
-    let doc = find_doc(st, &id)?;
-    let (def, action) = resolve(st, doc, &req)?;
-    if action.name == SEND_ACTION {
-        check_sendable(doc)?;
-    }
+    let Named {
+        id,
+        req,
+        doc,
+        def,
+        action,
+    } = named(st, params)?;
     let comment = req
         .action
         .and_then(|a| text(a, "Комментарий"))

@@ -12,6 +12,19 @@ use crate::config::{LoginConfirmation, OAuthAnswer};
 use crate::rpc::{CONFIRMATION_CLASSID, RpcError, object, required_text, text};
 use crate::state::{PendingLogin, SecretKind, SessionKind, State};
 
+/// A login by password (confirmed, if the sandbox asks for a code) that succeeded: a new
+/// session for `account`, counted as a login; its sid is the call's answer.
+fn password_login(st: &mut State, account: String) -> Value {
+    let sid = new_secret();
+    st.open_session(
+        SessionKind::Password,
+        account,
+        vec![(sid.clone(), SecretKind::Sid)],
+    );
+    st.counters.logins += 1;
+    Value::String(sid)
+}
+
 fn new_secret() -> String {
     format!(
         "{}-{}",
@@ -68,14 +81,7 @@ pub(crate) fn authenticate(st: &mut State, params: &Map<String, Value>) -> Resul
     if st.config.login_confirmation != LoginConfirmation::Off {
         return Err(confirmation_required(st, account));
     }
-    let sid = new_secret();
-    st.open_session(
-        SessionKind::Password,
-        account,
-        vec![(sid.clone(), SecretKind::Sid)],
-    );
-    st.counters.logins += 1;
-    Ok(Value::String(sid))
+    Ok(password_login(st, account))
 }
 
 /// Starts a confirmed login: the error the real service answers with (HTTP 200, code
@@ -165,14 +171,7 @@ pub(crate) fn confirm(
     }
     let account = login.account.clone();
     st.pending_logins.remove(&id);
-    let sid = new_secret();
-    st.open_session(
-        SessionKind::Password,
-        account,
-        vec![(sid.clone(), SecretKind::Sid)],
-    );
-    st.counters.logins += 1;
-    Ok(Value::String(sid))
+    Ok(password_login(st, account))
 }
 
 /// `СБИС.СписокСертификатовДляАутентификации` (no public shape; answered as

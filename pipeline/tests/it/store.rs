@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::support::store_over_inner;
+use crate::support::{schema_version, store_over_inner};
 use beorg_client::DocumentType;
 use beorg_client::SetId;
 use hr_docs_pipeline::StoreError;
@@ -946,17 +946,6 @@ fn second_open_is_refused_until_the_first_is_dropped() {
     );
     drop(first);
     SqliteStore::open_with(dir.path().join("state.db"), Synchronous::Normal).unwrap();
-}
-
-fn schema_version(path: &std::path::Path) -> String {
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
 }
 
 #[test]

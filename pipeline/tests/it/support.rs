@@ -1,4 +1,19 @@
-//! Helpers for the test stores that wrap a `MemoryStore` to watch or steer a few calls.
+//! Helpers shared by the store tests: the test stores that wrap a `MemoryStore` to watch
+//! or steer a few calls, and what a state file says of itself.
+
+#![allow(clippy::unwrap_used)] // a test helper: a panic is a failed test
+
+/// The `schema_version` a state file records in its `meta` table.
+pub(crate) fn schema_version(path: &std::path::Path) -> String {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
 
 /// `impl StateStore for $ty`, each method the caller does not write itself handed on to
 /// `self.inner` (a `MemoryStore`): every required method but `compare_and_set_start_id`,

@@ -240,8 +240,14 @@ fn resolve(
     Ok((stage, action))
 }
 
-fn find_doc<'a>(st: &'a State, id: &str) -> Result<&'a StoredDoc, RpcError> {
-    st.docs.get(id).ok_or_else(|| document_not_found(&id))
+/// The stored document `id`, or the not-found error.
+pub(crate) fn find_doc<'a>(st: &'a State, id: &str) -> Result<&'a StoredDoc, RpcError> {
+    st.docs.get(id).ok_or_else(|| document_not_found(id))
+}
+
+/// The stored document `id`, to change, or the not-found error.
+pub(crate) fn find_doc_mut<'a>(st: &'a mut State, id: &str) -> Result<&'a mut StoredDoc, RpcError> {
+    st.docs.get_mut(id).ok_or_else(|| document_not_found(id))
 }
 
 /// Checks what sending needs: a recipient and at least one attachment.
@@ -582,10 +588,7 @@ fn with_service_stage<'a>(
     params: &Map<String, Value>,
 ) -> Result<(String, &'a mut StoredDoc), RpcError> {
     let (_, id) = document_ref(service_stage_params(params)?)?;
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| document_not_found(&id))?;
+    let doc = find_doc_mut(st, &id)?;
     if doc.service_stage.is_none() {
         return Err(RpcError::business(format!(
             "У документа «{id}» нет служебного этапа"

@@ -4,12 +4,13 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use crate::actions::{find_doc, find_doc_mut};
 use crate::config::ResultWrapping;
 use crate::incoming::Incoming;
 use crate::render::{self, EventsView, organization};
 use crate::rpc::{
-    RpcError, document_not_found, document_ref, flag, object, one_or_many, optional_object, page,
-    read_flag, required_text, text,
+    RpcError, document_ref, flag, object, one_or_many, optional_object, page, read_flag,
+    required_text, text,
 };
 use crate::state::{
     Direction, DocState, ServiceStage, State, StoredDoc, StoredFile, counterparty_signature,
@@ -209,10 +210,7 @@ pub(crate) fn write_document(
             st.docs.insert(id.clone(), doc);
         }
     }
-    let rendered = match st.docs.get(&id) {
-        Some(doc) => render::document(st, doc, EventsView::All),
-        None => return Err(document_not_found(&id)),
-    };
+    let rendered = render::document(st, find_doc(st, &id)?, EventsView::All);
     Ok(wrap(st, rendered))
 }
 
@@ -230,10 +228,7 @@ pub(crate) fn write_attachment(
         ));
     }
     let now = st.now();
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| document_not_found(&id))?;
+    let doc = find_doc_mut(st, &id)?;
     if doc.deleted || doc.direction != Direction::Outgoing || doc.state != DocState::Editing {
         return Err(RpcError::business(format!(
             "Вложения документа «{id}» в состоянии «{}» изменить нельзя",
@@ -259,7 +254,7 @@ pub(crate) fn read_document(
         (None, Some(id)) => id,
         _ => document_ref(params)?.1,
     };
-    let doc = st.docs.get(&id).ok_or_else(|| document_not_found(&id))?;
+    let doc = find_doc(st, &id)?;
     Ok(render::document(st, doc, EventsView::All))
 }
 
@@ -357,10 +352,7 @@ pub(crate) fn delete_document(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let (_, id) = document_ref(params)?;
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| document_not_found(&id))?;
+    let doc = find_doc_mut(st, &id)?;
     if doc.deleted {
         return Ok(json!({}));
     }
@@ -385,10 +377,7 @@ pub(crate) fn restore_document(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let (_, id) = document_ref(params)?;
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| document_not_found(&id))?;
+    let doc = find_doc_mut(st, &id)?;
     doc.deleted = false;
     Ok(json!({}))
 }
@@ -399,7 +388,7 @@ pub(crate) fn destroy_document(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let (_, id) = document_ref(params)?;
-    let doc = st.docs.get(&id).ok_or_else(|| document_not_found(&id))?;
+    let doc = find_doc(st, &id)?;
     if !doc.deleted {
         return Err(RpcError::business(format!(
             "Документ «{id}» не в корзине: сначала удалите его (СБИС.УдалитьДокумент)"

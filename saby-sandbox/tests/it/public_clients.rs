@@ -70,6 +70,13 @@ const PYSABY_HEADERS: [(&str, &str); 3] = [
     ("Accept", "application/json-rpc"),
 ];
 
+/// pysaby's login (`src/pysaby/auth.py`): the parameters flat, `"protocol": 2`, `"id": 0`.
+fn pysaby_login(sb: &Sandbox) -> Value {
+    json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
+           "params": {"Логин": sb.login(), "Пароль": sb.password()},
+           "protocol": 2, "id": 0})
+}
+
 /// `SecretDerped/pysaby` 0.1.4 (`src/pysaby/auth.py`, `src/pysaby/api.py`): login params flat
 /// (`{"Логин", "Пароль"}`, no `Параметр`), `"protocol": 2` and `"id": 0` on every call, a
 /// `Host: online.sbis.ru` header, `Content-Type: application/json-rpc; charset=utf-8` (with a
@@ -78,14 +85,7 @@ const PYSABY_HEADERS: [(&str, &str); 3] = [
 async fn pysaby_logs_in_flat_and_calls_with_protocol_2_on_service_without_srv() {
     let sb = Sandbox::start(SandboxConfig::default()).await;
     let pysaby = Caller::new(&sb, &PYSABY_HEADERS);
-    let (status, answer) = pysaby
-        .post(
-            "/auth/service/",
-            json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
-               "params": {"Логин": sb.login(), "Пароль": sb.password()},
-               "protocol": 2, "id": 0}),
-        )
-        .await;
+    let (status, answer) = pysaby.post("/auth/service/", pysaby_login(&sb)).await;
     assert_eq!(status, 200, "{answer}");
     let sid = answer["result"].as_str().unwrap().to_owned();
     assert_eq!(sb.login_count(), 1);
@@ -130,14 +130,7 @@ async fn pysaby_confirms_a_login_with_an_sms_code() {
     )
     .await;
     let pysaby = Caller::new(&sb, &PYSABY_HEADERS);
-    let (_, answer) = pysaby
-        .post(
-            "/auth/service/",
-            json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
-               "params": {"Логин": sb.login(), "Пароль": sb.password()},
-               "protocol": 2, "id": 0}),
-        )
-        .await;
+    let (_, answer) = pysaby.post("/auth/service/", pysaby_login(&sb)).await;
     assert!(answer.get("result").is_none());
     let data = &answer["error"]["data"];
     assert_eq!(

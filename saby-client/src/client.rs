@@ -480,13 +480,7 @@ impl Client {
                 followed: false,
             });
         }
-        if resp.url().origin() != url.origin() {
-            return Err(Error::Redirect {
-                status,
-                host: authority(resp.url()),
-                followed: true,
-            });
-        }
+        refuse_if_fetched_elsewhere(&resp, url, status)?;
         let headers = resp.headers().clone();
         let limit = self.inner.config.max_body_bytes;
         let bytes = read_capped(&mut resp, Some(limit), timeout).await?;
@@ -755,13 +749,7 @@ impl Client {
                     }
                 }
             }
-            if resp.url().origin() != current.origin() {
-                return Err(Error::Redirect {
-                    status,
-                    host: authority(resp.url()),
-                    followed: true,
-                });
-            }
+            refuse_if_fetched_elsewhere(&resp, &current, status)?;
             return Ok((permit, resp, current));
         }
     }
@@ -906,6 +894,19 @@ fn redirect_target(resp: &reqwest::Response, asked: &Url) -> Option<Url> {
         .to_str()
         .ok()?;
     asked.join(location).ok()
+}
+
+/// Refuses an answer (of `status`) that came from another origin than `asked`: a caller's
+/// HTTP client followed a redirect on its own. The error names where it came from.
+fn refuse_if_fetched_elsewhere(resp: &reqwest::Response, asked: &Url, status: u16) -> Result<()> {
+    if resp.url().origin() == asked.origin() {
+        return Ok(());
+    }
+    Err(Error::Redirect {
+        status,
+        host: authority(resp.url()),
+        followed: true,
+    })
 }
 
 /// `host[:port]` of a URL: no scheme, user info, path or query.

@@ -7,7 +7,10 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::render::{self, EventsView};
-use crate::rpc::{RpcError, document_ref, flag, number, one_or_many, optional_object, text};
+use crate::rpc::{
+    RpcError, document_not_found, document_ref, flag, one_or_many, optional_object, page,
+    required_text, text,
+};
 use crate::state::{
     Direction, DocState, Prepared, ServiceStage, State, StoredDoc, StoredFile, StoredSignature,
     fake_signature, service_xml,
@@ -237,10 +240,14 @@ fn resolve(
     Ok((stage, action))
 }
 
-fn find_doc<'a>(st: &'a State, id: &str) -> Result<&'a StoredDoc, RpcError> {
-    st.docs
-        .get(id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))
+/// The stored document `id`, or the not-found error.
+pub(crate) fn find_doc<'a>(st: &'a State, id: &str) -> Result<&'a StoredDoc, RpcError> {
+    st.docs.get(id).ok_or_else(|| document_not_found(id))
+}
+
+/// The stored document `id`, to change, or the not-found error.
+pub(crate) fn find_doc_mut<'a>(st: &'a mut State, id: &str) -> Result<&'a mut StoredDoc, RpcError> {
+    st.docs.get_mut(id).ok_or_else(|| document_not_found(id))
 }
 
 /// Checks what sending needs: a recipient and at least one attachment.
@@ -258,8 +265,22 @@ fn check_sendable(doc: &StoredDoc) -> Result<(), RpcError> {
     Ok(())
 }
 
-/// `СБИС.ПодготовитьДействие`.
-pub(crate) fn prepare(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
+/// What a Prepare or Execute call names, found and resolved.
+struct Named<'p, 's> {
+    /// The document's id.
+    id: String,
+    /// The stage and action of the request.
+    req: Requested<'p>,
+    /// The stored document.
+    doc: &'s StoredDoc,
+    /// The stage and the action the request names, as the document offers them.
+    def: StageDef,
+    action: ActionDef,
+}
+
+/// The document, stage and action a Prepare or Execute call names; a send is checked to
+/// have something to send.
+fn named<'p, 's>(st: &'s State, params: &'p Map<String, Value>) -> Result<Named<'p, 's>, RpcError> {
     let (doc_param, id) = document_ref(params)?;
     let req = requested(doc_param)?;
     let doc = find_doc(st, &id)?;
@@ -267,6 +288,24 @@ pub(crate) fn prepare(st: &mut State, params: &Map<String, Value>) -> Result<Val
     if action.name == SEND_ACTION {
         check_sendable(doc)?;
     }
+    Ok(Named {
+        id,
+        req,
+        doc,
+        def,
+        action,
+    })
+}
+
+/// `СБИС.ПодготовитьДействие`.
+pub(crate) fn prepare(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
+    let Named {
+        id,
+        req: _,
+        doc,
+        def,
+        action,
+    } = named(st, params)?;
     let files = files_to_sign(doc, &def, &action);
     let mut answer = render::document(st, doc, EventsView::All);
     let mut stage_json = render::stage(st, doc, &def, &files);
@@ -294,12 +333,7 @@ fn signatures(
         let item = item
             .as_object()
             .ok_or_else(|| RpcError::invalid_params(&path, "ожидается объект"))?;
-        let id = text(item, "Идентификатор").ok_or_else(|| {
-            RpcError::invalid_params(
-                &format!("{path}.Идентификатор"),
-                "обязательный параметр отсутствует",
-            )
-        })?;
+        let id = required_text(item, "Идентификатор", &format!("{path}.Идентификатор"))?;
         let entry = out.entry(id).or_default();
         for (j, sig) in one_or_many(item.get("Подпись")).into_iter().enumerate() {
             let sig_path = format!("{path}.Подпись[{j}].Файл.ДвоичныеДанные");
@@ -356,13 +390,13 @@ fn check_certificates(action: Option<&Map<String, Value>>) -> Result<(), RpcErro
 
 /// `СБИС.ВыполнитьДействие`.
 pub(crate) fn execute(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
-    let (doc_param, id) = document_ref(params)?;
-    let req = requested(doc_param)?;
-    let doc = find_doc(st, &id)?;
-    let (def, action) = resolve(st, doc, &req)?;
-    if action.name == SEND_ACTION {
-        check_sendable(doc)?;
-    }
+    let Named {
+        id,
+        req,
+        doc,
+        def,
+        action,
+    } = named(st, params)?;
     let comment = req
         .action
         .and_then(|a| text(a, "Комментарий"))
@@ -415,7 +449,7 @@ pub(crate) fn execute(st: &mut State, params: &Map<String, Value>) -> Result<Val
         false
     };
     let Some(doc) = st.docs.get_mut(&id) else {
-        return Err(RpcError::not_found(format!("Документ «{id}» не найден")));
+        return Err(document_not_found(&id));
     };
     let mut touched = Vec::new();
     for (file, sigs) in signed {
@@ -506,14 +540,7 @@ pub(crate) fn list_service_stages(
         Some(f) => optional_object(f, "Навигация", "Фильтр.Навигация")?,
         None => None,
     };
-    let (size, page) = match nav {
-        Some(n) => (
-            number(n, "РазмерСтраницы", "Фильтр.Навигация.РазмерСтраницы")?.unwrap_or(25),
-            number(n, "Страница", "Фильтр.Навигация.Страница")?.unwrap_or(0),
-        ),
-        None => (25, 0),
-    };
-    let size = size.clamp(1, 1000) as usize;
+    let (size, page) = page(nav)?;
     let mut docs: Vec<&StoredDoc> = st
         .docs
         .values()
@@ -561,10 +588,7 @@ fn with_service_stage<'a>(
     params: &Map<String, Value>,
 ) -> Result<(String, &'a mut StoredDoc), RpcError> {
     let (_, id) = document_ref(service_stage_params(params)?)?;
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))?;
+    let doc = find_doc_mut(st, &id)?;
     if doc.service_stage.is_none() {
         return Err(RpcError::business(format!(
             "У документа «{id}» нет служебного этапа"

@@ -9,8 +9,21 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::config::{LoginConfirmation, OAuthAnswer};
-use crate::rpc::{CONFIRMATION_CLASSID, RpcError, object, text};
+use crate::rpc::{CONFIRMATION_CLASSID, RpcError, object, required_text, text};
 use crate::state::{PendingLogin, SecretKind, SessionKind, State};
+
+/// A login by password (confirmed, if the sandbox asks for a code) that succeeded: a new
+/// session for `account`, counted as a login; its sid is the call's answer.
+fn password_login(st: &mut State, account: String) -> Value {
+    let sid = new_secret();
+    st.open_session(
+        SessionKind::Password,
+        account,
+        vec![(sid.clone(), SecretKind::Sid)],
+    );
+    st.counters.logins += 1;
+    Value::String(sid)
+}
 
 fn new_secret() -> String {
     format!(
@@ -41,12 +54,7 @@ fn login_params(params: &Map<String, Value>) -> Result<(&Map<String, Value>, &st
 /// flat) → the sid, or the "confirmation required" error when the sandbox asks for a code.
 pub(crate) fn authenticate(st: &mut State, params: &Map<String, Value>) -> Result<Value, RpcError> {
     let (p, prefix) = login_params(params)?;
-    let login = text(p, "Логин").ok_or_else(|| {
-        RpcError::invalid_params(
-            &format!("{prefix}Логин"),
-            "обязательный параметр отсутствует",
-        )
-    })?;
+    let login = required_text(p, "Логин", &format!("{prefix}Логин"))?;
     let password = match p.get("Пароль") {
         Some(Value::String(s)) => s.clone(),
         _ => {
@@ -73,14 +81,7 @@ pub(crate) fn authenticate(st: &mut State, params: &Map<String, Value>) -> Resul
     if st.config.login_confirmation != LoginConfirmation::Off {
         return Err(confirmation_required(st, account));
     }
-    let sid = new_secret();
-    st.open_session(
-        SessionKind::Password,
-        account,
-        vec![(sid.clone(), SecretKind::Sid)],
-    );
-    st.counters.logins += 1;
-    Ok(Value::String(sid))
+    Ok(password_login(st, account))
 }
 
 /// Starts a confirmed login: the error the real service answers with (HTTP 200, code
@@ -119,9 +120,7 @@ fn pending<'a>(
     params: &Map<String, Value>,
     sid: Option<&str>,
 ) -> Result<(String, &'a mut PendingLogin), RpcError> {
-    let id = text(params, "Идентификатор").ok_or_else(|| {
-        RpcError::invalid_params("Идентификатор", "обязательный параметр отсутствует")
-    })?;
+    let id = required_text(params, "Идентификатор", "Идентификатор")?;
     let login = st
         .pending_logins
         .get_mut(&id)
@@ -172,14 +171,7 @@ pub(crate) fn confirm(
     }
     let account = login.account.clone();
     st.pending_logins.remove(&id);
-    let sid = new_secret();
-    st.open_session(
-        SessionKind::Password,
-        account,
-        vec![(sid.clone(), SecretKind::Sid)],
-    );
-    st.counters.logins += 1;
-    Ok(Value::String(sid))
+    Ok(password_login(st, account))
 }
 
 /// `СБИС.СписокСертификатовДляАутентификации` (no public shape; answered as
@@ -198,12 +190,7 @@ pub(crate) fn authenticate_by_certificate(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let cert = object(params, "Сертификат", "Сертификат")?;
-    let data = text(cert, "ДвоичныеДанные").ok_or_else(|| {
-        RpcError::invalid_params(
-            "Сертификат.ДвоичныеДанные",
-            "обязательный параметр отсутствует",
-        )
-    })?;
+    let data = required_text(cert, "ДвоичныеДанные", "Сертификат.ДвоичныеДанные")?;
     let cleaned: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(cleaned.as_bytes())
@@ -316,12 +303,7 @@ pub(crate) fn switch_account(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let p = object(params, "Параметр", "Параметр")?;
-    let account = text(p, "НомерАккаунта").ok_or_else(|| {
-        RpcError::invalid_params(
-            "Параметр.НомерАккаунта",
-            "обязательный параметр отсутствует",
-        )
-    })?;
+    let account = required_text(p, "НомерАккаунта", "Параметр.НомерАккаунта")?;
     if !known_account(st, &account) {
         return Err(RpcError::business(format!(
             "Аккаунт «{account}» недоступен пользователю"

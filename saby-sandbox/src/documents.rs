@@ -4,11 +4,13 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use crate::actions::{find_doc, find_doc_mut};
 use crate::config::ResultWrapping;
 use crate::incoming::Incoming;
 use crate::render::{self, EventsView, organization};
 use crate::rpc::{
-    RpcError, document_ref, flag, number, object, one_or_many, optional_object, read_flag, text,
+    RpcError, document_ref, flag, object, one_or_many, optional_object, page, read_flag,
+    required_text, text,
 };
 use crate::state::{
     Direction, DocState, ServiceStage, State, StoredDoc, StoredFile, counterparty_signature,
@@ -53,12 +55,7 @@ fn parse_attachments(doc_id: &str, doc: &Map<String, Value>) -> Result<Vec<Store
             .as_object()
             .ok_or_else(|| RpcError::invalid_params(&path, "ожидается объект"))?;
         let file = object(item, "Файл", &format!("{path}.Файл"))?;
-        let name = text(file, "Имя").ok_or_else(|| {
-            RpcError::invalid_params(
-                &format!("{path}.Файл.Имя"),
-                "обязательный параметр отсутствует",
-            )
-        })?;
+        let name = required_text(file, "Имя", &format!("{path}.Файл.Имя"))?;
         let data_path = format!("{path}.Файл.ДвоичныеДанные");
         let data = match file.get("ДвоичныеДанные") {
             Some(Value::String(s)) => s,
@@ -213,10 +210,7 @@ pub(crate) fn write_document(
             st.docs.insert(id.clone(), doc);
         }
     }
-    let rendered = match st.docs.get(&id) {
-        Some(doc) => render::document(st, doc, EventsView::All),
-        None => return Err(RpcError::not_found(format!("Документ «{id}» не найден"))),
-    };
+    let rendered = render::document(st, find_doc(st, &id)?, EventsView::All);
     Ok(wrap(st, rendered))
 }
 
@@ -234,10 +228,7 @@ pub(crate) fn write_attachment(
         ));
     }
     let now = st.now();
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))?;
+    let doc = find_doc_mut(st, &id)?;
     if doc.deleted || doc.direction != Direction::Outgoing || doc.state != DocState::Editing {
         return Err(RpcError::business(format!(
             "Вложения документа «{id}» в состоянии «{}» изменить нельзя",
@@ -263,10 +254,7 @@ pub(crate) fn read_document(
         (None, Some(id)) => id,
         _ => document_ref(params)?.1,
     };
-    let doc = st
-        .docs
-        .get(&id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))?;
+    let doc = find_doc(st, &id)?;
     Ok(render::document(st, doc, EventsView::All))
 }
 
@@ -302,14 +290,7 @@ pub(crate) fn list_documents(
     };
     let deleted = read_flag(f.get("Удален"));
     let nav = optional_object(f, "Навигация", "Фильтр.Навигация")?;
-    let (size, page) = match nav {
-        Some(n) => (
-            number(n, "РазмерСтраницы", "Фильтр.Навигация.РазмерСтраницы")?.unwrap_or(25),
-            number(n, "Страница", "Фильтр.Навигация.Страница")?.unwrap_or(0),
-        ),
-        None => (25, 0),
-    };
-    let size = size.clamp(1, 1000) as usize;
+    let (size, page) = page(nav)?;
     let mut docs: Vec<&StoredDoc> = st
         .docs
         .values()
@@ -371,10 +352,7 @@ pub(crate) fn delete_document(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let (_, id) = document_ref(params)?;
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))?;
+    let doc = find_doc_mut(st, &id)?;
     if doc.deleted {
         return Ok(json!({}));
     }
@@ -399,10 +377,7 @@ pub(crate) fn restore_document(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let (_, id) = document_ref(params)?;
-    let doc = st
-        .docs
-        .get_mut(&id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))?;
+    let doc = find_doc_mut(st, &id)?;
     doc.deleted = false;
     Ok(json!({}))
 }
@@ -413,10 +388,7 @@ pub(crate) fn destroy_document(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let (_, id) = document_ref(params)?;
-    let doc = st
-        .docs
-        .get(&id)
-        .ok_or_else(|| RpcError::not_found(format!("Документ «{id}» не найден")))?;
+    let doc = find_doc(st, &id)?;
     if !doc.deleted {
         return Err(RpcError::business(format!(
             "Документ «{id}» не в корзине: сначала удалите его (СБИС.УдалитьДокумент)"

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::render::{certificate, organization};
-use crate::rpc::{RpcError, object, text};
+use crate::rpc::{RpcError, object, required_text, text};
 use crate::state::{State, format_date_time, xml_escape};
 
 /// `СБИС.ИнформацияОКонтрагенте {Участник{СвЮЛ{ИНН, КПП}} | Участник{СвФЛ{ИНН, ...}}}`.
@@ -97,9 +97,7 @@ pub(crate) fn version(st: &State) -> Value {
 /// `СБИС.СформироватьHTMLИзXML {Параметр{XML: base64}}` → `{HTML: base64}`.
 pub(crate) fn html_from_xml(params: &Map<String, Value>) -> Result<Value, RpcError> {
     let p = object(params, "Параметр", "Параметр")?;
-    let data = text(p, "XML").ok_or_else(|| {
-        RpcError::invalid_params("Параметр.XML", "обязательный параметр отсутствует")
-    })?;
+    let data = required_text(p, "XML", "Параметр.XML")?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.as_bytes())
         .map_err(|e| RpcError::invalid_params("Параметр.XML", format!("не base64: {e}")))?;

@@ -208,6 +208,34 @@ pub(crate) fn number(
     }
 }
 
+/// `Фильтр.Навигация` (`nav`, if sent) of a listing: its page size (25 unless sent, kept
+/// within 1..=1000) and its page number (0 unless sent).
+pub(crate) fn page(nav: Option<&Map<String, Value>>) -> Result<(usize, u64), RpcError> {
+    let (size, page) = match nav {
+        Some(n) => (
+            number(n, "РазмерСтраницы", "Фильтр.Навигация.РазмерСтраницы")?.unwrap_or(25),
+            number(n, "Страница", "Фильтр.Навигация.Страница")?.unwrap_or(0),
+        ),
+        None => (25, 0),
+    };
+    Ok((size.clamp(1, 1000) as usize, page))
+}
+
+/// The error of a call naming a document the sandbox does not hold.
+pub(crate) fn document_not_found(id: &str) -> RpcError {
+    RpcError::not_found(format!("Документ «{id}» не найден"))
+}
+
+/// The text field `map[key]` (see [`text`]), or an error naming `path` when it is absent.
+pub(crate) fn required_text(
+    map: &Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<String, RpcError> {
+    text(map, key)
+        .ok_or_else(|| RpcError::invalid_params(path, "обязательный параметр отсутствует"))
+}
+
 /// The object at `params[key]`, or an error naming it.
 pub(crate) fn object<'a>(
     map: &'a Map<String, Value>,
@@ -242,12 +270,7 @@ pub(crate) fn document_ref(
     params: &Map<String, Value>,
 ) -> Result<(&Map<String, Value>, String), RpcError> {
     let doc = object(params, "Документ", "Документ")?;
-    let id = text(doc, "Идентификатор").ok_or_else(|| {
-        RpcError::invalid_params(
-            "Документ.Идентификатор",
-            "обязательный параметр отсутствует",
-        )
-    })?;
+    let id = required_text(doc, "Идентификатор", "Документ.Идентификатор")?;
     Ok((doc, id))
 }
 

@@ -1,12 +1,14 @@
 //! Test helpers shared by the integration tests of this workspace. Not published: each
 //! crate names it as a *path-only* dev-dependency, which `cargo publish` drops.
 //!
+//! * [`errors`] — error chains that print each cause once; a loopback URL that refuses.
 //! * [`logs`] — capture the log lines a test emits, and search them for terms that must
 //!   not be there.
 //! * [`assert_every_test_file_is_a_module`] — each crate's integration tests are one test
 //!   binary (`tests/it/main.rs` declares one module per file); this keeps a new file from
 //!   being silently left out of the build.
 
+pub mod errors;
 pub mod logs;
 
 use std::path::Path;

@@ -489,18 +489,10 @@ async fn unusable_ready_shape_names_the_field() {
     }
 }
 
-#[allow(clippy::unwrap_used)] // test helper
-fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
 #[tokio::test]
 async fn transport_error_to_a_closed_port_has_no_url_and_no_token() {
     let client = Client::builder()
-        .base_url(closed_port_url())
+        .base_url(hr_docs_testkit::errors::closed_loopback_url())
         .token(TOKEN)
         .project_id("P")
         .retry_policy(fast_retries(2))

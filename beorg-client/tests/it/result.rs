@@ -21,6 +21,23 @@ fn json_body(s: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(s.as_bytes().to_vec(), "application/json")
 }
 
+/// The client's `result` of set `s-<number>`, which a fresh server answers (once) with
+/// `answer`.
+#[allow(clippy::unwrap_used)] // a test helper: a panic is a failed test
+async fn result_answered(number: u64, answer: ResponseTemplate) -> ResultStatus {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/document/result/s-{number}")))
+        .respond_with(answer)
+        .expect(1)
+        .mount(&server)
+        .await;
+    client(&server)
+        .result(&SetId::from_number(number))
+        .await
+        .unwrap()
+}
+
 /// The result by GET with the token in the query, and the document shape.
 ///
 /// Sources: `dev-moneyfriends-ru/yii2-beorg-api`, `src/ApiClient.php`, `result()`
@@ -131,17 +148,8 @@ async fn results_round_trip_through_serde_without_losing_fields() {
 
 #[tokio::test]
 async fn other_types_unknown_types_and_null_sections() {
-    let server = server().await;
-    Mock::given(method("GET"))
-        .and(path("/api/document/result/s-777"))
-        .respond_with(json_body(OTHER_TYPES))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let result = client(&server)
-        .result(&SetId::from_number(777))
+    let result = result_answered(777, json_body(OTHER_TYPES))
         .await
-        .unwrap()
         .into_ready()
         .unwrap();
     assert_eq!(
@@ -232,17 +240,11 @@ async fn base_url_with_prefix_and_trailing_slash() {
 /// (status 425 → `InProgressException('Document in progress')`).
 #[tokio::test]
 async fn status_425_is_processing_with_retry_after() {
-    let server = server().await;
-    Mock::given(method("GET"))
-        .and(path("/api/document/result/s-1"))
-        .respond_with(ResponseTemplate::new(425).insert_header("Retry-After", "3"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let status = client(&server)
-        .result(&SetId::from_number(1))
-        .await
-        .unwrap();
+    let status = result_answered(
+        1,
+        ResponseTemplate::new(425).insert_header("Retry-After", "3"),
+    )
+    .await;
     assert_eq!(
         status,
         ResultStatus::Processing {
@@ -264,17 +266,7 @@ async fn a_200_without_documents_is_final_not_processing() {
         "{}",
         r#"{"document_id": "s-1", "documents": null}"#,
     ] {
-        let server = server().await;
-        Mock::given(method("GET"))
-            .and(path("/api/document/result/s-1"))
-            .respond_with(json_body(body))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let status = client(&server)
-            .result(&SetId::from_number(1))
-            .await
-            .unwrap();
+        let status = result_answered(1, json_body(body)).await;
         assert!(
             matches!(status, ResultStatus::NoDocuments(_)),
             "{body}: {status:?}"
@@ -305,17 +297,7 @@ async fn a_set_broken_as_a_whole_is_final() {
             {"type": "PASSPORT", "data": {}, "broken": null}
         ]}),
     ] {
-        let server = server().await;
-        Mock::given(method("GET"))
-            .and(path("/api/document/result/s-1"))
-            .respond_with(json_body(&body.to_string()))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let status = client(&server)
-            .result(&SetId::from_number(1))
-            .await
-            .unwrap();
+        let status = result_answered(1, json_body(&body.to_string())).await;
         let ResultStatus::Broken(result) = status else {
             panic!("{body}: {status:?}")
         };

@@ -13,6 +13,7 @@ use beorg_client::{
     Client, DocumentType, Endpoint, Error, HttpMethod, ProcessInfo, RecognitionResult,
     RecognizedDocument, ResultStatus, SetId, UploadRequest,
 };
+use hr_docs_testkit::errors::error_texts;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use wiremock::matchers::{any, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -33,20 +34,8 @@ const PERSONAL: &[&str] = &[
     "540-004",
 ];
 
-/// Every text an error shows: Display, Debug (plain and pretty) and its whole source chain.
-fn texts(err: &Error) -> Vec<String> {
-    let mut out = vec![err.to_string(), format!("{err:?}"), format!("{err:#?}")];
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push(s.to_string());
-        out.push(format!("{s:?}"));
-        source = s.source();
-    }
-    out
-}
-
 fn assert_free_of(err: &Error, terms: &[&str]) {
-    for text in texts(err) {
+    for text in error_texts(err) {
         for term in terms {
             assert!(!text.contains(term), "{term:?} leaked in: {text}");
         }

@@ -4,40 +4,16 @@
 
 use std::time::Duration;
 
+use hr_docs_testkit::errors::{assert_each_cause_once, closed_loopback_url};
+
 use beorg_client::hr_docs_core::{REDACTED, ServiceError};
-use beorg_client::{Client, DEFAULT_USER_AGENT, Error, RetryPolicy, SetId};
+use beorg_client::{Client, ClientBuilder, DEFAULT_USER_AGENT, Error, RetryPolicy, SetId};
 use wiremock::matchers::{header, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::common::{TOKEN, assert_no_token, builder, server};
 
 const RESULT: &str = include_str!("../fixtures/result_passport_snils.json");
-
-/// Every level of `err`'s source chain, outermost first.
-fn chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut levels = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(s) = source {
-        levels.push(s.to_string());
-        source = s.source();
-    }
-    levels
-}
-
-/// Asserts that printing the chain one level after another shows each cause once: no
-/// level's own message repeats a deeper level's message.
-fn assert_each_cause_once(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let levels = chain(err);
-    for (i, outer) in levels.iter().enumerate() {
-        for inner in levels.iter().skip(i + 1).filter(|t| !t.is_empty()) {
-            assert!(
-                !outer.contains(inner.as_str()),
-                "level {i} {outer:?} repeats its cause {inner:?}; chain: {levels:#?}"
-            );
-        }
-    }
-    levels
-}
 
 /// Waiting longer than the deadline allows: the next attempt is never made.
 fn patient_retries() -> RetryPolicy {
@@ -47,23 +23,39 @@ fn patient_retries() -> RetryPolicy {
         .with_jitter(false)
 }
 
-#[tokio::test]
-async fn a_deadline_over_a_decode_error_prints_each_cause_once() {
+/// The error of `result(s-1)` from the test builder, `configure`d, against a server that
+/// answers it with `answer` and is asked exactly `calls` times.
+#[allow(clippy::unwrap_used)] // a test helper: a panic is a failed test
+async fn result_error(
+    answer: ResponseTemplate,
+    calls: u64,
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Error {
     let server = server().await;
     Mock::given(path("/api/document/result/s-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(
-            RESULT.as_bytes()[..RESULT.len() / 2].to_vec(),
-            "application/json",
-        ))
-        .expect(1)
+        .respond_with(answer)
+        .expect(calls)
         .mount(&server)
         .await;
-    let client = builder(&server)
-        .retry_policy(patient_retries())
-        .deadline(Duration::from_secs(5))
+    configure(builder(&server))
         .build()
-        .unwrap();
-    let err = client.result(&SetId::from_number(1)).await.unwrap_err();
+        .unwrap()
+        .result(&SetId::from_number(1))
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn a_deadline_over_a_decode_error_prints_each_cause_once() {
+    let cut_off = ResponseTemplate::new(200).set_body_raw(
+        RESULT.as_bytes()[..RESULT.len() / 2].to_vec(),
+        "application/json",
+    );
+    let err = result_error(cut_off, 1, |b| {
+        b.retry_policy(patient_retries())
+            .deadline(Duration::from_secs(5))
+    })
+    .await;
     match &err {
         Error::DeadlineExceeded {
             deadline,
@@ -88,11 +80,8 @@ async fn a_deadline_over_a_decode_error_prints_each_cause_once() {
 #[tokio::test]
 async fn a_deadline_over_a_connect_error_prints_each_cause_once() {
     // A port nothing listens on: connecting is refused, the request never leaves.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
     let client = Client::builder()
-        .base_url(format!("http://127.0.0.1:{port}/"))
+        .base_url(format!("{}/", closed_loopback_url()))
         .token(TOKEN)
         .project_id("P")
         .retry_policy(patient_retries())
@@ -120,20 +109,9 @@ async fn a_deadline_over_a_connect_error_prints_each_cause_once() {
 
 #[tokio::test]
 async fn api_and_decode_errors_print_each_cause_once() {
-    let server = server().await;
-    Mock::given(path("/api/document/result/s-1"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw(r#"{"documents": 7}"#, "application/json"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = builder(&server)
-        .build()
-        .unwrap()
-        .result(&SetId::from_number(1))
-        .await
-        .unwrap_err();
+    let wrong_shape =
+        ResponseTemplate::new(200).set_body_raw(r#"{"documents": 7}"#, "application/json");
+    let err = result_error(wrong_shape, 1, |b| b).await;
     let levels = assert_each_cause_once(&err);
     assert_eq!(levels.len(), 2, "{levels:#?}");
     assert!(levels[0].contains("`documents`"), "{levels:#?}");
@@ -142,21 +120,11 @@ async fn api_and_decode_errors_print_each_cause_once() {
 
 #[tokio::test]
 async fn the_error_predicates_are_reachable_through_the_shared_trait() {
-    let server = server().await;
-    Mock::given(path("/api/document/result/s-1"))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            r#"{"errors": {"type": "Unauthorized", "message": "bad token"}}"#,
-            "application/json",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = builder(&server)
-        .build()
-        .unwrap()
-        .result(&SetId::from_number(1))
-        .await
-        .unwrap_err();
+    let unauthorized = ResponseTemplate::new(401).set_body_raw(
+        r#"{"errors": {"type": "Unauthorized", "message": "bad token"}}"#,
+        "application/json",
+    );
+    let err = result_error(unauthorized, 1, |b| b).await;
     let shared: &dyn ServiceError = &err;
     assert!(shared.is_auth());
     assert!(!shared.is_retryable());
@@ -167,20 +135,11 @@ async fn the_error_predicates_are_reachable_through_the_shared_trait() {
 
 #[tokio::test]
 async fn the_deadline_error_reports_the_status_of_its_last_attempt() {
-    let server = server().await;
-    Mock::given(path("/api/document/result/s-1"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = builder(&server)
-        .retry_policy(patient_retries())
-        .deadline(Duration::from_secs(5))
-        .build()
-        .unwrap()
-        .result(&SetId::from_number(1))
-        .await
-        .unwrap_err();
+    let err = result_error(ResponseTemplate::new(503), 1, |b| {
+        b.retry_policy(patient_retries())
+            .deadline(Duration::from_secs(5))
+    })
+    .await;
     assert!(err.is_deadline(), "{err:?}");
     assert_eq!(err.status(), Some(503));
     let levels = assert_each_cause_once(&err);
@@ -224,20 +183,10 @@ async fn the_user_agent_is_the_crate_and_version_unless_set() {
 
 #[tokio::test]
 async fn no_deadline_leaves_only_the_attempt_limit() {
-    let server = server().await;
-    Mock::given(path("/api/document/result/s-1"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(3)
-        .mount(&server)
-        .await;
-    let err = builder(&server)
-        .no_deadline()
-        .retry_policy(crate::common::fast_retries(3))
-        .build()
-        .unwrap()
-        .result(&SetId::from_number(1))
-        .await
-        .unwrap_err();
+    let err = result_error(ResponseTemplate::new(503), 3, |b| {
+        b.no_deadline().retry_policy(crate::common::fast_retries(3))
+    })
+    .await;
     assert!(!err.is_deadline(), "{err:?}");
     assert_eq!(err.status(), Some(503));
 }

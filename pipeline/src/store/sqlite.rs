@@ -119,19 +119,20 @@ const COLUMNS: &str = "company, set_id, contour, number, step, status, attempts,
      failed_step, failure_kind, reason, skip_reason, document_id, attachment_ids, sent_at, \
      final_code, final_name, updated_at, first_seen_ms, findings, decisions";
 
-/// `save` for a known set whose status is unchanged (`?3`, checked by the caller's
-/// `AND status = ?3`): only the columns that move at each step, none of them indexed.
-const UPDATE_PROGRESS: &str = "UPDATE sets SET step = ?4, attempts = ?5, last_error = ?6,
-       failed_step = ?7, failure_kind = ?8, reason = ?9, skip_reason = ?10, document_id = ?11,
-       attachment_ids = ?12, sent_at = ?13, final_code = ?14, final_name = ?15, updated_at = ?16,
-       findings = ?17, decisions = ?18
-     WHERE company = ?1 AND set_id = ?2";
+/// `save` for a known set whose status is unchanged (`?6`): only the columns that move at
+/// each step, none of them indexed. Numbered as [`COLUMNS`] (bound by [`execute_row`]);
+/// the identity, `contour`, `number` and `first_seen_ms` (`?3`, `?4`, `?19`) never change.
+const UPDATE_PROGRESS: &str = "UPDATE sets SET step = ?5, attempts = ?7, last_error = ?8,
+       failed_step = ?9, failure_kind = ?10, reason = ?11, skip_reason = ?12, document_id = ?13,
+       attachment_ids = ?14, sent_at = ?15, final_code = ?16, final_name = ?17, updated_at = ?18,
+       findings = ?20, decisions = ?21
+     WHERE company = ?1 AND set_id = ?2 AND status = ?6";
 
 /// `save` for a known set whose status changed: the same plus `status`.
-const UPDATE_WITH_STATUS: &str = "UPDATE sets SET status = ?3, step = ?4, attempts = ?5,
-       last_error = ?6, failed_step = ?7, failure_kind = ?8, reason = ?9, skip_reason = ?10,
-       document_id = ?11, attachment_ids = ?12, sent_at = ?13, final_code = ?14,
-       final_name = ?15, updated_at = ?16, findings = ?17, decisions = ?18
+const UPDATE_WITH_STATUS: &str = "UPDATE sets SET status = ?6, step = ?5, attempts = ?7,
+       last_error = ?8, failed_step = ?9, failure_kind = ?10, reason = ?11, skip_reason = ?12,
+       document_id = ?13, attachment_ids = ?14, sent_at = ?15, final_code = ?16,
+       final_name = ?17, updated_at = ?18, findings = ?20, decisions = ?21
      WHERE company = ?1 AND set_id = ?2";
 
 /// The watermark's window: every set of the company at or above `start_id`
@@ -1083,39 +1084,12 @@ fn insert_new(conn: &mut Connection, records: &[SetRecord]) -> Result<Vec<SetId>
     {
         // OR IGNORE: a known set keeps its progress, contour and first-seen time.
         let mut stmt = tx
-            .prepare_cached(&format!(
-                "INSERT OR IGNORE INTO sets ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?20, ?21)"
-            ))
+            .prepare_cached(&insert_sql("INSERT OR IGNORE"))
             .map_err(StoreError::sqlite("preparing insert"))?;
         for r in records {
             let attachment_ids = encode_attachment_ids(r)?;
             let (findings, decisions) = encode_review(r)?;
-            let inserted = stmt
-                .execute(params![
-                    r.company,
-                    r.set_id.as_str(),
-                    r.contour,
-                    to_i64(r.number),
-                    r.step.as_str(),
-                    r.status.as_str(),
-                    i64::from(r.attempts),
-                    r.last_error,
-                    r.failure.as_ref().map(|f| f.step.as_str()),
-                    r.failure.as_ref().map(|f| f.kind.as_str()),
-                    r.failure.as_ref().map(|f| f.reason.as_str()),
-                    r.skip.as_ref().map(SkipReason::as_str),
-                    r.document_id,
-                    attachment_ids,
-                    r.sent_at.map(ts),
-                    r.final_state.as_ref().map(|f| f.code.as_str()),
-                    r.final_state.as_ref().and_then(|f| f.name.as_deref()),
-                    ts(r.updated_at),
-                    ms(r.first_seen),
-                    findings,
-                    decisions,
-                ])
+            let inserted = execute_row(&mut stmt, r, &attachment_ids, &findings, &decisions)
                 .map_err(StoreError::sqlite("recording a seen set"))?;
             if inserted > 0 {
                 fresh.push(r.set_id.clone());
@@ -1125,6 +1099,51 @@ fn insert_new(conn: &mut Connection, records: &[SetRecord]) -> Result<Vec<SetId>
     tx.commit()
         .map_err(StoreError::sqlite("committing seen sets"))?;
     Ok(fresh)
+}
+
+/// `verb` (`INSERT` or `INSERT OR IGNORE`) of a whole row into `sets`, bound by
+/// [`execute_row`].
+fn insert_sql(verb: &str) -> String {
+    format!(
+        "{verb} INTO sets ({COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18, ?19, ?20, ?21)"
+    )
+}
+
+/// Runs a statement numbered as [`COLUMNS`] ([`insert_sql`], [`UPDATE_PROGRESS`],
+/// [`UPDATE_WITH_STATUS`]) for `r`, whose encoded JSON columns the caller passes (it encodes
+/// them before taking its transaction). The rows changed: 0 or 1.
+fn execute_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    r: &SetRecord,
+    attachment_ids: &str,
+    findings: &str,
+    decisions: &str,
+) -> rusqlite::Result<usize> {
+    stmt.execute(params![
+        r.company,
+        r.set_id.as_str(),
+        r.contour,
+        to_i64(r.number),
+        r.step.as_str(),
+        r.status.as_str(),
+        i64::from(r.attempts),
+        r.last_error,
+        r.failure.as_ref().map(|f| f.step.as_str()),
+        r.failure.as_ref().map(|f| f.kind.as_str()),
+        r.failure.as_ref().map(|f| f.reason.as_str()),
+        r.skip.as_ref().map(SkipReason::as_str),
+        r.document_id,
+        attachment_ids,
+        r.sent_at.map(ts),
+        r.final_state.as_ref().map(|f| f.code.as_str()),
+        r.final_state.as_ref().and_then(|f| f.name.as_deref()),
+        ts(r.updated_at),
+        ms(r.first_seen),
+        findings,
+        decisions,
+    ])
 }
 
 fn encode_attachment_ids(r: &SetRecord) -> Result<String, StoreError> {
@@ -1153,70 +1172,19 @@ fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
     // after it is recorded, and its status changes once or twice in its life:
     // most steps touch neither index (`sets_by_number`, `sets_by_status`),
     // only the row.
-    let progress = params![
-        r.company,
-        r.set_id.as_str(),
-        r.status.as_str(),
-        r.step.as_str(),
-        i64::from(r.attempts),
-        r.last_error,
-        r.failure.as_ref().map(|f| f.step.as_str()),
-        r.failure.as_ref().map(|f| f.kind.as_str()),
-        r.failure.as_ref().map(|f| f.reason.as_str()),
-        r.skip.as_ref().map(SkipReason::as_str),
-        r.document_id,
-        attachment_ids,
-        r.sent_at.map(ts),
-        r.final_state.as_ref().map(|f| f.code.as_str()),
-        r.final_state.as_ref().and_then(|f| f.name.as_deref()),
-        ts(r.updated_at),
-        findings,
-        decisions,
-    ];
-    let mut updated = tx
-        .prepare_cached(&format!("{UPDATE_PROGRESS} AND status = ?3"))
-        .and_then(|mut stmt| stmt.execute(progress))
-        .map_err(StoreError::sqlite("saving a set"))?;
+    let execute = |sql: &str| {
+        tx.prepare_cached(sql)
+            .and_then(|mut stmt| execute_row(&mut stmt, r, &attachment_ids, &findings, &decisions))
+            .map_err(StoreError::sqlite("saving a set"))
+    };
+    let mut updated = execute(UPDATE_PROGRESS)?;
     if updated == 0 {
         // The status changed (or the set is new): one more statement, touching
         // `sets_by_status` only.
-        updated = tx
-            .prepare_cached(UPDATE_WITH_STATUS)
-            .and_then(|mut stmt| stmt.execute(progress))
-            .map_err(StoreError::sqlite("saving a set"))?;
+        updated = execute(UPDATE_WITH_STATUS)?;
     }
     if updated == 0 {
-        tx.prepare_cached(&format!(
-            "INSERT INTO sets ({COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21)"
-        ))
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                r.company,
-                r.set_id.as_str(),
-                r.contour,
-                to_i64(r.number),
-                r.step.as_str(),
-                r.status.as_str(),
-                i64::from(r.attempts),
-                r.last_error,
-                r.failure.as_ref().map(|f| f.step.as_str()),
-                r.failure.as_ref().map(|f| f.kind.as_str()),
-                r.failure.as_ref().map(|f| f.reason.as_str()),
-                r.skip.as_ref().map(SkipReason::as_str),
-                r.document_id,
-                attachment_ids,
-                r.sent_at.map(ts),
-                r.final_state.as_ref().map(|f| f.code.as_str()),
-                r.final_state.as_ref().and_then(|f| f.name.as_deref()),
-                ts(r.updated_at),
-                ms(r.first_seen),
-                findings,
-                decisions,
-            ])
-        })
-        .map_err(StoreError::sqlite("saving a set"))?;
+        execute(&insert_sql("INSERT"))?;
     }
     tx.commit().map_err(StoreError::sqlite("committing a set"))
 }

@@ -11,15 +11,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use beorg_client::SetId;
-use hr_docs_pipeline::store::{
-    Claim, MemoryStore, SetRecord, SetStatus, StateStore, StatusCounts, WindowEntry,
-};
+use hr_docs_pipeline::store::{Claim, MemoryStore, SetRecord};
 use hr_docs_pipeline::{Error, StoreError};
 use saby_client::StateCode;
 
 use crate::common::Env;
+use crate::support::store_over_inner;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
@@ -35,14 +33,7 @@ struct Recording {
     calls: Mutex<Vec<Call>>,
 }
 
-#[async_trait]
-impl StateStore for Recording {
-    async fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError> {
-        self.inner.init_company(company, initial).await
-    }
-    async fn start_id(&self, company: &str) -> Result<Option<u64>, StoreError> {
-        self.inner.start_id(company).await
-    }
+store_over_inner!(Recording {
     async fn compare_and_set_start_id(
         &self,
         company: &str,
@@ -52,39 +43,6 @@ impl StateStore for Recording {
         self.inner
             .compare_and_set_start_id(company, expected, new)
             .await
-    }
-    async fn insert_new(&self, records: &[SetRecord]) -> Result<Vec<SetId>, StoreError> {
-        self.inner.insert_new(records).await
-    }
-    async fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
-        self.inner.save(record).await
-    }
-    async fn get(&self, company: &str, set_id: &SetId) -> Result<Option<SetRecord>, StoreError> {
-        self.inner.get(company, set_id).await
-    }
-    async fn list(
-        &self,
-        company: &str,
-        status: Option<SetStatus>,
-        after: Option<(u64, &SetId)>,
-        limit: usize,
-    ) -> Result<Vec<SetRecord>, StoreError> {
-        self.inner.list(company, status, after, limit).await
-    }
-    async fn window(&self, company: &str, from: u64) -> Result<Vec<WindowEntry>, StoreError> {
-        self.inner.window(company, from).await
-    }
-    async fn contour_counts(
-        &self,
-        company: &str,
-    ) -> Result<Vec<(Option<String>, StatusCounts)>, StoreError> {
-        self.inner.contour_counts(company).await
-    }
-    async fn event_cursor(&self, scope: &str) -> Result<Option<String>, StoreError> {
-        self.inner.event_cursor(scope).await
-    }
-    async fn set_event_cursor(&self, scope: &str, cursor: &str) -> Result<(), StoreError> {
-        self.inner.set_event_cursor(scope, cursor).await
     }
     async fn claim_pending(
         &self,
@@ -127,7 +85,7 @@ impl StateStore for Recording {
             .push(Call::Release(claim.clone(), set_id.clone()));
         Ok(())
     }
-}
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sets_are_claimed_renewed_while_in_flight_and_released() {

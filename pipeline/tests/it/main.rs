@@ -19,6 +19,7 @@ mod out_of_order;
 mod review;
 mod security;
 mod store;
+mod support;
 
 /// Every `*.rs` file next to this one is declared as a module above, so no test file is
 /// silently left out of the build.

@@ -12,6 +12,7 @@
 use std::path::Path;
 
 use crate::common::Env;
+use crate::support::schema_version;
 use beorg_client::SetId;
 use beorg_sandbox::SetSpec;
 use hr_docs_pipeline::ids;
@@ -370,17 +371,6 @@ async fn the_pipeline_uses_the_stored_document_id_of_a_migrated_set() {
     );
     assert_eq!(env.saby.document_count(), 1);
     assert_eq!(env.sends_of(&old_id), 1);
-}
-
-fn schema_version(path: &Path) -> String {
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
 }
 
 /// A version-3 file is upgraded to version 4 in place when opened: every set

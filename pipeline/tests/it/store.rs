@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
+use crate::support::{schema_version, store_over_inner};
 use beorg_client::DocumentType;
 use beorg_client::SetId;
 use hr_docs_pipeline::StoreError;
@@ -795,14 +795,7 @@ struct Racing {
     other: u64,
 }
 
-#[async_trait]
-impl StateStore for Racing {
-    async fn init_company(&self, company: &str, initial: u64) -> Result<u64, StoreError> {
-        self.inner.init_company(company, initial).await
-    }
-    async fn start_id(&self, company: &str) -> Result<Option<u64>, StoreError> {
-        self.inner.start_id(company).await
-    }
+store_over_inner!(Racing {
     async fn compare_and_set_start_id(
         &self,
         company: &str,
@@ -821,40 +814,7 @@ impl StateStore for Racing {
             .compare_and_set_start_id(company, expected, new)
             .await
     }
-    async fn insert_new(&self, records: &[SetRecord]) -> Result<Vec<SetId>, StoreError> {
-        self.inner.insert_new(records).await
-    }
-    async fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
-        self.inner.save(record).await
-    }
-    async fn get(&self, company: &str, set_id: &SetId) -> Result<Option<SetRecord>, StoreError> {
-        self.inner.get(company, set_id).await
-    }
-    async fn list(
-        &self,
-        company: &str,
-        status: Option<SetStatus>,
-        after: Option<(u64, &SetId)>,
-        limit: usize,
-    ) -> Result<Vec<SetRecord>, StoreError> {
-        self.inner.list(company, status, after, limit).await
-    }
-    async fn window(&self, company: &str, from: u64) -> Result<Vec<WindowEntry>, StoreError> {
-        self.inner.window(company, from).await
-    }
-    async fn contour_counts(
-        &self,
-        company: &str,
-    ) -> Result<Vec<(Option<String>, StatusCounts)>, StoreError> {
-        self.inner.contour_counts(company).await
-    }
-    async fn event_cursor(&self, scope: &str) -> Result<Option<String>, StoreError> {
-        self.inner.event_cursor(scope).await
-    }
-    async fn set_event_cursor(&self, scope: &str, cursor: &str) -> Result<(), StoreError> {
-        self.inner.set_event_cursor(scope, cursor).await
-    }
-}
+});
 
 /// Two workers computed a new `start_id` from the same old one: the one that
 /// loses the compare-and-set reads again and applies the rule to the new
@@ -986,17 +946,6 @@ fn second_open_is_refused_until_the_first_is_dropped() {
     );
     drop(first);
     SqliteStore::open_with(dir.path().join("state.db"), Synchronous::Normal).unwrap();
-}
-
-fn schema_version(path: &std::path::Path) -> String {
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
 }
 
 #[test]

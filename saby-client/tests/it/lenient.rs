@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
 use futures::StreamExt;
-use saby_client::{Direction, Document, DocumentFilter, Error, EventCursor, KeyType, StateCode};
+use saby_client::{Direction, Document, DocumentFilter, Error, KeyType, StateCode};
 use serde_json::{Value, json};
 use wiremock::Mock;
 
@@ -160,22 +160,11 @@ async fn a_list_page_with_an_odd_document_decodes_every_document() {
 
 #[tokio::test]
 async fn an_event_feed_page_with_an_odd_document_yields_every_event() {
-    let server = server_with_login(Some(1)).await;
-    Mock::given(rpc("СБИС.СписокИзменений"))
-        .respond_with(result(json!({
-            "Документ": [odd_document(), plain_document()],
-            "Навигация": {"ЕстьЕще": "Нет"}
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let events: Vec<_> = client(&server)
-        .events(EventCursor::default())
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<saby_client::Result<_>>()
-        .unwrap();
+    let events = events_of_one_page(json!({
+        "Документ": [odd_document(), plain_document()],
+        "Навигация": {"ЕстьЕще": "Нет"}
+    }))
+    .await;
     assert_eq!(events.len(), 2);
     let odd = events
         .iter()

@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
 use crate::common::*;
-use futures::StreamExt;
-use saby_client::{Document, DocumentPage, EventCursor, KeyType, State, StateCode};
+use saby_client::{Document, DocumentPage, KeyType, State, StateCode};
 use serde_json::{Value, json};
 
 /// A document with an unknown field on every nested object.
@@ -212,7 +211,6 @@ fn odd_list_items_and_values_are_kept_raw_beside_the_typed_ones() {
 
 #[tokio::test]
 async fn a_wrong_type_deep_in_a_feed_document_does_not_stop_the_feed() {
-    let server = server_with_login(Some(1)).await;
     let page = json!({
         "Документ": [
             {"Идентификатор": "d-1", "Событие": {"Идентификатор": "e-1"}},
@@ -222,19 +220,7 @@ async fn a_wrong_type_deep_in_a_feed_document_does_not_stop_the_feed() {
         ],
         "Навигация": {"ЕстьЕще": "Нет"}
     });
-    wiremock::Mock::given(rpc("СБИС.СписокИзменений"))
-        .respond_with(result(page))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = client(&server);
-    let got: Vec<_> = client
-        .events(EventCursor::default())
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<saby_client::Result<_>>()
-        .unwrap();
+    let got = events_of_one_page(page).await;
     assert_eq!(got.len(), 2);
     let odd = got
         .iter()
@@ -247,7 +233,6 @@ async fn a_wrong_type_deep_in_a_feed_document_does_not_stop_the_feed() {
 
 #[tokio::test]
 async fn feed_events_keep_unknown_fields_and_share_the_document() {
-    let server = server_with_login(Some(1)).await;
     let page = json!({
         "Документ": [
             {"Идентификатор": "d-1", "X-Документ": 1,
@@ -262,19 +247,7 @@ async fn feed_events_keep_unknown_fields_and_share_the_document() {
         ],
         "Навигация": {"ЕстьЕще": "Нет"}
     });
-    wiremock::Mock::given(rpc("СБИС.СписокИзменений"))
-        .respond_with(result(page))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = client(&server);
-    let got: Vec<_> = client
-        .events(EventCursor::default())
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<saby_client::Result<_>>()
-        .unwrap();
+    let got = events_of_one_page(page).await;
     let ids: Vec<(&str, &str)> = got
         .iter()
         .map(|c| {

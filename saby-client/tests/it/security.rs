@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::*;
+use hr_docs_testkit::errors::error_texts;
 use hr_docs_testkit::logs::{Capture, contains_term};
 use saby_client::hr_docs_core::net::MAX_REDIRECTS;
 use saby_client::{Client, ConfirmationInfo, Credentials, Error, EventCursor, Secret};
@@ -24,20 +25,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-/// Every text an error shows: Display, Debug (plain and pretty) and its source chain.
-fn texts(err: &Error) -> Vec<String> {
-    let mut out = vec![err.to_string(), format!("{err:?}"), format!("{err:#?}")];
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push(s.to_string());
-        out.push(format!("{s:?}"));
-        source = s.source();
-    }
-    out
-}
-
 fn assert_free_of(err: &Error, terms: &[&str]) {
-    for text in texts(err) {
+    for text in error_texts(err) {
         for term in terms {
             assert!(!contains_term(&text, term), "{term:?} leaked in: {text}");
         }
@@ -197,19 +186,23 @@ async fn downloads_drop_the_access_token_at_another_origin() {
     elsewhere.iter().for_each(assert_no_credentials);
 }
 
-#[tokio::test]
-async fn a_download_redirect_loop_stops_at_the_hop_limit() {
+/// A session client's download of `from`, which the server answers with a `status` redirect
+/// to `to`: the server (to count what it was asked) and the download's error.
+async fn download_redirected(from: &str, status: u16, to: &str) -> (MockServer, Error) {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/disk/loop"))
-        .respond_with(redirect_to(302, "/disk/loop"))
+        .and(path(from))
+        .respond_with(redirect_to(status, to))
         .mount(&server)
         .await;
     catch_all(&server).await;
-    let err = session_client(&server)
-        .download("/disk/loop")
-        .await
-        .unwrap_err();
+    let err = session_client(&server).download(from).await.unwrap_err();
+    (server, err)
+}
+
+#[tokio::test]
+async fn a_download_redirect_loop_stops_at_the_hop_limit() {
+    let (server, err) = download_redirected("/disk/loop", 302, "/disk/loop").await;
     assert!(
         matches!(
             err,
@@ -229,17 +222,8 @@ async fn a_download_redirect_loop_stops_at_the_hop_limit() {
 /// A hop to plain `http://` off the loopback is refused before anything is sent there.
 #[tokio::test]
 async fn a_download_redirect_to_plain_http_elsewhere_is_refused() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/disk/f"))
-        .respond_with(redirect_to(302, "http://files.example.invalid/f?sid=1"))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
-    let err = session_client(&server)
-        .download("/disk/f")
-        .await
-        .unwrap_err();
+    let (_server, err) =
+        download_redirected("/disk/f", 302, "http://files.example.invalid/f?sid=1").await;
     match &err {
         Error::Config(why) => assert!(why.contains("files.example.invalid"), "{why}"),
         other => panic!("{other:?}"),
@@ -365,25 +349,37 @@ async fn answers_and_files_past_their_limit_are_refused_and_not_retried() {
         .max_download_bytes(Some(1000))
         .build()
         .unwrap();
-    let err = client.version_info().await.unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 1024 }),
-        "{err:?}"
-    );
+    let err = assert_reads_stop_at(&client, "/disk/big", 1024, 1000).await;
     assert!(err.to_string().contains("1024"), "{err}");
     assert!(!err.is_retryable());
-    let err = client.download("/disk/big").await.unwrap_err();
+}
+
+/// Asserts that each read of `client` stops at its limit: an RPC answer at `body_limit`,
+/// a download of `file` and a download of it to a file at `download_limit`, the last
+/// leaving no file behind (no target, no temporary file). Returns the RPC call's error.
+async fn assert_reads_stop_at(
+    client: &Client,
+    file: &str,
+    body_limit: u64,
+    download_limit: u64,
+) -> Error {
+    let rpc = client.version_info().await.unwrap_err();
     assert!(
-        matches!(err, Error::BodyTooLarge { limit: 1000 }),
+        matches!(rpc, Error::BodyTooLarge { limit } if limit == body_limit),
+        "{rpc:?}"
+    );
+    let err = client.download(file).await.unwrap_err();
+    assert!(
+        matches!(err, Error::BodyTooLarge { limit } if limit == download_limit),
         "{err:?}"
     );
     let dir = tempfile::tempdir().unwrap();
     let err = client
-        .download_to_file("/disk/big", &dir.path().join("big.bin"))
+        .download_to_file(file, &dir.path().join("target.bin"))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::BodyTooLarge { limit: 1000 }),
+        matches!(err, Error::BodyTooLarge { limit } if limit == download_limit),
         "{err:?}"
     );
     assert_eq!(
@@ -391,6 +387,7 @@ async fn answers_and_files_past_their_limit_are_refused_and_not_retried() {
         0,
         "no target, no temporary file"
     );
+    rpc
 }
 
 /// A server that sends no length and never stops: the reads stop at their limits.
@@ -422,26 +419,7 @@ async fn the_limits_hold_without_a_content_length() {
         .max_download_bytes(Some(128 * 1024))
         .build()
         .unwrap();
-    let err = client.version_info().await.unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 65536 }),
-        "{err:?}"
-    );
-    let err = client.download("/disk/endless").await.unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 131072 }),
-        "{err:?}"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let err = client
-        .download_to_file("/disk/endless", &dir.path().join("f"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::BodyTooLarge { limit: 131072 }),
-        "{err:?}"
-    );
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_reads_stop_at(&client, "/disk/endless", 64 * 1024, 128 * 1024).await;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -295,11 +295,11 @@ async fn write_with_own_ids_is_retried_and_without_ids_is_not() {
 #[tokio::test]
 async fn connect_errors_are_transport_errors_without_url() {
     // A port nobody listens on.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
     let client = Client::builder()
-        .base_url(format!("http://{addr}/?token=url-secret"))
+        .base_url(format!(
+            "{}/?token=url-secret",
+            hr_docs_testkit::errors::closed_loopback_url()
+        ))
         .credentials(Credentials::password("u", PASSWORD))
         .retry_policy(
             saby_client::RetryPolicy::default()

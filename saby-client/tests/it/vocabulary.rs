@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use hr_docs_testkit::errors::{assert_each_cause_once, closed_loopback_url};
+
 use saby_client::hr_docs_core::{REDACTED, ServiceError};
 use saby_client::{
     Client, Credentials, DEFAULT_USER_AGENT, Document, DocumentId, Error, RetryPolicy, Secret,
@@ -15,32 +17,6 @@ use wiremock::matchers::{header, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{PASSWORD, builder, catch_all, mount_rpc, reply, result, server_with_login};
-
-/// Every level of `err`'s source chain, outermost first.
-fn chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut levels = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(s) = source {
-        levels.push(s.to_string());
-        source = s.source();
-    }
-    levels
-}
-
-/// Asserts that printing the chain one level after another shows each cause once: no
-/// level's own message repeats a deeper level's message.
-fn assert_each_cause_once(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let levels = chain(err);
-    for (i, outer) in levels.iter().enumerate() {
-        for inner in levels.iter().skip(i + 1).filter(|t| !t.is_empty()) {
-            assert!(
-                !outer.contains(inner.as_str()),
-                "level {i} {outer:?} repeats its cause {inner:?}; chain: {levels:#?}"
-            );
-        }
-    }
-    levels
-}
 
 /// Waiting longer than the deadline allows: after one failure the policy stops.
 fn patient_retries() -> RetryPolicy {
@@ -91,11 +67,8 @@ async fn a_deadline_over_a_decode_error_prints_each_cause_once() {
 #[tokio::test]
 async fn a_deadline_over_a_connect_error_prints_each_cause_once() {
     // A port nothing listens on: connecting is refused, the request never leaves.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
     let client = Client::builder()
-        .base_url(format!("http://127.0.0.1:{port}/"))
+        .base_url(format!("{}/", closed_loopback_url()))
         .credentials(Credentials::session("sid-of-a-test"))
         .retry_policy(patient_retries())
         .deadline(Duration::from_secs(5))

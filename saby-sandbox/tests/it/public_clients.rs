@@ -20,27 +20,61 @@ fn draft(id: &str) -> saby_client::Document {
         ))
 }
 
-/// One raw request: `path` on the sandbox, extra headers, a JSON body.
-async fn post(
-    http: &reqwest::Client,
-    sb: &Sandbox,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Value,
-) -> (u16, Value) {
-    let mut req = http
-        .post(format!("{}{path}", sb.uri()))
-        .body(serde_json::to_vec(&body).unwrap());
-    for (name, value) in headers {
-        req = req.header(*name, *value);
+/// A public client as the sandbox sees it: its own headers on every raw request.
+#[derive(Clone)]
+struct Caller<'a> {
+    http: reqwest::Client,
+    sb: &'a Sandbox,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl<'a> Caller<'a> {
+    fn new(sb: &'a Sandbox, headers: &[(&'static str, &str)]) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            sb,
+            headers: headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect(),
+        }
     }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+
+    /// The same client, now also sending `X-SBISSessionID: sid`.
+    fn with_session(&self, sid: &str) -> Self {
+        let mut caller = self.clone();
+        caller.headers.push(("X-SBISSessionID", sid.to_owned()));
+        caller
+    }
+
+    /// One raw request: `path` on the sandbox, this client's headers, a JSON body.
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.sb.uri()))
+            .body(serde_json::to_vec(&body).unwrap());
+        for (name, value) in &self.headers {
+            req = req.header(*name, value);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+/// The headers `SecretDerped/pysaby` sends on every call (`src/pysaby/api.py`).
+const PYSABY_HEADERS: [(&str, &str); 3] = [
+    ("Host", "online.sbis.ru"),
+    ("Content-Type", "application/json-rpc; charset=utf-8"),
+    ("Accept", "application/json-rpc"),
+];
+
+/// pysaby's login (`src/pysaby/auth.py`): the parameters flat, `"protocol": 2`, `"id": 0`.
+fn pysaby_login(sb: &Sandbox) -> Value {
+    json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
+           "params": {"Логин": sb.login(), "Пароль": sb.password()},
+           "protocol": 2, "id": 0})
 }
 
 /// `SecretDerped/pysaby` 0.1.4 (`src/pysaby/auth.py`, `src/pysaby/api.py`): login params flat
@@ -50,51 +84,32 @@ async fn post(
 #[tokio::test]
 async fn pysaby_logs_in_flat_and_calls_with_protocol_2_on_service_without_srv() {
     let sb = Sandbox::start(SandboxConfig::default()).await;
-    let http = reqwest::Client::new();
-    let headers = [
-        ("Host", "online.sbis.ru"),
-        ("Content-Type", "application/json-rpc; charset=utf-8"),
-        ("Accept", "application/json-rpc"),
-    ];
-    let (status, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &headers,
-        json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
-               "params": {"Логин": sb.login(), "Пароль": sb.password()},
-               "protocol": 2, "id": 0}),
-    )
-    .await;
+    let pysaby = Caller::new(&sb, &PYSABY_HEADERS);
+    let (status, answer) = pysaby.post("/auth/service/", pysaby_login(&sb)).await;
     assert_eq!(status, 200, "{answer}");
     let sid = answer["result"].as_str().unwrap().to_owned();
     assert_eq!(sb.login_count(), 1);
 
-    let mut with_sid = headers.to_vec();
-    with_sid.push(("X-SBISSessionID", &sid));
+    let with_sid = pysaby.with_session(&sid);
     // The README's examples.
-    let (status, answer) = post(
-        &http,
-        &sb,
-        "/service/",
-        &with_sid,
-        json!({"jsonrpc": "2.0", "method": "СБИС.СписокНашихОрганизаций",
+    let (status, answer) = with_sid
+        .post(
+            "/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.СписокНашихОрганизаций",
                "params": {"Фильтр": {}}, "protocol": 2, "id": 0}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer["result"]["НашаОрганизация"][0]["СвЮЛ"]["ИНН"].is_string());
-    let (status, answer) = post(
-        &http,
-        &sb,
-        "/service/",
-        &with_sid,
-        json!({"jsonrpc": "2.0", "method": "СБИС.СписокДокументов",
+    let (status, answer) = with_sid
+        .post(
+            "/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.СписокДокументов",
                "params": {"Фильтр": {"ДатаС": "20.06.2006", "ДатаПо": "09.12.2029",
                                      "Навигация": {"РазмерСтраницы": "50", "Страница": "0"}}},
                "protocol": 2, "id": 0}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer["result"]["Документ"].is_array());
     assert_eq!(
@@ -114,22 +129,8 @@ async fn pysaby_confirms_a_login_with_an_sms_code() {
         SandboxConfig::default().login_confirmation(LoginConfirmation::Code("4321".into())),
     )
     .await;
-    let http = reqwest::Client::new();
-    let headers = [
-        ("Host", "online.sbis.ru"),
-        ("Content-Type", "application/json-rpc; charset=utf-8"),
-        ("Accept", "application/json-rpc"),
-    ];
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &headers,
-        json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
-               "params": {"Логин": sb.login(), "Пароль": sb.password()},
-               "protocol": 2, "id": 0}),
-    )
-    .await;
+    let pysaby = Caller::new(&sb, &PYSABY_HEADERS);
+    let (_, answer) = pysaby.post("/auth/service/", pysaby_login(&sb)).await;
     assert!(answer.get("result").is_none());
     let data = &answer["error"]["data"];
     assert_eq!(
@@ -139,53 +140,41 @@ async fn pysaby_confirms_a_login_with_an_sms_code() {
     let info = &data["addinfo"];
     let temp = info["ИдентификаторСессии"].as_str().unwrap().to_owned();
     let id = info["Идентификатор"].clone();
-    let mut with_temp = headers.to_vec();
-    with_temp.push(("X-SBISSessionID", &temp));
-    let (status, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &with_temp,
-        json!({"jsonrpc": "2.0", "method": "СБИС.ОтправитьКодАутентификации",
+    let with_temp = pysaby.with_session(&temp);
+    let (status, answer) = with_temp
+        .post(
+            "/auth/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.ОтправитьКодАутентификации",
                "params": {"Идентификатор": id}, "id": 0}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer.get("error").is_none(), "{answer}");
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &with_temp,
-        json!({"jsonrpc": "2.0", "method": "СБИС.ПодтвердитьВход",
+    let (_, answer) = with_temp
+        .post(
+            "/auth/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.ПодтвердитьВход",
                "params": {"Идентификатор": id, "Код": "4321"}, "id": 0}),
-    )
-    .await;
+        )
+        .await;
     let sid = answer["result"].as_str().unwrap().to_owned();
-    let mut with_sid = headers.to_vec();
-    with_sid.push(("X-SBISSessionID", &sid));
-    let (status, _) = post(
-        &http,
-        &sb,
-        "/service/",
-        &with_sid,
-        json!({"jsonrpc": "2.0", "method": "СБИС.СписокНашихОрганизаций",
+    let with_sid = pysaby.with_session(&sid);
+    let (status, _) = with_sid
+        .post(
+            "/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.СписокНашихОрганизаций",
                "params": {"Фильтр": {}}, "protocol": 2, "id": 0}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200);
     // The temporary session alone never was a session.
-    let mut with_temp = headers.to_vec();
-    with_temp.push(("X-SBISSessionID", &temp));
-    let (status, _) = post(
-        &http,
-        &sb,
-        "/service/",
-        &with_temp,
-        json!({"jsonrpc": "2.0", "method": "СБИС.СписокНашихОрганизаций",
+    let (status, _) = with_temp
+        .post(
+            "/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.СписокНашихОрганизаций",
                "params": {"Фильтр": {}}, "id": 0}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -198,75 +187,63 @@ async fn pysaby_confirms_a_login_with_an_sms_code() {
 #[tokio::test]
 async fn vo3_core_calls_in_its_newer_and_older_shapes() {
     let sb = Sandbox::start(SandboxConfig::default()).await;
-    let http = reqwest::Client::new();
-    let headers = [
-        ("Content-Type", "application/json-rpc;charset=utf-8"),
-        ("User-Agent", "1С8;SABY_3.0"),
-    ];
+    let vo3 = Caller::new(
+        &sb,
+        &[
+            ("Content-Type", "application/json-rpc;charset=utf-8"),
+            ("User-Agent", "1С8;SABY_3.0"),
+        ],
+    );
     let call = |method: &str, params: Value| json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &headers,
-        call(
-            "СБИС.Аутентифицировать",
-            json!({"Логин": sb.login(), "Пароль": sb.password()}),
-        ),
-    )
-    .await;
+    let (_, answer) = vo3
+        .post(
+            "/auth/service/",
+            call(
+                "СБИС.Аутентифицировать",
+                json!({"Логин": sb.login(), "Пароль": sb.password()}),
+            ),
+        )
+        .await;
     let sid = answer["result"].as_str().unwrap().to_owned();
-    let mut with_sid = headers.to_vec();
-    with_sid.push(("X-SBISSessionID", &sid));
+    let with_sid = vo3.with_session(&sid);
 
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &with_sid,
-        call("СБИС.СписокАккаунтов", json!({})),
-    )
-    .await;
+    let (_, answer) = with_sid
+        .post("/auth/service/", call("СБИС.СписокАккаунтов", json!({})))
+        .await;
     assert_eq!(answer["result"]["Список"][0]["НомерАккаунта"], sb.account());
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/service/?srv=1",
-        &with_sid,
-        call(
-            "СБИС.ИнформацияОТекущемПользователе",
-            json!({"Параметр": {"ДопПоля": "Аккаунт,ИдПрофиля"}}),
-        ),
-    )
-    .await;
+    let (_, answer) = with_sid
+        .post(
+            "/service/?srv=1",
+            call(
+                "СБИС.ИнформацияОТекущемПользователе",
+                json!({"Параметр": {"ДопПоля": "Аккаунт,ИдПрофиля"}}),
+            ),
+        )
+        .await;
     assert_eq!(
         answer["result"]["Пользователь"]["Аккаунт"]["Номер"],
         sb.account()
     );
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/service/?srv=1",
-        &with_sid,
-        call("СБИС.ИнформацияОВерсии", json!({"Параметр": {}})),
-    )
-    .await;
+    let (_, answer) = with_sid
+        .post(
+            "/service/?srv=1",
+            call("СБИС.ИнформацияОВерсии", json!({"Параметр": {}})),
+        )
+        .await;
     assert!(answer["result"]["ВнешнийИнтерфейс"]["ДатаВремяЗапроса"].is_string());
 
     for (i, wrapped) in [true, false].into_iter().enumerate() {
         let id = sb.add_incoming(Incoming::new(format!("Акт {i}")));
         assert!(sb.add_service_stage(&id));
-        let (_, listed) = post(
-            &http,
-            &sb,
-            "/service/?srv=1",
-            &with_sid,
-            call(
-                "СБИС.СписокСлужебныхЭтапов",
-                json!({"Фильтр": {"ИдентификаторДокумента": id}}),
-            ),
-        )
-        .await;
+        let (_, listed) = with_sid
+            .post(
+                "/service/?srv=1",
+                call(
+                    "СБИС.СписокСлужебныхЭтапов",
+                    json!({"Фильтр": {"ИдентификаторДокумента": id}}),
+                ),
+            )
+            .await;
         let stage = listed["result"]["Документ"][0]["Этап"][0]["Идентификатор"].clone();
         let document = json!({"Документ": {"Идентификатор": id, "Этап": {"Идентификатор": stage}}});
         let params = if wrapped {
@@ -274,14 +251,12 @@ async fn vo3_core_calls_in_its_newer_and_older_shapes() {
         } else {
             document
         };
-        let (status, answer) = post(
-            &http,
-            &sb,
-            "/service/?srv=1",
-            &with_sid,
-            call("СБИС.ОтложитьСлужебныйЭтап", params),
-        )
-        .await;
+        let (status, answer) = with_sid
+            .post(
+                "/service/?srv=1",
+                call("СБИС.ОтложитьСлужебныйЭтап", params),
+            )
+            .await;
         assert_eq!(status, 200, "wrapped {wrapped}: {answer}");
         assert!(answer.get("error").is_none(), "wrapped {wrapped}: {answer}");
     }
@@ -301,35 +276,32 @@ async fn a_production_feed_client_pages_by_its_last_event_with_protocol_3() {
         client.write_document(&draft(&id)).await.unwrap();
         client.send(&id, &saby_client::ServerSigner).await.unwrap();
     }
-    let http = reqwest::Client::new();
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &[("Content-Type", "application/json; charset=utf-8")],
-        json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
+    let feed = Caller::new(&sb, &[("Content-Type", "application/json; charset=utf-8")]);
+    let (_, answer) = feed
+        .post(
+            "/auth/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
                "params": {"Параметр": {"Логин": sb.login(), "Пароль": sb.password()}},
                "protocol": 2, "id": 0}),
-    )
-    .await;
+        )
+        .await;
     let sid = answer["result"].as_str().unwrap().to_owned();
-    let headers = [
-        ("Content-Type", "application/json-rpc; charset=utf-8"),
-        ("X-SBISSessionID", sid.as_str()),
-    ];
+    let feed = Caller::new(
+        &sb,
+        &[("Content-Type", "application/json-rpc; charset=utf-8")],
+    )
+    .with_session(&sid);
     let mut filter = json!({"ДатаВремяС": "01.01.2020 00.00.00", "ПолныйСертификатЭП": "Нет",
                             "ДопПоля": "Расширение"});
     let mut seen = Vec::new();
     for _ in 0..20 {
-        let (status, answer) = post(
-            &http,
-            &sb,
-            "/service/?srv=1",
-            &headers,
-            json!({"method": "СБИС.СписокИзменений", "params": {"Фильтр": filter.clone()},
+        let (status, answer) = feed
+            .post(
+                "/service/?srv=1",
+                json!({"method": "СБИС.СписокИзменений", "params": {"Фильтр": filter.clone()},
                    "protocol": 3, "id": 0}),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(status, 200, "{answer}");
         let docs = answer["result"]["Документ"].as_array().unwrap().clone();
         // The cursor of the next page: the last event of the last document.
@@ -364,29 +336,23 @@ async fn a_production_feed_client_pages_by_its_last_event_with_protocol_3() {
 async fn nerpa_reads_a_document_by_a_flat_id() {
     let sb = Sandbox::start(SandboxConfig::default()).await;
     let id = sb.add_incoming(Incoming::new("Счет"));
-    let http = reqwest::Client::new();
-    let headers = [("Content-Type", "application/json; charset=UTF-8")];
-    let (_, answer) = post(
-        &http,
-        &sb,
-        "/auth/service/",
-        &headers,
-        json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
+    let nerpa = Caller::new(&sb, &[("Content-Type", "application/json; charset=UTF-8")]);
+    let (_, answer) = nerpa
+        .post(
+            "/auth/service/",
+            json!({"jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
                "params": {"Параметр": {"Логин": sb.login(), "Пароль": sb.password()}}, "id": "0"}),
-    )
-    .await;
+        )
+        .await;
     let sid = answer["result"].as_str().unwrap().to_owned();
-    let mut with_sid = headers.to_vec();
-    with_sid.push(("X-SBISSessionID", &sid));
-    let (status, answer) = post(
-        &http,
-        &sb,
-        "/service/?srv=1",
-        &with_sid,
-        json!({"jsonrpc": "2.0", "method": "СБИС.ПрочитатьДокумент",
+    let with_sid = nerpa.with_session(&sid);
+    let (status, answer) = with_sid
+        .post(
+            "/service/?srv=1",
+            json!({"jsonrpc": "2.0", "method": "СБИС.ПрочитатьДокумент",
                "params": {"Идентификатор": id}, "id": "1"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["id"], "1");
     assert_eq!(answer["result"]["Идентификатор"], id.as_str());

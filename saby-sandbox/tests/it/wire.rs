@@ -102,6 +102,11 @@ impl Rpc {
         self.raw("/service/?srv=1", method, params).await
     }
 
+    /// The HTTP status of the cheapest call that needs a session (`СБИС.ИнформацияОВерсии`).
+    async fn session_status(&self) -> u16 {
+        self.call("СБИС.ИнформацияОВерсии", json!({})).await.status
+    }
+
     async fn get(&self, url: &str) -> (u16, Vec<u8>) {
         let mut req = self.http.get(url);
         if let Some(sid) = &self.sid {
@@ -274,10 +279,7 @@ async fn login_session_and_protocol_errors() {
     // Logout closes the session.
     let a = rpc.raw("/auth/service/", "СБИС.Выход", json!({})).await;
     assert_eq!(a.status, 200);
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        401
-    );
+    assert_eq!(rpc.session_status().await, 401);
     // Accounts and switching.
     rpc.login(&sb).await;
     let a = rpc
@@ -298,11 +300,7 @@ async fn login_session_and_protocol_errors() {
         )
         .await;
     let new_sid = a.result().as_str().unwrap().to_owned();
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        401,
-        "old sid closed"
-    );
+    assert_eq!(rpc.session_status().await, 401, "old sid closed");
     rpc.sid = Some(new_sid);
     // The user sits under `Пользователь` (vo3_core, local_helper_get_user_info, reads
     // `result["Пользователь"]["Аккаунт"]["Номер"]`), with or without `Параметр`.
@@ -813,43 +811,22 @@ async fn sessions_expire_after_calls_and_by_fault() {
     let sb = Sandbox::start(SandboxConfig::default().session_expires_after_calls(3)).await;
     let mut rpc = Rpc::with_http(&sb, http.clone()).await;
     for _ in 0..3 {
-        assert_eq!(
-            rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-            200
-        );
+        assert_eq!(rpc.session_status().await, 200);
     }
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        401
-    );
+    assert_eq!(rpc.session_status().await, 401);
     rpc.login(&sb).await;
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        200
-    );
+    assert_eq!(rpc.session_status().await, 200);
     assert_eq!(sb.login_count(), 2);
 
     let sb = Sandbox::start(SandboxConfig::default()).await;
     let mut rpc = Rpc::with_http(&sb, http.clone()).await;
     sb.set_faults(Faults::none().expire_sessions_every(2));
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        200
-    );
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        401
-    );
+    assert_eq!(rpc.session_status().await, 200);
+    assert_eq!(rpc.session_status().await, 401);
     rpc.login(&sb).await;
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        200
-    );
+    assert_eq!(rpc.session_status().await, 200);
     sb.expire_sessions();
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        401
-    );
+    assert_eq!(rpc.session_status().await, 401);
     // At most 5 sessions: the 6th login closes the first.
     let sb = Sandbox::start(SandboxConfig::default()).await;
     let first = Rpc::with_http(&sb, http.clone()).await;
@@ -857,10 +834,7 @@ async fn sessions_expire_after_calls_and_by_fault() {
         Rpc::with_http(&sb, http.clone()).await;
     }
     assert_eq!(sb.session_count(), 5);
-    assert_eq!(
-        first.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        401
-    );
+    assert_eq!(first.session_status().await, 401);
 }
 
 #[tokio::test]
@@ -1054,9 +1028,6 @@ async fn concurrent_load_stays_consistent() {
     }
     assert_eq!(sb.document_count(), 80);
     assert_eq!(sb.method_call_count("СБИС.ЗаписатьДокумент"), 200);
-    assert_eq!(
-        rpc.call("СБИС.ИнформацияОВерсии", json!({})).await.status,
-        200
-    );
+    assert_eq!(rpc.session_status().await, 200);
     assert_eq!(sb.document_count(), 80);
 }

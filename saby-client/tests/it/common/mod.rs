@@ -152,3 +152,22 @@ pub async fn bodies(server: &MockServer, m: &str) -> Vec<Value> {
         .filter(|b| b.get("method").and_then(Value::as_str) == Some(m))
         .collect()
 }
+
+/// Every event of a feed that is one `page` (the result of `СБИС.СписокИзменений`, asked
+/// once), read to its end through the client; each must decode.
+pub async fn events_of_one_page(page: Value) -> Vec<saby_client::ChangeEvent> {
+    use futures::StreamExt as _;
+    let server = server_with_login(Some(1)).await;
+    Mock::given(rpc("СБИС.СписокИзменений"))
+        .respond_with(result(page))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client(&server)
+        .events(saby_client::EventCursor::default())
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<saby_client::Result<_>>()
+        .expect("every event decodes")
+}

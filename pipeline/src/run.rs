@@ -61,6 +61,10 @@ struct Driver<'a> {
     outliers: Vec<u64>,
     /// When the claims of the sets in flight were last renewed.
     renewed: Instant,
+    /// The last Beorg answer of this run: the `start_id` it was asked from and
+    /// the highest set number it listed (0: none). A set a later answer lists
+    /// above both was not ready then (see `Inner::vouch`).
+    previous_answer: Option<(u64, u64)>,
 }
 
 impl Driver<'_> {
@@ -103,6 +107,18 @@ impl Driver<'_> {
             }
         };
         let seen_at = OffsetDateTime::now_utc();
+        let listed_max = ready
+            .sets()
+            .iter()
+            .filter_map(|s| s.id.number())
+            .max()
+            .unwrap_or(0);
+        let previous = self.previous_answer.replace((start, listed_max));
+        // A set numbered at or above the previous answer's start_id and above
+        // every number it listed was not ready when Beorg gave that answer.
+        let became_ready = |number: u64| {
+            number != 0 && previous.is_some_and(|(from, max)| number >= from && number > max)
+        };
         // `ready` is authoritative: every set in it once, whatever `by_project`
         // says; the contour is a property of the set.
         let sets: Vec<SetRecord> = ready
@@ -124,6 +140,9 @@ impl Driver<'_> {
         if !sets.is_empty() {
             let fresh: HashSet<SetId> = inner.store.insert_new(&sets).await?.into_iter().collect();
             for set in sets.into_iter().filter(|s| fresh.contains(&s.set_id)) {
+                if set.skip.is_none() && became_ready(set.number) {
+                    inner.vouch(set.set_id.clone());
+                }
                 let contour = set.contour.as_deref().unwrap_or("");
                 let kind = match set.skip {
                     Some(reason) => {
@@ -367,6 +386,7 @@ pub(crate) async fn drive(
         last_asked: None,
         outliers: Vec::new(),
         renewed: Instant::now(),
+        previous_answer: None,
     };
     let deadline = if once {
         inner

@@ -206,6 +206,33 @@ impl ReadySets {
         out
     }
 
+    /// [`sets`](Self::sets), consuming the answer: the ids of `ready` are moved, not
+    /// copied, so a long list (a first poll over a year's backlog) is held once.
+    ///
+    /// ```
+    /// use beorg_client::{ReadySets, SetId};
+    /// let sets: ReadySets = serde_json::from_value(serde_json::json!({"ready": [1, 2, 2]}))?;
+    /// assert_eq!(sets.clone().into_sets(), sets.sets());
+    /// assert_eq!(sets.into_sets().len(), 2);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn into_sets(self) -> Vec<ReadySet> {
+        if self.by_project.is_empty() {
+            // The common case (one contour): every id of `ready` once, in order.
+            let keep: Vec<bool> = {
+                let mut seen: HashSet<&SetId> = HashSet::with_capacity(self.ready.len());
+                self.ready.iter().map(|id| seen.insert(id)).collect()
+            };
+            return self
+                .ready
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(id, keep)| keep.then(|| ReadySet::new(id, None)))
+                .collect();
+        }
+        self.sets()
+    }
+
     /// Every ready id (from `ready` and `by_project`), deduplicated, in [`SetId`] order.
     pub fn all(&self) -> Vec<SetId> {
         let all: BTreeSet<&SetId> = self

@@ -22,6 +22,9 @@ use crate::worker::{self, Outcome, Stats};
 /// Page size when taking pending sets from the store.
 const PAGE: usize = 64;
 
+/// Sets recorded per transaction (and scheduled after) when a Beorg answer is long.
+const RECORD_CHUNK: usize = 1024;
+
 /// A set in flight: its id (the pipeline serves one company).
 type Key = SetId;
 
@@ -107,8 +110,10 @@ impl Driver<'_> {
             }
         };
         let seen_at = OffsetDateTime::now_utc();
-        let listed_max = ready
-            .sets()
+        // Moved out of the answer, not copied: a first poll over a year's backlog
+        // holds its ids once.
+        let listed = ready.into_sets();
+        let listed_max = listed
             .iter()
             .filter_map(|s| s.id.number())
             .max()
@@ -120,26 +125,34 @@ impl Driver<'_> {
             number != 0 && previous.is_some_and(|(from, max)| number >= from && number > max)
         };
         // `ready` is authoritative: every set in it once, whatever `by_project`
-        // says; the contour is a property of the set.
-        let sets: Vec<SetRecord> = ready
-            .sets()
-            .into_iter()
-            .filter_map(|s| {
-                let number = s.id.number().unwrap_or(0);
-                if number != 0 && number < start {
-                    return None;
-                }
-                let skip = inner.config.skip_reason(s.contour.as_deref());
-                let mut new = SetRecord::seen_at(company, s.id, seen_at).with_contour(s.contour);
-                if let Some(reason) = skip {
-                    new = new.skipped(reason);
-                }
-                Some(new)
-            })
-            .collect();
-        if !sets.is_empty() {
-            let fresh: HashSet<SetId> = inner.store.insert_new(&sets).await?.into_iter().collect();
-            for set in sets.into_iter().filter(|s| fresh.contains(&s.set_id)) {
+        // says; the contour is a property of the set. Recorded a chunk at a time
+        // (one transaction each), and scheduled after each chunk: the first sets
+        // are on their way while the rest of a long answer is still being recorded,
+        // and no more than a chunk of records is ever built at once.
+        let mut listed = listed.into_iter();
+        loop {
+            let chunk: Vec<SetRecord> = listed
+                .by_ref()
+                .filter_map(|s| {
+                    let number = s.id.number().unwrap_or(0);
+                    if number != 0 && number < start {
+                        return None;
+                    }
+                    let skip = inner.config.skip_reason(s.contour.as_deref());
+                    let mut new =
+                        SetRecord::seen_at(company, s.id, seen_at).with_contour(s.contour);
+                    if let Some(reason) = skip {
+                        new = new.skipped(reason);
+                    }
+                    Some(new)
+                })
+                .take(RECORD_CHUNK)
+                .collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let fresh: HashSet<SetId> = inner.store.insert_new(&chunk).await?.into_iter().collect();
+            for set in chunk.into_iter().filter(|s| fresh.contains(&s.set_id)) {
                 if set.skip.is_none() && became_ready(set.number) {
                     inner.vouch(set.set_id.clone());
                 }
@@ -162,6 +175,9 @@ impl Driver<'_> {
                     &set.set_id,
                     kind,
                 ));
+            }
+            if !fresh.is_empty() {
+                self.schedule().await?;
             }
         }
         self.last_asked = Some(asked_at);

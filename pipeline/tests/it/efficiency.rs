@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::common::{Env, archived_zip};
-use hr_docs_pipeline::store::SetStatus;
+use hr_docs_pipeline::store::{SetStatus, StateStore as _};
 use hr_docs_pipeline::{ProgressKind, StopReason};
 
 const READ: &str = "СБИС.ПрочитатьДокумент";
@@ -185,5 +185,159 @@ async fn back_pressure_skips_polls_but_drains_every_set() {
     assert_eq!(
         pipeline.store().start_id(&env.company()).await.unwrap(),
         Some(9)
+    );
+}
+
+/// A store that holds back the recording of every chunk of a Beorg answer after the first
+/// until some set has progressed (its first save): a pipeline that recorded the whole
+/// answer before starting any set would wait here until the gate gives up.
+#[derive(Debug, Default)]
+struct RecordGate {
+    inner: hr_docs_pipeline::store::MemoryStore,
+    inserts: std::sync::atomic::AtomicUsize,
+    progressed: AtomicBool,
+    opened: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl hr_docs_pipeline::store::StateStore for RecordGate {
+    async fn init_company(
+        &self,
+        company: &str,
+        initial: u64,
+    ) -> Result<u64, hr_docs_pipeline::StoreError> {
+        self.inner.init_company(company, initial).await
+    }
+    async fn start_id(&self, company: &str) -> Result<Option<u64>, hr_docs_pipeline::StoreError> {
+        self.inner.start_id(company).await
+    }
+    async fn compare_and_set_start_id(
+        &self,
+        company: &str,
+        expected: u64,
+        new: u64,
+    ) -> Result<bool, hr_docs_pipeline::StoreError> {
+        self.inner
+            .compare_and_set_start_id(company, expected, new)
+            .await
+    }
+    async fn insert_new(
+        &self,
+        records: &[hr_docs_pipeline::store::SetRecord],
+    ) -> Result<Vec<beorg_client::SetId>, hr_docs_pipeline::StoreError> {
+        if self.inserts.fetch_add(1, Ordering::SeqCst) > 0
+            && !self.progressed.load(Ordering::SeqCst)
+        {
+            let opened = self.opened.notified();
+            if !self.progressed.load(Ordering::SeqCst)
+                && tokio::time::timeout(Duration::from_secs(10), opened)
+                    .await
+                    .is_err()
+            {
+                return Err(hr_docs_pipeline::StoreError::other(
+                    "no set progressed while the answer was being recorded",
+                ));
+            }
+        }
+        self.inner.insert_new(records).await
+    }
+    async fn save(
+        &self,
+        record: &hr_docs_pipeline::store::SetRecord,
+    ) -> Result<(), hr_docs_pipeline::StoreError> {
+        self.inner.save(record).await?;
+        self.progressed.store(true, Ordering::SeqCst);
+        self.opened.notify_waiters();
+        Ok(())
+    }
+    async fn get(
+        &self,
+        company: &str,
+        set_id: &beorg_client::SetId,
+    ) -> Result<Option<hr_docs_pipeline::store::SetRecord>, hr_docs_pipeline::StoreError> {
+        self.inner.get(company, set_id).await
+    }
+    async fn list(
+        &self,
+        company: &str,
+        status: Option<SetStatus>,
+        after: Option<(u64, &beorg_client::SetId)>,
+        limit: usize,
+    ) -> Result<Vec<hr_docs_pipeline::store::SetRecord>, hr_docs_pipeline::StoreError> {
+        self.inner.list(company, status, after, limit).await
+    }
+    async fn window(
+        &self,
+        company: &str,
+        from: u64,
+    ) -> Result<Vec<hr_docs_pipeline::store::WindowEntry>, hr_docs_pipeline::StoreError> {
+        self.inner.window(company, from).await
+    }
+    async fn contour_counts(
+        &self,
+        company: &str,
+    ) -> Result<
+        Vec<(Option<String>, hr_docs_pipeline::store::StatusCounts)>,
+        hr_docs_pipeline::StoreError,
+    > {
+        self.inner.contour_counts(company).await
+    }
+    async fn event_cursor(
+        &self,
+        scope: &str,
+    ) -> Result<Option<String>, hr_docs_pipeline::StoreError> {
+        self.inner.event_cursor(scope).await
+    }
+    async fn set_event_cursor(
+        &self,
+        scope: &str,
+        cursor: &str,
+    ) -> Result<(), hr_docs_pipeline::StoreError> {
+        self.inner.set_event_cursor(scope, cursor).await
+    }
+}
+
+/// A long first answer (a backlog: more sets than one recording chunk) does not wait to be
+/// recorded whole: the first sets are written while the rest is still being recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_starts_moving_before_it_is_all_recorded() {
+    let env = Env::start().await;
+    let numbers = env.beorg.add_ready_sets(2_500);
+    let store = Arc::new(RecordGate::default());
+    let pipeline = env
+        .builder(env.config().build().unwrap())
+        .store(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let mut events = pipeline.subscribe();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let watcher = tokio::spawn(async move {
+        let mut seen = 0usize;
+        loop {
+            match events.recv().await {
+                Ok(p) if matches!(p.kind, ProgressKind::Seen) => seen += 1,
+                Ok(p) if matches!(p.kind, ProgressKind::Sent { .. }) && seen == 2_500 => break,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        let _ = stop.send(());
+    });
+    let summary = pipeline
+        .run_once_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    watcher.await.unwrap();
+    assert_eq!(summary.seen, 2_500, "{summary}");
+    assert!(summary.sent >= 1, "{summary}");
+    assert!(
+        store.inserts.load(Ordering::SeqCst) >= 3,
+        "recorded in chunks"
+    );
+    assert_eq!(
+        store.counts(&env.company()).await.unwrap().total(),
+        numbers.count() as u64
     );
 }

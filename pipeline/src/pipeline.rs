@@ -73,6 +73,12 @@ pub(crate) struct Inner {
     callback: Option<Callback>,
     /// Bounds the sets doing API work at once.
     pub(crate) api_permits: Arc<Semaphore>,
+    /// Bounds the sets between their first step and their send (twice
+    /// `concurrency`): the API permits go to a few sets at a time, each taken
+    /// through to its send, instead of round-robin over every set in flight —
+    /// with a backlog, the first sends come after a few requests, not after
+    /// every set in flight was fetched (the order of the permits' queue).
+    pub(crate) sending: Arc<Semaphore>,
     /// Sets waiting for a final state, by Saby document id (in-flight only):
     /// the feed hands each the document of its latest event.
     pub(crate) waiters: Mutex<HashMap<String, watch::Sender<Option<Arc<Document>>>>>,
@@ -504,6 +510,7 @@ impl PipelineBuilder {
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 api_permits: Arc::new(Semaphore::new(self.config.concurrency)),
+                sending: Arc::new(Semaphore::new(self.config.concurrency.saturating_mul(2))),
                 config: self.config,
                 company,
                 beorg: self.beorg,

@@ -302,6 +302,7 @@ pub(crate) async fn process(
         latest: None,
         latest_complete: false,
         written_here: false,
+        sending: None,
         final_document: None,
         final_complete: false,
         personal: None,
@@ -327,6 +328,10 @@ struct Worker<'a> {
     /// answer): then the state answers the send step's question — written by
     /// us a moment ago, not sent — and the send needs no read first.
     written_here: bool,
+    /// This set's place among those between their first step and their send
+    /// ([`Inner::sending`](crate::pipeline::Inner)), held from the fetch to the
+    /// send.
+    sending: Option<tokio::sync::OwnedSemaphorePermit>,
     /// The document in its final state (from the feed, a read or an action's
     /// answer), for the archive step.
     final_document: Option<Arc<Document>>,
@@ -362,6 +367,21 @@ impl Worker<'_> {
             };
             if self.stop.is_cancelled() {
                 return Ok(Outcome::Pending);
+            }
+            if matches!(next, Step::Fetched | Step::Written | Step::Sent) {
+                if self.sending.is_none() {
+                    let place = tokio::select! {
+                        place = Arc::clone(&self.inner.sending).acquire_owned() => place.ok(),
+                        () = self.stop.cancelled() => None,
+                    };
+                    match place {
+                        Some(place) => self.sending = Some(place),
+                        None => return Ok(Outcome::Pending),
+                    }
+                }
+            } else {
+                // Sent (or beyond): the place goes to the next set.
+                self.sending = None;
             }
             let span = tracing::info_span!("step", step = %next, pass = self.rec.attempts + 1);
             let result = async {

@@ -341,3 +341,55 @@ async fn a_backlog_starts_moving_before_it_is_all_recorded() {
         numbers.count() as u64
     );
 }
+
+/// With a backlog, the API permits go to a few sets at a time, each taken through to its
+/// send, instead of round-robin over every set in flight: when the first set is sent, at
+/// most twice `concurrency` results were fetched (without the bound, every one of the
+/// `max_in_flight` sets would be fetched before any was sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_backlog_the_first_send_comes_after_a_few_fetches() {
+    let env = Arc::new(Env::start().await);
+    env.beorg.add_ready_sets(300);
+    let at_first_send = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+    let on_progress = {
+        let env = Arc::clone(&env);
+        let at_first_send = Arc::clone(&at_first_send);
+        move |p: &hr_docs_pipeline::Progress| {
+            if matches!(p.kind, ProgressKind::Sent { .. }) {
+                let fetched = env.beorg.result_requests();
+                let _ = at_first_send.compare_exchange(
+                    u64::MAX,
+                    fetched,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
+            }
+        }
+    };
+    let config = env
+        .config()
+        .concurrency(2)
+        .max_in_flight(256)
+        .build()
+        .unwrap();
+    let pipeline = env
+        .builder(config)
+        .on_progress(on_progress)
+        .build()
+        .unwrap();
+    let sent = Arc::clone(&at_first_send);
+    let summary = pipeline
+        .run_once_until(async move {
+            while sent.load(Ordering::SeqCst) == u64::MAX {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap();
+    let fetched = at_first_send.load(Ordering::SeqCst);
+    assert!(summary.sent >= 1, "{summary}");
+    assert!(
+        fetched <= 4,
+        "{fetched} results fetched before the first send (bound: 2 x concurrency 2)"
+    );
+}

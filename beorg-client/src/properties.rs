@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{RawResponse, api_error};
 use crate::error::{Endpoint, Error};
-use crate::model::{ReadySets, RecognitionResult, SetId, parse_date};
+use crate::model::{ReadySet, ReadySets, RecognitionResult, SetId, parse_date};
 
 /// The case count of each property: `HR_DOCS_FUZZ_CASES`, else 256.
 fn cases() -> u32 {
@@ -267,8 +267,8 @@ proptest! {
         fast_agrees(&answer)?;
     }
 
-    /// `into_sets` (ids moved) reports exactly what `sets` (ids copied) does: each id
-    /// once, in the same order, on the same contour.
+    /// `into_sets` (ids moved) and `set_refs` (ids borrowed) report exactly what `sets`
+    /// (ids copied) does: each id once, in the same order, on the same contour.
     #[test]
     fn into_sets_is_sets(
         ready in prop::collection::vec(0u64..40, 0..30),
@@ -279,6 +279,12 @@ proptest! {
         let decoded: ReadySets = serde_json::from_value(answer)
             .unwrap_or_else(|e| unreachable!("a list of numbers decodes: {e}"));
         prop_assert_eq!(decoded.clone().into_sets(), decoded.sets());
+        let refs: Vec<ReadySet> = decoded
+            .set_refs()
+            .into_iter()
+            .map(|(id, c)| ReadySet::new(id.clone(), c.map(str::to_owned)))
+            .collect();
+        prop_assert_eq!(refs, decoded.sets());
         let mut plain = decoded.clone();
         plain.by_project.clear();
         prop_assert_eq!(plain.clone().into_sets(), plain.sets());

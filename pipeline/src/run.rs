@@ -110,12 +110,13 @@ impl Driver<'_> {
             }
         };
         let seen_at = OffsetDateTime::now_utc();
-        // Moved out of the answer, not copied: a first poll over a year's backlog
-        // holds its ids once.
-        let listed = ready.into_sets();
+        // Borrowed from the answer, not copied: a first poll over a year's backlog
+        // holds its ids once (and 16 bytes a set to list them), and only a chunk of
+        // records is built from them at a time.
+        let listed = ready.set_refs();
         let listed_max = listed
             .iter()
-            .filter_map(|s| s.id.number())
+            .filter_map(|(id, _)| id.number())
             .max()
             .unwrap_or(0);
         let previous = self.previous_answer.replace((start, listed_max));
@@ -133,14 +134,14 @@ impl Driver<'_> {
         loop {
             let chunk: Vec<SetRecord> = listed
                 .by_ref()
-                .filter_map(|s| {
-                    let number = s.id.number().unwrap_or(0);
+                .filter_map(|(id, contour)| {
+                    let number = id.number().unwrap_or(0);
                     if number != 0 && number < start {
                         return None;
                     }
-                    let skip = inner.config.skip_reason(s.contour.as_deref());
-                    let mut new =
-                        SetRecord::seen_at(company, s.id, seen_at).with_contour(s.contour);
+                    let skip = inner.config.skip_reason(contour);
+                    let mut new = SetRecord::seen_at(company, id.clone(), seen_at)
+                        .with_contour(contour.map(str::to_owned));
                     if let Some(reason) = skip {
                         new = new.skipped(reason);
                     }
@@ -180,6 +181,10 @@ impl Driver<'_> {
                 self.schedule().await?;
             }
         }
+        // The answer goes before the watermark's window of every set from
+        // `start_id` is read: the two are never held at once.
+        drop(listed);
+        drop(ready);
         self.last_asked = Some(asked_at);
         self.advance(start).await?;
         Ok(true)

@@ -24,6 +24,9 @@ use hr_docs_benches::args::Args;
 use hr_docs_benches::overhead::{BASELINE_TIMEOUT, Call, Fixture, Side};
 use hr_docs_benches::report::{Interleaved, Row, Target, format_us};
 
+/// The fewest iterations of a call per batch.
+const MIN_ITERATIONS: u32 = 4;
+
 /// Seconds per call of `iters` iterations of `n` concurrent calls.
 async fn batch(f: &Fixture, call: Call, side: Side, n: usize, iters: u32) -> Result<f64> {
     let started = Instant::now();
@@ -50,7 +53,10 @@ async fn calibrate(
         iters += 1;
     }
     let per_iteration = started.elapsed().as_secs_f64() / (3.0 * f64::from(iters.max(1)));
-    Ok(((batch.as_secs_f64() / per_iteration).round() as u32).max(1))
+    // At least MIN_ITERATIONS: a batch of one iteration of a slow call (32 concurrent
+    // СписокИзменений take ~60 ms) is one sample of the scheduler, and its ratios spread
+    // 0.85–1.45 round to round.
+    Ok(((batch.as_secs_f64() / per_iteration).round() as u32).max(MIN_ITERATIONS))
 }
 
 fn main() -> Result<()> {

@@ -2,10 +2,16 @@
 //! plain `reqwest` and `serde_json::Value`, with no retries, no typed models and no tracing.
 //!
 //! They are what an integrator would write in an afternoon; the typed clients must cost
-//! no more than 5 % above them per call.
+//! no more than 5 % above them per call. Two flavours of each: the *bare* one (no timeout at
+//! all) and the *careful* one ([`RawBeorg::with_timeout`], [`RawSaby::with_timeout`]): the same
+//! calls under a per-request `tokio::time::timeout` (covering send and body read), as the typed
+//! clients' per-attempt timeout does — what a careful hand-written client does, since a request
+//! without a timeout can hang a worker forever.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
@@ -23,6 +29,19 @@ async fn json_body(response: reqwest::Response) -> Result<Value> {
     Ok(serde_json::from_slice(&bytes)?)
 }
 
+/// `exchange` under `timeout` when there is one (the careful baseline), as is otherwise.
+async fn timed<T>(
+    timeout: Option<Duration>,
+    exchange: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match timeout {
+        Some(limit) => tokio::time::timeout(limit, exchange)
+            .await
+            .map_err(|_| format!("timed out after {limit:?}"))?,
+        None => exchange.await,
+    }
+}
+
 /// Beorg with raw `reqwest`.
 #[derive(Debug, Clone)]
 pub struct RawBeorg {
@@ -30,6 +49,7 @@ pub struct RawBeorg {
     base: String,
     token: String,
     project_id: String,
+    timeout: Option<Duration>,
 }
 
 impl RawBeorg {
@@ -45,7 +65,16 @@ impl RawBeorg {
             base: base.into(),
             token: token.into(),
             project_id: project_id.into(),
+            timeout: None,
         }
+    }
+
+    /// The careful baseline: every request (send and body read) under `timeout`, as the
+    /// typed client's per-attempt timeout.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// `GET /api/document/ready?project_id=..&start_id=..&token=..`.
@@ -54,17 +83,18 @@ impl RawBeorg {
     /// Transport errors, a non-2xx status, a body that is not JSON.
     pub async fn ready(&self, start_id: u64) -> Result<Value> {
         let start = start_id.to_string();
-        let response = self
+        let request = self
             .http
             .get(format!("{}/api/document/ready", self.base))
             .query(&[
                 ("project_id", self.project_id.as_str()),
                 ("start_id", start.as_str()),
                 ("token", self.token.as_str()),
-            ])
-            .send()
-            .await?;
-        json_body(response).await
+            ]);
+        timed(self.timeout, async {
+            json_body(request.send().await?).await
+        })
+        .await
     }
 
     /// `GET /api/document/result/{set}?token=..`.
@@ -72,13 +102,14 @@ impl RawBeorg {
     /// # Errors
     /// Transport errors, a non-2xx status (425 included), a body that is not JSON.
     pub async fn result(&self, set: &str) -> Result<Value> {
-        let response = self
+        let request = self
             .http
             .get(format!("{}/api/document/result/{set}", self.base))
-            .query(&[("token", self.token.as_str())])
-            .send()
-            .await?;
-        json_body(response).await
+            .query(&[("token", self.token.as_str())]);
+        timed(self.timeout, async {
+            json_body(request.send().await?).await
+        })
+        .await
     }
 }
 
@@ -89,6 +120,7 @@ pub struct RawSaby {
     base: String,
     sid: HeaderValue,
     next_id: Arc<AtomicU64>,
+    timeout: Option<Duration>,
 }
 
 const JSON_RPC: HeaderValue = HeaderValue::from_static("application/json-rpc;charset=utf-8");
@@ -98,6 +130,7 @@ async fn rpc(
     url: String,
     sid: Option<&HeaderValue>,
     body: &Value,
+    timeout: Option<Duration>,
 ) -> Result<Value> {
     let mut request = http
         .post(url)
@@ -106,7 +139,7 @@ async fn rpc(
     if let Some(sid) = sid {
         request = request.header("X-SBISSessionID", sid.clone());
     }
-    let mut answer = json_body(request.send().await?).await?;
+    let mut answer = timed(timeout, async { json_body(request.send().await?).await }).await?;
     if let Some(error) = answer.get("error") {
         return Err(format!("JSON-RPC error: {error}").into());
     }
@@ -132,14 +165,23 @@ impl RawSaby {
             "jsonrpc": "2.0", "method": "СБИС.Аутентифицировать",
             "params": {"Параметр": {"Логин": login, "Пароль": password}}, "id": 0
         });
-        let sid = rpc(&http, format!("{base}/auth/service/"), None, &body).await?;
+        let sid = rpc(&http, format!("{base}/auth/service/"), None, &body, None).await?;
         let sid = sid.as_str().ok_or("login result is not a string")?;
         Ok(RawSaby {
             http,
             base,
             sid: HeaderValue::from_str(sid)?,
             next_id: Arc::new(AtomicU64::new(1)),
+            timeout: None,
         })
+    }
+
+    /// The careful baseline: every call (send and body read) under `timeout`, as the typed
+    /// client's per-attempt timeout.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Calls `method` with `params` on `/service/?srv=1`, returns the JSON-RPC `result`.
@@ -154,6 +196,7 @@ impl RawSaby {
             format!("{}/service/?srv=1", self.base),
             Some(&self.sid),
             &body,
+            self.timeout,
         )
         .await
     }

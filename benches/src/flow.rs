@@ -58,6 +58,15 @@ impl Sandboxes {
         self.beorg.requests_served() + self.saby.request_count() as u64
     }
 
+    /// Requests that belong to one set or another: every request but the shared polls (Beorg
+    /// `ready`, the Saby event feed) and the Saby logins — the `k` of issue 11.
+    pub fn per_set_requests(&self) -> u64 {
+        self.requests()
+            - self.beorg.ready_requests()
+            - self.saby.feed_poll_count() as u64
+            - self.saby.login_count() as u64
+    }
+
     /// A description of where the requests went, for the logs.
     pub fn breakdown(&self) -> String {
         format!(
@@ -100,6 +109,20 @@ pub fn pipeline(
     dir: &Path,
     options: FlowOptions,
 ) -> crate::Result<Pipeline> {
+    pipeline_with(beorg, saby, dir, options, |_| {})
+}
+
+/// [`pipeline`] with a progress callback (`PipelineBuilder::on_progress`).
+///
+/// # Errors
+/// As [`pipeline`].
+pub fn pipeline_with(
+    beorg: beorg_client::Client,
+    saby: saby_client::Client,
+    dir: &Path,
+    options: FlowOptions,
+    on_progress: impl Fn(&hr_docs_pipeline::Progress) + Send + Sync + 'static,
+) -> crate::Result<Pipeline> {
     let config = PipelineConfig::builder(template())
         .state_path(dir.join("state.db"))
         .archive_dir(dir.join("archive"))
@@ -110,5 +133,7 @@ pub fn pipeline(
         .final_state_deadline(Duration::from_secs(600))
         .run_deadline(Duration::from_secs(900))
         .build()?;
-    Ok(Pipeline::builder(config, beorg, saby).build()?)
+    Ok(Pipeline::builder(config, beorg, saby)
+        .on_progress(on_progress)
+        .build()?)
 }

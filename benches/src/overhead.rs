@@ -63,9 +63,16 @@ impl Call {
 pub enum Side {
     /// The typed SDK client.
     Typed,
-    /// Plain `reqwest` + `serde_json::Value`.
+    /// Plain `reqwest` + `serde_json::Value`, each request under the typed clients' default
+    /// per-attempt timeout (60 s): the careful hand-written client.
     Baseline,
+    /// The same without any timeout: the bare baseline.
+    Bare,
 }
+
+/// The careful baseline's per-request timeout: the typed clients' default per-attempt
+/// timeout.
+pub const BASELINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Server, clients and request inputs of the comparison.
 pub struct Fixture {
@@ -75,10 +82,14 @@ pub struct Fixture {
     pub beorg: beorg_client::Client,
     /// Typed Saby client, already logged in.
     pub saby: saby_client::Client,
-    /// Baseline Beorg calls.
+    /// Careful baseline Beorg calls (per-request timeout).
     pub raw_beorg: RawBeorg,
-    /// Baseline Saby calls, already logged in.
+    /// Careful baseline Saby calls (per-request timeout), already logged in.
     pub raw_saby: RawSaby,
+    /// Bare baseline Beorg calls (no timeout).
+    pub bare_beorg: RawBeorg,
+    /// Bare baseline Saby calls (no timeout), the same session.
+    pub bare_saby: RawSaby,
     /// The document the typed side writes.
     pub typed_doc: saby_client::Document,
     /// The same document as JSON, for the baseline.
@@ -136,19 +147,21 @@ impl Fixture {
     pub async fn start() -> crate::Result<Self> {
         let server = LoopbackServer::start(ServerConfig::new()).await?;
         let http = crate::http_client()?;
-        let raw_beorg = RawBeorg::new(
+        let bare_beorg = RawBeorg::new(
             http.clone(),
             server.uri(),
             fixtures::BEORG_TOKEN,
             fixtures::BEORG_PROJECT,
         );
-        let raw_saby = RawSaby::login(
+        let bare_saby = RawSaby::login(
             http.clone(),
             server.uri(),
             fixtures::SABY_LOGIN,
             fixtures::SABY_PASSWORD,
         )
         .await?;
+        let raw_beorg = bare_beorg.clone().with_timeout(BASELINE_TIMEOUT);
+        let raw_saby = bare_saby.clone().with_timeout(BASELINE_TIMEOUT);
         let beorg = beorg_client::Client::builder()
             .base_url(server.uri())
             .token(fixtures::BEORG_TOKEN)
@@ -176,6 +189,8 @@ impl Fixture {
             saby,
             raw_beorg,
             raw_saby,
+            bare_beorg,
+            bare_saby,
             typed_doc: typed_document(&attachment),
             raw_doc: raw_document(&attachment),
             since: saby_client::SabyDateTime::parse("23.11.2026 00.00.00"),
@@ -188,12 +203,16 @@ impl Fixture {
     /// # Errors
     /// The first call that failed: a failing call must never be timed as a fast one.
     pub async fn run(&self, call: Call, side: Side, n: usize) -> crate::Result<()> {
+        let (raw_beorg, raw_saby) = match side {
+            Side::Bare => (&self.bare_beorg, &self.bare_saby),
+            Side::Typed | Side::Baseline => (&self.raw_beorg, &self.raw_saby),
+        };
         match (call, side) {
             (Call::BeorgReady, Side::Typed) => {
                 black_box(try_join_all((0..n).map(|_| self.beorg.ready(16))).await?);
             }
-            (Call::BeorgReady, Side::Baseline) => {
-                black_box(try_join_all((0..n).map(|_| self.raw_beorg.ready(16))).await?);
+            (Call::BeorgReady, Side::Baseline | Side::Bare) => {
+                black_box(try_join_all((0..n).map(|_| raw_beorg.ready(16))).await?);
             }
             (Call::BeorgResult, Side::Typed) => {
                 black_box(
@@ -204,11 +223,11 @@ impl Fixture {
                     .await?,
                 );
             }
-            (Call::BeorgResult, Side::Baseline) => {
+            (Call::BeorgResult, Side::Baseline | Side::Bare) => {
                 black_box(
                     try_join_all((0..n).map(|i| {
                         let set = format!("s-{}", 12_340 + i);
-                        async move { self.raw_beorg.result(&set).await }
+                        async move { raw_beorg.result(&set).await }
                     }))
                     .await?,
                 );
@@ -218,12 +237,10 @@ impl Fixture {
                     try_join_all((0..n).map(|_| self.saby.write_document(&self.typed_doc))).await?,
                 );
             }
-            (Call::SabyWrite, Side::Baseline) => {
+            (Call::SabyWrite, Side::Baseline | Side::Bare) => {
                 black_box(
-                    try_join_all(
-                        (0..n).map(|_| self.raw_saby.write_document(self.raw_doc.clone())),
-                    )
-                    .await?,
+                    try_join_all((0..n).map(|_| raw_saby.write_document(self.raw_doc.clone())))
+                        .await?,
                 );
             }
             (Call::SabyChanges, Side::Typed) => {
@@ -236,12 +253,13 @@ impl Fixture {
                     .await?,
                 );
             }
-            (Call::SabyChanges, Side::Baseline) => {
+            (Call::SabyChanges, Side::Baseline | Side::Bare) => {
                 black_box(
-                    try_join_all((0..n).map(|_| {
-                        self.raw_saby
-                            .changes(json!({"ДатаВремяС": "23.11.2026 00.00.00"}))
-                    }))
+                    try_join_all(
+                        (0..n).map(|_| {
+                            raw_saby.changes(json!({"ДатаВремяС": "23.11.2026 00.00.00"}))
+                        }),
+                    )
                     .await?,
                 );
             }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{RawResponse, api_error};
 use crate::error::{Endpoint, Error};
-use crate::model::{ReadySets, RecognitionResult, SetId, parse_date};
+use crate::model::{ReadySet, ReadySets, RecognitionResult, SetId, parse_date};
 
 /// The case count of each property: `HR_DOCS_FUZZ_CASES`, else 256.
 fn cases() -> u32 {
@@ -148,6 +148,23 @@ fn texts(err: &Error) -> String {
     out
 }
 
+/// Whether the fast ready path, when it accepts the body `value` is sent as, gives what the
+/// lenient parser gives for the same body. Both read the same bytes, as in the client: a
+/// float does not always survive `Value` → text → `Value` unchanged (serde_json's default
+/// float parsing is not round-trip exact), so the lenient side parses the bytes too.
+fn fast_agrees(value: &serde_json::Value) -> Result<(), proptest::test_runner::TestCaseError> {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    if let Ok(crate::model::ready::FastReady(fast)) =
+        serde_json::from_slice::<crate::model::ready::FastReady>(&bytes)
+    {
+        let body: serde_json::Value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| unreachable!("the fast path accepted it, so it is JSON: {e}"));
+        let lenient = ReadySets::from_value(body);
+        prop_assert_eq!(lenient, Ok(fast), "{}", value);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -220,6 +237,61 @@ proptest! {
             prop_assert_eq!(again.ok(), Some(decoded.clone()));
             let _ = decoded.sets();
         }
+    }
+
+    /// The fast path of a ready answer, when it accepts one, decodes it exactly as the
+    /// lenient parser does (arbitrary JSON, and answers of the documented shapes).
+    #[test]
+    fn the_fast_ready_path_agrees_with_the_lenient_one(value in json_value()) {
+        fast_agrees(&value)?;
+    }
+
+    #[test]
+    fn the_fast_ready_path_agrees_on_documented_shapes(
+        ready in prop::collection::vec(prop_oneof![
+            (0u64..1000).prop_map(|n| json!(n)),
+            "( |s-)[0-9]{1,4}( )?".prop_map(|s| json!(s)),
+            Just(json!("  ")),
+            Just(json!(-1)),
+        ], 0..12),
+        by_project in prop::option::of(prop::collection::btree_map(
+            "[А-Яа-я]{1,6}",
+            prop::collection::vec((0u64..1000).prop_map(|n| json!(n)), 0..6),
+            0..3,
+        )),
+        extra in any::<bool>(),
+    ) {
+        let mut answer = json!({"ready": ready});
+        if let Some(bp) = by_project {
+            answer["by_project"] = json!(bp);
+        }
+        if extra {
+            answer["total"] = json!(3);
+        }
+        fast_agrees(&answer)?;
+    }
+
+    /// `into_sets` (ids moved) and `set_refs` (ids borrowed) report exactly what `sets`
+    /// (ids copied) does: each id once, in the same order, on the same contour.
+    #[test]
+    fn into_sets_is_sets(
+        ready in prop::collection::vec(0u64..40, 0..30),
+        moscow in prop::collection::vec(0u64..50, 0..20),
+        kazan in prop::collection::vec(0u64..50, 0..20),
+    ) {
+        let answer = json!({"ready": ready, "by_project": {"Москва": moscow, "Казань": kazan}});
+        let decoded: ReadySets = serde_json::from_value(answer)
+            .unwrap_or_else(|e| unreachable!("a list of numbers decodes: {e}"));
+        prop_assert_eq!(decoded.clone().into_sets(), decoded.sets());
+        let refs: Vec<ReadySet> = decoded
+            .set_refs()
+            .into_iter()
+            .map(|(id, c)| ReadySet::new(id.clone(), c.map(str::to_owned)))
+            .collect();
+        prop_assert_eq!(refs, decoded.sets());
+        let mut plain = decoded.clone();
+        plain.by_project.clear();
+        prop_assert_eq!(plain.clone().into_sets(), plain.sets());
     }
 
     /// A result cut off anywhere, or with personal data in the wrong place, fails to

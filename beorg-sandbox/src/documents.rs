@@ -193,8 +193,15 @@ pub(crate) fn documents_json(set: &SetState) -> Value {
     let birth = on(n, birth_year);
     let passport_issued = on(n + 3, birth_year + 21 + n % 4);
     let child_year = year - 16 + n % 15;
-    let docs: Vec<Value> = set
-        .docs
+    // No documents stored: the default ones (what a bulk-seeded set holds).
+    let defaults;
+    let kinds = if set.docs.is_empty() {
+        defaults = default_documents();
+        &defaults
+    } else {
+        &set.docs
+    };
+    let docs: Vec<Value> = kinds
         .iter()
         .map(|(key, t)| {
             let file_name = format!("{}_{}", russian_name(t), surname);

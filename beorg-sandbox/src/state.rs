@@ -18,6 +18,8 @@ pub(crate) struct Counters {
 pub(crate) struct SetState {
     pub(crate) number: u64,
     pub(crate) contour: Option<String>,
+    /// `(key, wire type)` of each document; empty: the default documents (so a set
+    /// seeded in bulk costs no allocation for them).
     pub(crate) docs: Vec<(String, String)>,
     pub(crate) surname: Option<String>,
     pub(crate) remaining_polls: u32,

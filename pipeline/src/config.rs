@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use beorg_client::watermark::{DEFAULT_GAP_GRACE, DEFAULT_MAX_JUMP, WatermarkRule};
 use hr_docs_checks::{BrokenPolicy, Check, Policy, PolicyBuilder, Severity, validate_inn};
-use saby_client::{Party, Regulation, StateCode};
+use saby_client::{ArchiveOptions, Party, Regulation, StateCode};
 
 use crate::error::{Error, Result};
 use crate::store::SkipReason;
@@ -17,6 +17,10 @@ use crate::store::SkipReason;
 pub const ENV_STATE_PATH: &str = "PIPELINE_STATE_PATH";
 /// Environment variable: the local archive directory (default `hr-docs-archive`).
 pub const ENV_ARCHIVE_DIR: &str = "PIPELINE_ARCHIVE_DIR";
+/// Environment variable: where each set's archive comes from: `zip` (the default: the document's zip, one
+/// request, kept as is), `zip+unpack` (the zip, also unpacked beside it) or `files` (every
+/// attachment and signature, one request each) — see [`PipelineConfig::archive`].
+pub const ENV_ARCHIVE: &str = "PIPELINE_ARCHIVE";
 /// Environment variable: comma-separated Beorg contours to process (default:
 /// all); the company's other sets are recorded as skipped. See
 /// [`PipelineConfig::contours`].
@@ -285,6 +289,14 @@ pub struct PipelineConfig {
     /// `<archive_dir>/<company>/<set id>/` (both sanitized as file names), so
     /// several companies can share one directory.
     pub archive_dir: PathBuf,
+    /// How each set's archive is made (default [`ArchiveOptions::zip`]): from the
+    /// document's zip (`СсылкаНаАрхив`, "all attachments and e-signatures" — Saby's help
+    /// page), **one request**, kept as Saby made it and checked entry by entry within its
+    /// [`ZipLimits`](saby_client::ZipLimits), with a `manifest.json` listing its entries;
+    /// `.unpack(true)` also unpacks it beside the zip. A document that links no zip is
+    /// archived file by file. [`ArchiveOptions::files`] archives file by file always (one
+    /// request per attachment and per signature), for accounts whose zip is not available.
+    pub archive: ArchiveOptions,
     /// The SQLite state file (used when no custom store is given).
     pub state_path: PathBuf,
     /// Passes ending in a retryable error at one step before the set is
@@ -355,6 +367,7 @@ impl PipelineConfig {
                 recheck_interval: Duration::from_secs(600),
                 final_states: default_final_states(),
                 archive_dir: PathBuf::from("hr-docs-archive"),
+                archive: ArchiveOptions::zip(),
                 state_path: PathBuf::from("hr-docs-state/state.db"),
                 max_passes: 10,
                 run_deadline: None,
@@ -423,6 +436,19 @@ impl PipelineConfig {
         }
         if let Some(v) = get(ENV_ARCHIVE_DIR) {
             b = b.archive_dir(v);
+        }
+        if let Some(v) = get(ENV_ARCHIVE) {
+            b = b.archive(match v.to_ascii_lowercase().as_str() {
+                "zip" => ArchiveOptions::zip(),
+                "zip+unpack" => ArchiveOptions::zip().unpack(true),
+                "files" => ArchiveOptions::files(),
+                _ => {
+                    return Err(Error::Env {
+                        name: ENV_ARCHIVE.to_owned(),
+                        problem: "expected zip, zip+unpack or files".to_owned(),
+                    });
+                }
+            });
         }
         if let Some(v) = get(ENV_CONTOURS) {
             b = b.contours(
@@ -687,6 +713,13 @@ impl PipelineConfigBuilder {
         self.config.final_states = states.into_iter().collect();
         self
     }
+
+    /// How each set's archive is made ([`PipelineConfig::archive`]).
+    pub fn archive(mut self, options: ArchiveOptions) -> Self {
+        self.config.archive = options;
+        self
+    }
+
     /// The local archive directory.
     pub fn archive_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.config.archive_dir = dir.into();

@@ -1,7 +1,7 @@
 //! [`Pipeline`] and [`PipelineBuilder`]: wiring the clients, the mapper, the
 //! signer and the state store together.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -73,9 +73,18 @@ pub(crate) struct Inner {
     callback: Option<Callback>,
     /// Bounds the sets doing API work at once.
     pub(crate) api_permits: Arc<Semaphore>,
+    /// Bounds the sets between their first step and their send (twice
+    /// `concurrency`): the API permits go to a few sets at a time, each taken
+    /// through to its send, instead of round-robin over every set in flight —
+    /// with a backlog, the first sends come after a few requests, not after
+    /// every set in flight was fetched (the order of the permits' queue).
+    pub(crate) sending: Arc<Semaphore>,
     /// Sets waiting for a final state, by Saby document id (in-flight only):
     /// the feed hands each the document of its latest event.
     pub(crate) waiters: Mutex<HashMap<String, watch::Sender<Option<Arc<Document>>>>>,
+    /// Sets this process saw become ready and recorded as new, not written
+    /// yet: see [`Inner::vouch`].
+    vouched: Mutex<HashSet<SetId>>,
     /// One run at a time per pipeline.
     pub(crate) run_lock: tokio::sync::Mutex<()>,
     /// One review decision at a time per pipeline (read, check, save).
@@ -91,6 +100,38 @@ impl Inner {
         }
         // No receiver is fine: progress is optional.
         let _ = self.progress.send(event);
+    }
+
+    /// Records that this process saw `set` become ready — a Beorg answer listed
+    /// it that an earlier answer of the same run, asked from a `start_id` at or
+    /// below its number, did not — and recorded it as new in the state. Nobody
+    /// can have written or sent its document before that earlier answer (Beorg
+    /// did not list it as ready yet), and since then only this process has
+    /// worked on it (it holds the state file; two pipelines on two state files
+    /// for one company at once are not supported). So the write needs no guard
+    /// read. Kept in memory only: a restart, a lost or restored state file
+    /// forget it, and the guard read is made again.
+    pub(crate) fn vouch(&self, set: SetId) {
+        self.vouched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(set);
+    }
+
+    /// Whether [`vouch`](Self::vouch) recorded `set` (and it was not written since).
+    pub(crate) fn is_vouched(&self, set: &SetId) -> bool {
+        self.vouched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(set)
+    }
+
+    /// Forgets `set`: written (or settled) — the state knows it from now on.
+    pub(crate) fn unvouch(&self, set: &SetId) {
+        self.vouched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(set);
     }
 
     /// "Today" for the data checks ([`PipelineBuilder::today`]).
@@ -469,6 +510,7 @@ impl PipelineBuilder {
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 api_permits: Arc::new(Semaphore::new(self.config.concurrency)),
+                sending: Arc::new(Semaphore::new(self.config.concurrency.saturating_mul(2))),
                 config: self.config,
                 company,
                 beorg: self.beorg,
@@ -483,6 +525,7 @@ impl PipelineBuilder {
                 progress,
                 callback: self.callback,
                 waiters: Mutex::new(HashMap::new()),
+                vouched: Mutex::new(HashSet::new()),
                 run_lock: tokio::sync::Mutex::new(()),
                 decide_lock: tokio::sync::Mutex::new(()),
                 today: self.today.unwrap_or_else(|| Arc::new(default_today)),

@@ -22,6 +22,9 @@ use crate::worker::{self, Outcome, Stats};
 /// Page size when taking pending sets from the store.
 const PAGE: usize = 64;
 
+/// Sets recorded per transaction (and scheduled after) when a Beorg answer is long.
+const RECORD_CHUNK: usize = 1024;
+
 /// A set in flight: its id (the pipeline serves one company).
 type Key = SetId;
 
@@ -61,6 +64,10 @@ struct Driver<'a> {
     outliers: Vec<u64>,
     /// When the claims of the sets in flight were last renewed.
     renewed: Instant,
+    /// The last Beorg answer of this run: the `start_id` it was asked from and
+    /// the highest set number it listed (0: none). A set a later answer lists
+    /// above both was not ready then (see `Inner::vouch`).
+    previous_answer: Option<(u64, u64)>,
 }
 
 impl Driver<'_> {
@@ -103,27 +110,53 @@ impl Driver<'_> {
             }
         };
         let seen_at = OffsetDateTime::now_utc();
+        // Borrowed from the answer, not copied: a first poll over a year's backlog
+        // holds its ids once (and 16 bytes a set to list them), and only a chunk of
+        // records is built from them at a time.
+        let listed = ready.set_refs();
+        let listed_max = listed
+            .iter()
+            .filter_map(|(id, _)| id.number())
+            .max()
+            .unwrap_or(0);
+        let previous = self.previous_answer.replace((start, listed_max));
+        // A set numbered at or above the previous answer's start_id and above
+        // every number it listed was not ready when Beorg gave that answer.
+        let became_ready = |number: u64| {
+            number != 0 && previous.is_some_and(|(from, max)| number >= from && number > max)
+        };
         // `ready` is authoritative: every set in it once, whatever `by_project`
-        // says; the contour is a property of the set.
-        let sets: Vec<SetRecord> = ready
-            .sets()
-            .into_iter()
-            .filter_map(|s| {
-                let number = s.id.number().unwrap_or(0);
-                if number != 0 && number < start {
-                    return None;
+        // says; the contour is a property of the set. Recorded a chunk at a time
+        // (one transaction each), and scheduled after each chunk: the first sets
+        // are on their way while the rest of a long answer is still being recorded,
+        // and no more than a chunk of records is ever built at once.
+        let mut listed = listed.into_iter();
+        loop {
+            let chunk: Vec<SetRecord> = listed
+                .by_ref()
+                .filter_map(|(id, contour)| {
+                    let number = id.number().unwrap_or(0);
+                    if number != 0 && number < start {
+                        return None;
+                    }
+                    let skip = inner.config.skip_reason(contour);
+                    let mut new = SetRecord::seen_at(company, id.clone(), seen_at)
+                        .with_contour(contour.map(str::to_owned));
+                    if let Some(reason) = skip {
+                        new = new.skipped(reason);
+                    }
+                    Some(new)
+                })
+                .take(RECORD_CHUNK)
+                .collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let fresh: HashSet<SetId> = inner.store.insert_new(&chunk).await?.into_iter().collect();
+            for set in chunk.into_iter().filter(|s| fresh.contains(&s.set_id)) {
+                if set.skip.is_none() && became_ready(set.number) {
+                    inner.vouch(set.set_id.clone());
                 }
-                let skip = inner.config.skip_reason(s.contour.as_deref());
-                let mut new = SetRecord::seen_at(company, s.id, seen_at).with_contour(s.contour);
-                if let Some(reason) = skip {
-                    new = new.skipped(reason);
-                }
-                Some(new)
-            })
-            .collect();
-        if !sets.is_empty() {
-            let fresh: HashSet<SetId> = inner.store.insert_new(&sets).await?.into_iter().collect();
-            for set in sets.into_iter().filter(|s| fresh.contains(&s.set_id)) {
                 let contour = set.contour.as_deref().unwrap_or("");
                 let kind = match set.skip {
                     Some(reason) => {
@@ -144,7 +177,14 @@ impl Driver<'_> {
                     kind,
                 ));
             }
+            if !fresh.is_empty() {
+                self.schedule().await?;
+            }
         }
+        // The answer goes before the watermark's window of every set from
+        // `start_id` is read: the two are never held at once.
+        drop(listed);
+        drop(ready);
         self.last_asked = Some(asked_at);
         self.advance(start).await?;
         Ok(true)
@@ -367,6 +407,7 @@ pub(crate) async fn drive(
         last_asked: None,
         outliers: Vec::new(),
         renewed: Instant::now(),
+        previous_answer: None,
     };
     let deadline = if once {
         inner

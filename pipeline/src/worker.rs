@@ -9,7 +9,7 @@ use std::time::Duration;
 use beorg_client::hr_docs_core::redact::scrub;
 use beorg_client::{RecognitionResult, ResultStatus};
 use hr_docs_checks::{Check, Finding, Severity, check_result};
-use saby_client::{Document, FileRef, State, StateCode, sanitize_file_name};
+use saby_client::{ArchiveSource, Document, FileRef, State, StateCode, sanitize_file_name};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -162,6 +162,16 @@ pub(crate) fn archive_links_present(
         })
 }
 
+/// Whether `doc` is this document and links its zip (`СсылкаНаАрхив`): all the
+/// archive step needs from it when it archives from the zip.
+pub(crate) fn zip_link_present(doc: &Document, document_id: &str) -> bool {
+    doc.id.as_ref().map(|id| id.as_str()) == Some(document_id)
+        && doc
+            .archive_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+}
+
 /// Check names, comma-separated, each once (for a log line: names, never values).
 fn check_names(checks: &[Check]) -> String {
     let mut names: Vec<&str> = Vec::new();
@@ -291,7 +301,10 @@ pub(crate) async fn process(
         document: None,
         latest: None,
         latest_complete: false,
+        written_here: false,
+        sending: None,
         final_document: None,
+        final_complete: false,
         personal: None,
     }
     .run()
@@ -311,9 +324,20 @@ struct Worker<'a> {
     latest: Option<Arc<Document>>,
     /// Whether `latest` is a whole document (a read), not an action's answer.
     latest_complete: bool,
-    /// The document in its final state (from the feed or a read), for the
-    /// archive step.
+    /// Whether this task wrote the document (and `latest` is the write's
+    /// answer): then the state answers the send step's question — written by
+    /// us a moment ago, not sent — and the send needs no read first.
+    written_here: bool,
+    /// This set's place among those between their first step and their send
+    /// ([`Inner::sending`](crate::pipeline::Inner)), held from the fetch to the
+    /// send.
+    sending: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The document in its final state (from the feed, a read or an action's
+    /// answer), for the archive step.
     final_document: Option<Arc<Document>>,
+    /// Whether `final_document` is a whole document (an event's or a read),
+    /// which file-by-file archiving needs; the zip needs only its link.
+    final_complete: bool,
     /// The set's recognized values ([`RecognitionResult::personal_values`]),
     /// once its result was fetched in this task: every error text stored,
     /// logged or reported is scrubbed of them. Never persisted.
@@ -343,6 +367,21 @@ impl Worker<'_> {
             };
             if self.stop.is_cancelled() {
                 return Ok(Outcome::Pending);
+            }
+            if matches!(next, Step::Fetched | Step::Written | Step::Sent) {
+                if self.sending.is_none() {
+                    let place = tokio::select! {
+                        place = Arc::clone(&self.inner.sending).acquire_owned() => place.ok(),
+                        () = self.stop.cancelled() => None,
+                    };
+                    match place {
+                        Some(place) => self.sending = Some(place),
+                        None => return Ok(Outcome::Pending),
+                    }
+                }
+            } else {
+                // Sent (or beyond): the place goes to the next set.
+                self.sending = None;
             }
             let span = tracing::info_span!("step", step = %next, pass = self.rec.attempts + 1);
             let result = async {
@@ -547,6 +586,7 @@ impl Worker<'_> {
         reason: String,
     ) -> Result<(), StoreError> {
         let reason = self.scrubbed(&reason);
+        self.inner.unvouch(&self.rec.set_id);
         tracing::error!(step = %step, kind = %kind, reason = %reason, "set failed");
         self.rec
             .fail(Failure::new(step, kind.clone(), reason.clone()));
@@ -653,8 +693,11 @@ impl Worker<'_> {
         self.rec.document_id = Some(document_id.to_owned());
         let attachments = doc.attachments.len();
         self.document = Some(doc);
+        // Not persisted: "fetched" would only tell a restart to fetch the result
+        // again, which a set at "seen" does as well (the mapped document is never
+        // stored). The write that follows saves the record (findings and
+        // attachment ids included); a failure, a hold or a retry saves it too.
         self.rec.advance(Step::Fetched);
-        self.inner.store.save(&self.rec).await?;
         self.emit(ProgressKind::Fetched {
             document_types,
             attachments,
@@ -667,8 +710,11 @@ impl Worker<'_> {
         // at "written" yet), so it cannot know it was not sent either: a lost
         // state file, or one restored from an old backup, starts every set
         // over. Saby can: writing a sent document again would make a new,
-        // editable edition of it, and the send step would send that.
-        if let Some(sent) = self.sent_before_writing(document_id).await? {
+        // editable edition of it, and the send step would send that. Only a set
+        // this process saw become ready (see `Inner::vouch`) needs no look.
+        if self.inner.is_vouched(&self.rec.set_id) {
+            tracing::debug!("set became ready during this run: nobody wrote it before; no read");
+        } else if let Some(sent) = self.sent_before_writing(document_id).await? {
             return self.found_sent(document_id, sent).await;
         }
         // Resumed after a crash: the result is fetched again (Beorg keeps it).
@@ -681,11 +727,15 @@ impl Worker<'_> {
             self.inner.saby.write_document(&doc).await?
         };
         drop(doc);
-        // The send step reads the document anyway: nothing to keep.
-        drop(written);
+        // The write's answer is the document as it now stands, with the stages it
+        // offers: the send resolves its action from it instead of reading it.
+        self.latest = Some(Arc::new(written));
+        self.latest_complete = false;
         self.rec.document_id = Some(document_id.to_owned());
         self.rec.advance(Step::Written);
         self.inner.store.save(&self.rec).await?;
+        self.written_here = true;
+        self.inner.unvouch(&self.rec.set_id);
         bump(&self.stats.written);
         self.emit(ProgressKind::Written {
             document_id: document_id.to_owned(),
@@ -746,26 +796,43 @@ impl Worker<'_> {
     async fn send(&mut self, document_id: &str) -> Result<(), StepError> {
         let already = {
             let _permit = self.api_permit().await?;
-            // Never send twice: a crash between sending and persisting "sent"
-            // leaves the set at "written"; Saby's state tells the truth.
-            let current = self.inner.saby.read_document(document_id).await?;
-            if already_sent(&current) {
-                self.latest = Some(Arc::new(current));
-                self.latest_complete = true;
-                true
+            let written = if self.written_here {
+                self.latest.take()
             } else {
-                // The stage and action come from the document just read: no
-                // second read inside the client.
-                let sent = self
+                None
+            };
+            let sent_without_read = match written {
+                // This task wrote the document a moment ago and has not sent it: the
+                // state answers, no read. (A restart — which may follow a send whose
+                // "sent" was lost — always reads first, below.)
+                Some(written) => match self
                     .inner
                     .saby
-                    .send_document(&current, self.inner.signer.as_ref())
-                    .await?;
-                // Execute's answer: its state, but not necessarily every
-                // file link the archive needs.
-                self.latest = Some(Arc::new(sent));
-                self.latest_complete = false;
-                false
+                    .send_document(&written, self.inner.signer.as_ref())
+                    .await
+                {
+                    Ok(sent) => Some(sent),
+                    // The write's answer offers no send action (resolved before any
+                    // request: nothing was sent): read, as after a restart.
+                    Err(saby_client::Error::ActionNotFound { .. }) => {
+                        tracing::debug!(
+                            "the write's answer offers no send action; reading the document"
+                        );
+                        None
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+                None => None,
+            };
+            match sent_without_read {
+                Some(sent) => {
+                    // Execute's answer: its state, but not necessarily every file
+                    // link file-by-file archiving needs.
+                    self.latest = Some(Arc::new(sent));
+                    self.latest_complete = false;
+                    false
+                }
+                None => self.read_and_send(document_id).await?,
             }
         };
         if already {
@@ -783,6 +850,29 @@ impl Worker<'_> {
             already_sent: already,
         });
         Ok(())
+    }
+
+    /// Reads the document and sends it unless Saby shows it already sent
+    /// (returns whether it was). The caller holds the API permit.
+    async fn read_and_send(&mut self, document_id: &str) -> Result<bool, StepError> {
+        // Never send twice: a crash between sending and persisting "sent"
+        // leaves the set at "written"; Saby's state tells the truth.
+        let current = self.inner.saby.read_document(document_id).await?;
+        if already_sent(&current) {
+            self.latest = Some(Arc::new(current));
+            self.latest_complete = true;
+            return Ok(true);
+        }
+        // The stage and action come from the document just read: no second
+        // read inside the client.
+        let sent = self
+            .inner
+            .saby
+            .send_document(&current, self.inner.signer.as_ref())
+            .await?;
+        self.latest = Some(Arc::new(sent));
+        self.latest_complete = false;
+        Ok(false)
     }
 
     async fn read(&self, document_id: &str) -> Result<Arc<Document>, StepError> {
@@ -863,7 +953,8 @@ impl Worker<'_> {
             return Err(StepError::Stopped);
         };
         let fin = final_state(state);
-        self.final_document = complete.then(|| Arc::clone(&current));
+        self.final_document = Some(Arc::clone(&current));
+        self.final_complete = complete;
         tracing::info!(state = %fin, "final state reached");
         self.rec.final_state = Some(fin.clone());
         self.rec.advance(Step::Final);
@@ -887,12 +978,21 @@ impl Worker<'_> {
 
     async fn archive(&mut self, document_id: &str) -> Result<(), StepError> {
         let dir = self.archive_dir();
-        // The final document as the feed (or a read) delivered it, when it links
-        // every file; otherwise (resumed, or links missing) read it.
+        let options = self.inner.config.archive;
+        // The final document as the feed, a read or the action delivered it, when
+        // it links what the archive needs — its zip, or (file by file, where an
+        // action's answer is not enough) every file; otherwise (resumed, or links
+        // missing) read it.
+        let complete = self.final_complete;
         let known = self
             .final_document
             .take()
-            .filter(|d| archive_links_present(d, document_id, &self.rec.attachment_ids));
+            .filter(|d| match options.source() {
+                ArchiveSource::Files => {
+                    complete && archive_links_present(d, document_id, &self.rec.attachment_ids)
+                }
+                _ => zip_link_present(d, document_id),
+            });
         // Streamed: each linked file goes from the network to a private
         // temporary file beside its target, one at a time, so memory stays
         // bounded by a network chunk whatever the attachments weigh. Network
@@ -903,7 +1003,10 @@ impl Worker<'_> {
                 Some(doc) => doc,
                 None => Arc::new(self.inner.saby.read_document(document_id).await?),
             };
-            self.inner.saby.archive_document(&doc, &dir).await?
+            self.inner
+                .saby
+                .archive_document_with(&doc, &dir, &options)
+                .await?
         };
         let files = report.written.len() + report.unchanged.len();
         self.rec.advance(Step::Archived);
@@ -919,7 +1022,7 @@ impl Worker<'_> {
 mod tests {
     use saby_client::{Document, State, StateCode};
 
-    use super::{already_sent, archive_links_present};
+    use super::{already_sent, archive_links_present, zip_link_present};
 
     fn with_state(code: StateCode) -> Document {
         let mut d = Document::new("x");
@@ -978,6 +1081,22 @@ mod tests {
         assert!(archive_links_present(&archivable(), "doc-1", &ours()));
         // A deleted attachment needs no link.
         assert!(archive_links_present(&archivable(), "doc-1", &[]));
+    }
+
+    #[test]
+    fn the_zip_needs_only_this_document_and_its_link() {
+        let mut doc = archivable();
+        assert!(zip_link_present(&doc, "doc-1"));
+        assert!(!zip_link_present(&doc, "doc-2"), "another document");
+        doc.attachments.clear();
+        assert!(
+            zip_link_present(&doc, "doc-1"),
+            "attachments are in the zip"
+        );
+        doc.archive_url = Some("  ".to_owned());
+        assert!(!zip_link_present(&doc, "doc-1"), "an empty link");
+        doc.archive_url = None;
+        assert!(!zip_link_present(&doc, "doc-1"), "no link");
     }
 
     #[test]

@@ -247,6 +247,21 @@ pub enum Error {
     /// Configuration is missing or wrong (builder, environment).
     #[error("configuration error: {0}")]
     Config(String),
+
+    /// A document's zip (`СсылкаНаАрхив`) could not be kept: not a zip or damaged (an
+    /// entry whose bytes do not match its checksum, a body cut short), or refused — more
+    /// entries or more uncompressed bytes than the [`ZipLimits`](crate::ZipLimits), an entry
+    /// named absolutely or with a `..` part, a symbolic link. Nothing of it was kept. The
+    /// reason names an entry by its position, never by its name (a name may hold a
+    /// surname). Retried only when `damaged` (a new download may be whole).
+    #[error("the document's zip {reason}")]
+    InvalidZip {
+        /// What was wrong, without the zip's own names.
+        reason: String,
+        /// Whether the zip was unreadable or damaged (rather than refused by a limit or a
+        /// rule): only then may another download succeed.
+        damaged: bool,
+    },
 }
 
 fn fmt_excerpt(prefix: &str, excerpt: &str) -> String {
@@ -309,6 +324,7 @@ impl Error {
             Self::Http { status, .. } => hr_docs_core::is_retryable_status(*status),
             Self::Rpc(e) => e.is_file_not_ready(),
             Self::Decode { source, .. } => crate::retry::is_damaged(source),
+            Self::InvalidZip { damaged, .. } => *damaged,
             _ => false,
         }
     }

@@ -97,8 +97,8 @@ pub use error::{
     Result, RpcError,
 };
 pub use fs::{
-    ArchiveFile, ArchiveReport, MANIFEST_FILE_NAME, MAX_FILE_NAME_BYTES, sanitize_file_name,
-    write_archive, write_archive_blocking,
+    ArchiveFile, ArchiveOptions, ArchiveReport, ArchiveSource, MANIFEST_FILE_NAME,
+    MAX_FILE_NAME_BYTES, ZipLimits, sanitize_file_name, write_archive, write_archive_blocking,
 };
 pub use hr_docs_core::{self, Secret, ServiceError};
 pub use model::{

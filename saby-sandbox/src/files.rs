@@ -143,15 +143,19 @@ pub(crate) fn download(st: &State, path: &str) -> Result<Download, RpcError> {
     }
 }
 
-/// The document's zip: every attachment and every signature, stored (not compressed), with
-/// fixed timestamps so the same document always gives the same bytes.
+/// The document's zip: every attachment and every signature (the service documents —
+/// receipts, notices — and theirs under `Служебные/`), deflated, with the document's creation
+/// time on every entry so that the same document always gives the same bytes. A real zip
+/// (the `zip` crate), so a client can open it and check every file. What Saby's own zip
+/// holds is public only in outline (its help page: "a zip archive file with all attachments
+/// and e-signatures"); its layout is not, so this one is the sandbox's choice.
 pub(crate) fn archive(doc: &StoredDoc) -> Vec<u8> {
     let mut entries: Vec<(String, &[u8])> = Vec::new();
     let mut names = HashSet::new();
     let mut unique = |name: String| {
         let mut candidate = name.clone();
         let mut n = 1;
-        while !names.insert(candidate.clone()) {
+        while !names.insert(candidate.to_lowercase()) {
             n += 1;
             candidate = format!("{n}_{name}");
         }
@@ -165,101 +169,66 @@ pub(crate) fn archive(doc: &StoredDoc) -> Vec<u8> {
         }
     }
     let t = doc.created;
-    let dos_time =
-        (u16::from(t.hour()) << 11) | (u16::from(t.minute()) << 5) | u16::from(t.second() / 2);
-    let year = u16::try_from(t.year().clamp(1980, 2107) - 1980).unwrap_or(0);
-    let dos_date = (year << 9) | (u16::from(u8::from(t.month())) << 5) | u16::from(t.day());
-    zip_store(&entries, dos_time, dos_date)
+    let modified = zip::DateTime::from_date_and_time(
+        u16::try_from(t.year().clamp(1980, 2107)).unwrap_or(1980),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+    .unwrap_or_default();
+    zip_deflated(&entries, modified).unwrap_or_default()
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
-
-/// A minimal zip writer (method "stored", UTF-8 names).
-fn zip_store(entries: &[(String, &[u8])], dos_time: u16, dos_date: u16) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    let flags: u16 = 1 << 11;
+/// Writes `entries` into a zip in memory (deflated, UTF-8 names, `0600` entries).
+fn zip_deflated(
+    entries: &[(String, &[u8])],
+    modified: zip::DateTime,
+) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::Write as _;
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(modified)
+        .unix_permissions(0o600);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, data) in entries {
-        let offset = u32::try_from(out.len()).unwrap_or(u32::MAX);
-        let crc = crc32(data);
-        let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
-        let name_len = u16::try_from(name.len()).unwrap_or(u16::MAX);
-        let name_bytes = &name.as_bytes()[..usize::from(name_len)];
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        out.extend_from_slice(&20u16.to_le_bytes());
-        out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&dos_time.to_le_bytes());
-        out.extend_from_slice(&dos_date.to_le_bytes());
-        out.extend_from_slice(&crc.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&name_len.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(name_bytes);
-        out.extend_from_slice(data);
-
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&flags.to_le_bytes());
-        central.extend_from_slice(&0u16.to_le_bytes());
-        central.extend_from_slice(&dos_time.to_le_bytes());
-        central.extend_from_slice(&dos_date.to_le_bytes());
-        central.extend_from_slice(&crc.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&name_len.to_le_bytes());
-        central.extend_from_slice(&0u16.to_le_bytes());
-        central.extend_from_slice(&0u16.to_le_bytes());
-        central.extend_from_slice(&0u16.to_le_bytes());
-        central.extend_from_slice(&0u16.to_le_bytes());
-        central.extend_from_slice(&0u32.to_le_bytes());
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name_bytes);
+        writer.start_file(name.as_str(), options)?;
+        writer.write_all(data)?;
     }
-    let central_offset = u32::try_from(out.len()).unwrap_or(u32::MAX);
-    let central_size = u32::try_from(central.len()).unwrap_or(u32::MAX);
-    let count = u16::try_from(entries.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&central_size.to_le_bytes());
-    out.extend_from_slice(&central_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
+    Ok(writer.finish()?.into_inner())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
+
     use super::*;
 
     #[test]
-    fn crc32_matches_the_reference_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b""), 0);
-    }
-
-    #[test]
-    fn zip_has_signatures_and_listing() {
-        let data: &[u8] = b"hello";
-        let zip = zip_store(&[("a.txt".to_owned(), data)], 0, 0);
+    fn the_zip_opens_and_holds_every_entry() {
+        let data: &[u8] = b"hello hello hello hello";
+        let zip = zip_deflated(
+            &[
+                ("a.txt".to_owned(), data),
+                ("Служебные/квитанция.xml".to_owned(), b"<x/>".as_slice()),
+            ],
+            zip::DateTime::default(),
+        )
+        .unwrap();
         assert_eq!(&zip[..4], b"PK\x03\x04");
-        assert!(zip.windows(4).any(|w| w == b"PK\x01\x02"));
-        assert!(zip.windows(4).any(|w| w == b"PK\x05\x06"));
-        assert!(zip.windows(5).any(|w| w == b"hello"));
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+        assert_eq!(archive.len(), 2);
+        let mut entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name().unwrap(), "a.txt");
+        assert_eq!(entry.compression(), zip::CompressionMethod::Deflated);
+        let mut read = Vec::new();
+        entry.read_to_end(&mut read).unwrap();
+        assert_eq!(read, data);
+        drop(entry);
+        assert_eq!(
+            archive.by_index(1).unwrap().name().unwrap(),
+            "Служебные/квитанция.xml"
+        );
     }
 }

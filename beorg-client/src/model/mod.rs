@@ -2,7 +2,7 @@
 
 mod de;
 mod document_type;
-mod ready;
+pub(crate) mod ready;
 mod redacted;
 mod result;
 mod set_id;

@@ -155,7 +155,119 @@ impl ReadySets {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn sets(&self) -> Vec<ReadySet> {
-        // The contour of each id: the first key (in name order) listing it.
+        let contour_of = self.contour_map();
+        let mut out = Vec::with_capacity(self.ready.len());
+        let mut reported: HashSet<&SetId> = HashSet::with_capacity(self.ready.len());
+        for id in &self.ready {
+            if reported.insert(id) {
+                out.push(ReadySet::new(
+                    id.clone(),
+                    contour_of.get(id).map(|c| (*c).to_owned()),
+                ));
+            }
+        }
+        let only_by_project: BTreeSet<&SetId> = contour_of
+            .keys()
+            .copied()
+            .filter(|id| !reported.contains(id))
+            .collect();
+        for id in only_by_project {
+            out.push(ReadySet::new(
+                id.clone(),
+                contour_of.get(id).map(|c| (*c).to_owned()),
+            ));
+        }
+        out
+    }
+
+    /// [`sets`](Self::sets), consuming the answer: the ids of `ready` are moved, not
+    /// copied, so a long list (a first poll over a year's backlog) is held once.
+    ///
+    /// ```
+    /// use beorg_client::{ReadySets, SetId};
+    /// let sets: ReadySets = serde_json::from_value(serde_json::json!({"ready": [1, 2, 2]}))?;
+    /// assert_eq!(sets.clone().into_sets(), sets.sets());
+    /// assert_eq!(sets.into_sets().len(), 2);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn into_sets(self) -> Vec<ReadySet> {
+        // Which ids of `ready` are reported (each once), their contours by position and
+        // the ids only `by_project` lists — all borrowed — then the ids moved out.
+        let (keep, contours, rest) = {
+            let contour_of = self.contour_map();
+            let mut reported: HashSet<&SetId> = HashSet::with_capacity(self.ready.len());
+            let keep: Vec<bool> = self.ready.iter().map(|id| reported.insert(id)).collect();
+            let contours: Vec<Option<String>> = self
+                .ready
+                .iter()
+                .zip(&keep)
+                .map(|(id, keep)| {
+                    keep.then(|| contour_of.get(id).map(|c| (*c).to_owned()))
+                        .flatten()
+                })
+                .collect();
+            let only_by_project: BTreeSet<&SetId> = contour_of
+                .keys()
+                .copied()
+                .filter(|id| !reported.contains(id))
+                .collect();
+            let rest: Vec<ReadySet> = only_by_project
+                .into_iter()
+                .map(|id| ReadySet::new(id.clone(), contour_of.get(id).map(|c| (*c).to_owned())))
+                .collect();
+            (keep, contours, rest)
+        };
+        let mut out: Vec<ReadySet> = self
+            .ready
+            .into_iter()
+            .zip(keep)
+            .zip(contours)
+            .filter_map(|((id, keep), contour)| keep.then(|| ReadySet::new(id, contour)))
+            .collect();
+        out.extend(rest);
+        out
+    }
+
+    /// What [`sets`](Self::sets) reports — each ready set once, in the same order, with its
+    /// contour — borrowed from the answer: no id or contour name is copied (16 bytes a set
+    /// instead of a [`ReadySet`] each), so a long answer (a year's backlog) can be turned into
+    /// records a few at a time.
+    ///
+    /// ```
+    /// use beorg_client::ReadySets;
+    /// let sets: ReadySets = serde_json::from_value(serde_json::json!({
+    ///     "ready": [100, 101, 100], "by_project": {"Кадры-Москва": [100]}
+    /// }))?;
+    /// let refs: Vec<(String, Option<&str>)> =
+    ///     sets.set_refs().into_iter().map(|(id, c)| (id.to_string(), c)).collect();
+    /// assert_eq!(refs, [("s-100".to_owned(), Some("Кадры-Москва")), ("s-101".to_owned(), None)]);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn set_refs(&self) -> Vec<(&SetId, Option<&str>)> {
+        let contour_of = self.contour_map();
+        let mut reported: HashSet<&SetId> = HashSet::with_capacity(self.ready.len());
+        let mut out: Vec<(&SetId, Option<&str>)> = self
+            .ready
+            .iter()
+            .filter(|id| reported.insert(id))
+            .map(|id| (id, contour_of.get(id).copied()))
+            .collect();
+        let only_by_project: BTreeSet<&SetId> = contour_of
+            .keys()
+            .copied()
+            .filter(|id| !reported.contains(id))
+            .collect();
+        out.extend(
+            only_by_project
+                .into_iter()
+                .map(|id| (id, contour_of.get(id).copied())),
+        );
+        out
+    }
+
+    /// The contour of each id of `by_project`: the first key (in name order) listing it;
+    /// an id under several contours is warned about.
+    fn contour_map(&self) -> HashMap<&SetId, &str> {
         let mut contour_of: HashMap<&SetId, &str> = HashMap::new();
         let mut conflicts: BTreeMap<&SetId, Vec<&str>> = BTreeMap::new();
         for (contour, ids) in &self.by_project {
@@ -182,28 +294,7 @@ impl ReadySets {
                 "Beorg listed a ready set under several contours; it is reported once, on the first"
             );
         }
-        let mut out = Vec::with_capacity(self.ready.len());
-        let mut reported: HashSet<&SetId> = HashSet::with_capacity(self.ready.len());
-        for id in &self.ready {
-            if reported.insert(id) {
-                out.push(ReadySet::new(
-                    id.clone(),
-                    contour_of.get(id).map(|c| (*c).to_owned()),
-                ));
-            }
-        }
-        let only_by_project: BTreeSet<&SetId> = contour_of
-            .keys()
-            .copied()
-            .filter(|id| !reported.contains(id))
-            .collect();
-        for id in only_by_project {
-            out.push(ReadySet::new(
-                id.clone(),
-                contour_of.get(id).map(|c| (*c).to_owned()),
-            ));
-        }
-        out
+        contour_of
     }
 
     /// Every ready id (from `ready` and `by_project`), deduplicated, in [`SetId`] order.
@@ -375,6 +466,122 @@ fn by_project(v: Value) -> Result<BTreeMap<String, Vec<SetId>>, Fail> {
         }
     }
     Ok(out)
+}
+
+/// The common shapes of a ready answer, read straight into ids without building a
+/// `serde_json::Value` (which, with `preserve_order`, costs 80 bytes per id — most of a
+/// long answer's memory, and most of a short answer's decode time): an object whose
+/// `ready` is a list of numbers or non-blank strings, and whose `by_project` (if present
+/// and not `null`) maps contour names to such lists; other keys are kept in `extra`.
+/// Anything else fails, and the caller falls back to the lenient
+/// [`ReadySets::from_value`], which accepts every documented shape and names the path of
+/// what it cannot use.
+pub(crate) struct FastReady(pub(crate) ReadySets);
+
+/// One id of the fast path: a number (`16` → `s-16`) or a non-blank string (trimmed).
+struct FastId(SetId);
+
+impl<'de> Deserialize<'de> for FastId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = FastId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a set number or id")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<FastId, E> {
+                Ok(FastId(SetId::from_number(n)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<FastId, E> {
+                let s = s.trim();
+                if s.is_empty() {
+                    return Err(E::custom("a blank id"));
+                }
+                Ok(FastId(SetId::new(s)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A list of [`FastId`]s, collected straight into ids.
+struct FastIds(Vec<SetId>);
+
+impl<'de> Deserialize<'de> for FastIds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FastIds;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of set ids")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FastIds, A::Error> {
+                let mut ids = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some(FastId(id)) = seq.next_element()? {
+                    ids.push(id);
+                }
+                Ok(FastIds(ids))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for FastReady {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FastReady;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object with `ready`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FastReady, A::Error> {
+                let mut ready: Option<Vec<SetId>> = None;
+                let mut by_project: Option<BTreeMap<String, Vec<SetId>>> = None;
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "ready" if ready.is_none() => ready = Some(map.next_value::<FastIds>()?.0),
+                        "by_project" if by_project.is_none() => {
+                            let contours: Option<BTreeMap<String, FastIds>> = map.next_value()?;
+                            by_project = Some(
+                                contours
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .map(|(k, v)| (k, v.0))
+                                    .collect(),
+                            );
+                        }
+                        "ready" | "by_project" => {
+                            return Err(A::Error::custom("a repeated key"));
+                        }
+                        other => {
+                            let value: Value = map.next_value()?;
+                            extra.insert(other.to_owned(), value);
+                        }
+                    }
+                }
+                let by_project = by_project.unwrap_or_default();
+                let ready = match ready {
+                    Some(ready) => ready,
+                    // Missing `ready` with a `by_project`: the lenient path decides.
+                    None => return Err(A::Error::custom("no `ready` list")),
+                };
+                Ok(FastReady(ReadySets {
+                    ready,
+                    by_project,
+                    extra,
+                }))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[cfg(test)]

@@ -644,3 +644,34 @@ async fn a_broken_document_and_a_bad_snils_check_number() {
     );
     assert!(!sandbox.correct("s-99") && !sandbox.mark_broken("s-99", "SNILS"));
 }
+
+/// A year's backlog seeded at once: every set listed by one ready answer, each with the
+/// default documents (a set seeded alone gives the same result).
+#[tokio::test]
+async fn a_hundred_thousand_sets_are_seeded_and_listed_at_once() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await;
+    let client = sandbox.client();
+    let numbers = sandbox.add_ready_sets(100_000);
+    assert_eq!(numbers.clone().count(), 100_000);
+    assert_eq!(sandbox.set_count(), 100_000);
+    let single = sandbox.add_set(SetSpec::new().ready());
+    let ready = client.ready(numbers.start).await.unwrap();
+    assert_eq!(ready.ready.len(), 100_001);
+    assert_eq!(ready.ready[0], SetId::from_number(numbers.start));
+    assert_eq!(ready.ready[99_999], SetId::from_number(numbers.end - 1));
+    let bulk = client
+        .result(&SetId::from_number(numbers.start))
+        .await
+        .unwrap();
+    let alone = client.result(&single).await.unwrap();
+    let types = |s: &beorg_client::ResultStatus| match s {
+        beorg_client::ResultStatus::Ready(r) => r
+            .documents
+            .iter()
+            .map(|d| d.doc_type.to_string())
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(types(&bulk), types(&alone));
+    assert_eq!(types(&bulk), ["PASSPORT", "SNILS"]);
+}

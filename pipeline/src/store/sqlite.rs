@@ -1260,28 +1260,34 @@ fn list(
 }
 
 fn window(conn: &mut Connection, company: &str, from: u64) -> Result<Vec<WindowEntry>, StoreError> {
-    let rows = conn
-        .prepare_cached(WINDOW)
-        .and_then(|mut stmt| {
-            stmt.query_map(params![company, to_i64(from)], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(StoreError::sqlite("reading the watermark window"))?;
-    rows.into_iter()
-        .map(|(number, status, first_seen)| {
-            Ok(WindowEntry::new(
-                u64::try_from(number).unwrap_or(0),
-                parse_status("sets.status", status)?,
-                from_ms("sets.first_seen_ms", first_seen)?,
-            ))
-        })
-        .collect()
+    // Row by row into entries: a first run over a year's backlog has 100,000 sets in the
+    // window, and a list of raw rows (each status a `String`) beside the entries would more
+    // than triple the peak.
+    let sqlite = |e| StoreError::database("reading the watermark window", e);
+    let mut stmt = conn.prepare_cached(WINDOW).map_err(&sqlite)?;
+    let mut rows = stmt
+        .query(params![company, to_i64(from)])
+        .map_err(&sqlite)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(&sqlite)? {
+        let number = r.get::<_, i64>(0).map_err(&sqlite)?;
+        let status = r.get_ref(1).map_err(&sqlite)?;
+        let status = match status.as_str() {
+            Ok(text) => SetStatus::parse(text),
+            Err(_) => None,
+        };
+        let status = match status {
+            Some(status) => status,
+            None => parse_status("sets.status", r.get::<_, String>(1).map_err(&sqlite)?)?,
+        };
+        let first_seen = r.get::<_, i64>(2).map_err(&sqlite)?;
+        out.push(WindowEntry::new(
+            u64::try_from(number).unwrap_or(0),
+            status,
+            from_ms("sets.first_seen_ms", first_seen)?,
+        ));
+    }
+    Ok(out)
 }
 
 fn contour_counts(

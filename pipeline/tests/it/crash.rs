@@ -1,6 +1,9 @@
 //! Crash safety: a crash after any step (the API call made, its record not
-//! written) or a run dropped mid-flight, then a new pipeline on the same
-//! SQLite file, yields exactly one Saby document and one send per set.
+//! written), a run killed after any Saby request (the request served, its
+//! answer never read), or a run dropped mid-flight, then a new pipeline on the
+//! same SQLite file, yields exactly one Saby document and one send per set —
+//! including on the fast path of issue 11: no guard read for a set that became
+//! ready during the run, no read before sending a document the task just wrote.
 
 // Test helpers may unwrap and panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -101,6 +104,10 @@ impl StateStore for CrashAfter {
 const SETS: usize = 3;
 
 async fn restart_and_finish(env: &Env) -> hr_docs_pipeline::Summary {
+    restart_and_finish_sets(env, SETS).await
+}
+
+async fn restart_and_finish_sets(env: &Env, sets: usize) -> hr_docs_pipeline::Summary {
     let store = env.open_store().await;
     let pipeline = env
         .builder(env.config().build().unwrap())
@@ -109,9 +116,9 @@ async fn restart_and_finish(env: &Env) -> hr_docs_pipeline::Summary {
         .unwrap();
     let summary = pipeline.run_once().await.unwrap();
     assert!(summary.all_final(), "{summary}");
-    assert_eq!(summary.totals.done, SETS as u64, "{summary}");
-    assert_eq!(env.saby.document_count(), SETS, "one Saby document per set");
-    assert_eq!(env.send_count(), SETS, "one send per set");
+    assert_eq!(summary.totals.done, sets as u64, "{summary}");
+    assert_eq!(env.saby.document_count(), sets, "one Saby document per set");
+    assert_eq!(env.send_count(), sets, "one send per set");
     for record in env.records(pipeline.store().as_ref()).await {
         let doc = env
             .saby
@@ -167,9 +174,30 @@ async fn crash_after_seen() {
     crash_after(Step::Seen).await;
 }
 
+/// "Fetched" is not persisted (the mapped document never is): a crash between the
+/// fetch and the write leaves the set at "seen", and the restart fetches again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crash_after_fetched() {
-    crash_after(Step::Fetched).await;
+async fn fetched_is_not_persisted_and_a_crash_before_the_write_fetches_again() {
+    let env = Env::start().await;
+    env.add_sets(SETS);
+    {
+        let store = CrashAfter {
+            inner: SqliteStore::open(env.state_path()).unwrap(),
+            step: Step::Fetched,
+            crashed: AtomicBool::new(false),
+        };
+        let pipeline = env
+            .builder(env.config().build().unwrap())
+            .store(store)
+            .build()
+            .unwrap();
+        let summary = pipeline.run_once().await.unwrap();
+        assert!(
+            summary.all_final(),
+            "no save of a fetched record: {summary}"
+        );
+    }
+    assert_eq!(env.send_count(), SETS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,12 +307,7 @@ async fn a_crash_between_a_decision_and_the_send_loses_nothing_and_sends_once() 
     use beorg_sandbox::SetSpec;
     use hr_docs_pipeline::Decision;
 
-    for crash_at in [
-        None,
-        Some(Step::Fetched),
-        Some(Step::Written),
-        Some(Step::Sent),
-    ] {
+    for crash_at in [None, Some(Step::Written), Some(Step::Sent)] {
         let env = Env::start().await;
         let ids = env.add_sets(2);
         let held = env.beorg.add_set(SetSpec::new().bad_snils_check_number());
@@ -346,4 +369,131 @@ async fn a_crash_between_a_decision_and_the_send_loses_nothing_and_sends_once() 
             assert_eq!(env.sends_of(&env.document_id(id)), 1);
         }
     }
+}
+
+/// Sets that become ready during the run (vouched: no guard read) with a crash
+/// after their write or their send (sent without a read first), the record of
+/// that step lost: the restart reads before writing and before sending, and
+/// each set is written into one document and sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_on_the_fast_path_still_sends_once() {
+    use std::sync::Arc;
+
+    use hr_docs_pipeline::ProgressKind;
+
+    for step in [Step::Written, Step::Sent] {
+        let env = Arc::new(Env::start().await);
+        env.add_sets(1);
+        let added = Arc::new(AtomicBool::new(false));
+        let on_progress = {
+            let env = Arc::clone(&env);
+            let added = Arc::clone(&added);
+            move |p: &hr_docs_pipeline::Progress| {
+                if matches!(p.kind, ProgressKind::Seen) && !added.swap(true, Ordering::SeqCst) {
+                    env.add_sets(2);
+                }
+            }
+        };
+        let reads_before;
+        {
+            // The first set crashes the run at `step` only once the other two
+            // (vouched) reached it too: the crash hits whichever saves `step` first.
+            let store = CrashAfter {
+                inner: SqliteStore::open(env.state_path()).unwrap(),
+                step,
+                crashed: AtomicBool::new(false),
+            };
+            let pipeline = env
+                .builder(env.config().build().unwrap())
+                .store(store)
+                .on_progress(on_progress)
+                .build()
+                .unwrap();
+            let err = pipeline.run_once().await.unwrap_err();
+            assert!(err.to_string().contains("simulated crash"), "{step}: {err}");
+            reads_before = env.saby.method_call_count("СБИС.ПрочитатьДокумент");
+        }
+        let summary = restart_and_finish_sets(&env, 3).await;
+        assert!(
+            env.saby.method_call_count("СБИС.ПрочитатьДокумент") > reads_before,
+            "{step}: the restart reads before it writes or sends"
+        );
+        if step == Step::Sent {
+            assert!(summary.already_sent >= 1, "{summary}");
+        }
+    }
+}
+
+/// The run is killed right after the N-th request Saby served (the answer never
+/// read: what a crash at that moment leaves), for every N until a run finishes
+/// before its kill: a kill between every two steps of two sets — one from the
+/// first Beorg answer, one that became ready during the run (the fast path) —
+/// then a restart; each set ends in one document, sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_every_saby_request_still_sends_once() {
+    use std::sync::Arc;
+
+    use beorg_sandbox::SandboxConfig as BeorgConfig;
+    use hr_docs_pipeline::ProgressKind;
+    use saby_sandbox::SandboxConfig as SabyConfig;
+
+    let mut completed = false;
+    for kill_after in 1..=60usize {
+        // Answers leave 15 ms after their request: the kill lands while the
+        // N-th request's answer is on its way.
+        let env = Arc::new(
+            Env::start_with(
+                BeorgConfig::default().polls_until_ready(0),
+                SabyConfig::default().latency(Duration::from_millis(15)),
+            )
+            .await,
+        );
+        env.add_sets(1);
+        let added = Arc::new(AtomicBool::new(false));
+        let on_progress = {
+            let env = Arc::clone(&env);
+            let added = Arc::clone(&added);
+            move |p: &hr_docs_pipeline::Progress| {
+                if matches!(p.kind, ProgressKind::Seen) && !added.swap(true, Ordering::SeqCst) {
+                    env.add_sets(1);
+                }
+            }
+        };
+        let finished = {
+            let pipeline = env
+                .builder(env.config().build().unwrap())
+                .on_progress(on_progress)
+                .build()
+                .unwrap();
+            let served = async {
+                while env.saby.request_count() < kill_after {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+            };
+            tokio::select! {
+                summary = pipeline.run_once() => {
+                    summary.unwrap();
+                    true
+                }
+                () = served => false,
+            }
+            // Dropping the run here is the kill.
+        };
+        // The second set exists once the first was seen before the kill.
+        let sets = env.sets.lock().unwrap().len();
+        let summary = restart_and_finish_sets(&env, sets).await;
+        assert_eq!(
+            summary.failed, 0,
+            "kill after request {kill_after}: {summary}"
+        );
+        if finished {
+            assert_eq!(sets, 2);
+            completed = true;
+            break;
+        }
+    }
+    assert!(
+        completed,
+        "a run of two sets finished within 60 Saby requests"
+    );
 }

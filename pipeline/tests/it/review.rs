@@ -71,13 +71,14 @@ fn attachment_names(env: &Env, set: &SetId) -> Vec<String> {
         .collect()
 }
 
-/// An attachment of the set as archived locally (under its own name; the ids
-/// are in the set's `manifest.json`), as JSON.
+/// An attachment of the set as archived locally — an entry of the document's
+/// zip, kept as Saby made it (the manifest lists it) — as JSON.
 fn archived_json(env: &Env, set: &SetId, name: &str) -> Value {
-    let dir = env.archive_of(set);
-    let path = dir.join(name);
-    assert!(path.is_file(), "no {name} in {}", dir.display());
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    let entries = crate::common::archived_zip(env, set);
+    let bytes = entries
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in the zip: {:?}", entries.keys()));
+    serde_json::from_slice(bytes).unwrap()
 }
 
 fn checks_of(r: &SetRecord) -> Vec<(Option<&str>, Check, Severity)> {

@@ -15,7 +15,7 @@ use crate::fs::atomic::{
     TempPath, create_private_dir_all, is_plain_file_name, run_blocking, same_contents_blocking,
     sync_dir, write_if_changed_blocking,
 };
-use crate::fs::{ArchiveFile, ArchiveReport, sanitize_file_name};
+use crate::fs::{ArchiveFile, ArchiveOptions, ArchiveReport, ArchiveSource, sanitize_file_name};
 use crate::model::{Document, DocumentId};
 
 /// One file of the plan: its name in the directory, where its bytes come from, and what
@@ -121,6 +121,63 @@ fn manifest(document: &Document, files: &[(&Planned, u64, [u8; 32])]) -> Vec<u8>
     bytes
 }
 
+/// The manifest of an archive kept from the document's zip: the zip (kind
+/// `document_archive`, with its `entries` — name inside the zip, size, SHA-256, and where it
+/// was unpacked when it was) and each unpacked file (kind `zip_entry`, with the zip and the
+/// entry it came from). Deterministic, like [`manifest`].
+fn zip_manifest(
+    document: &Document,
+    zip_name: &str,
+    zip_size: u64,
+    zip_sha256: &[u8; 32],
+    entries: &[crate::fs::zip::Entry],
+) -> Vec<u8> {
+    let mut files = Map::new();
+    let listed: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let mut entry = Map::new();
+            entry.insert("name".into(), Value::from(e.name.as_str()));
+            entry.insert("size".into(), Value::from(e.size));
+            entry.insert("sha256".into(), Value::from(hex::encode(e.sha256)));
+            if let Some((path, _)) = &e.unpacked {
+                entry.insert("unpacked_to".into(), Value::from(path.as_str()));
+            }
+            Value::Object(entry)
+        })
+        .collect();
+    files.insert(
+        zip_name.to_owned(),
+        json!({
+            "kind": "document_archive",
+            "size": zip_size,
+            "sha256": hex::encode(zip_sha256),
+            "entries": listed,
+        }),
+    );
+    for e in entries {
+        if let Some((path, _)) = &e.unpacked {
+            files.insert(
+                path.clone(),
+                json!({
+                    "kind": "zip_entry",
+                    "zip": zip_name,
+                    "entry": e.name,
+                    "size": e.size,
+                    "sha256": hex::encode(e.sha256),
+                }),
+            );
+        }
+    }
+    let manifest = json!({
+        "document_id": document.id.as_ref().map(DocumentId::as_str),
+        "files": files,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
 fn sha256_of(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
@@ -190,6 +247,140 @@ impl Client {
             written = report.written.len(),
             unchanged = report.unchanged.len(),
             "archived document"
+        );
+        Ok(report)
+    }
+
+    /// [`Client::archive_document`] with a choice of where the files come from
+    /// ([`ArchiveOptions`]).
+    ///
+    /// With [`ArchiveSource::Zip`] (the default) a document that links its zip
+    /// (`СсылкаНаАрхив`) costs **one request**: the zip — which Saby describes as the document
+    /// "with all attachments and e-signatures" — is streamed to a private temporary file
+    /// beside its target (never into memory), then read back entry by entry through the
+    /// decompressor within [`ZipLimits`](crate::ZipLimits) (entry count, uncompressed bytes;
+    /// an entry named absolutely or with a `..` part, or a symbolic link, is refused; a
+    /// damaged entry fails its checksum), and only then kept under the document's title
+    /// (`<Название>.zip`, else `document.zip`), as Saby made it. With
+    /// [`ArchiveOptions::unpack`] its entries are also written beside it. The manifest lists
+    /// the zip with each of its entries (name, size, SHA-256). A zip that fails the check is
+    /// not kept ([`Error::InvalidZip`]) and nothing else is written.
+    ///
+    /// A document without the link, and [`ArchiveSource::Files`], are archived file by file
+    /// exactly as [`Client::archive_document`] does.
+    ///
+    /// Writes are atomic and durable as [`Client::archive`] describes: each file's data is
+    /// synced before its rename, each directory a rename happened in is synced once, and a
+    /// file already holding the same bytes is left alone (archiving twice writes nothing the
+    /// second time). Modes as there: `0700` directories, `0600` files.
+    pub async fn archive_document_with(
+        &self,
+        document: &Document,
+        dir: &Path,
+        options: &ArchiveOptions,
+    ) -> Result<ArchiveReport> {
+        match (options.source(), document.archive_url.as_deref()) {
+            (ArchiveSource::Zip, Some(link)) if !link.trim().is_empty() => {
+                self.archive_zip(document, link, dir, options).await
+            }
+            _ => self.archive_document(document, dir).await,
+        }
+    }
+
+    async fn archive_zip(
+        &self,
+        document: &Document,
+        link: &str,
+        dir: &Path,
+        options: &ArchiveOptions,
+    ) -> Result<ArchiveReport> {
+        let dir_owned = dir.to_owned();
+        run_blocking(dir, move || create_private_dir_all(&dir_owned)).await?;
+        let mut names = UniqueNames::default();
+        names.reserve(MANIFEST_FILE_NAME);
+        let title = document
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or("document");
+        let zip_name = names.unique(&sanitize_file_name(&format!("{title}.zip")));
+        let zip_path = dir.join(&zip_name);
+        let (tmp, downloaded) = self
+            .download_to_temp(link, TempPath::beside(&zip_path)?)
+            .await?;
+        let (file, zip_size, zip_sha256) = (downloaded.file, downloaded.bytes, downloaded.sha256);
+        // Checked (and unpacked) from the temporary file: nothing is kept unless it passes.
+        let checked = {
+            let (tmp_path, dir_owned) = (tmp.path().to_owned(), dir.to_owned());
+            let (unpack, limits) = (options.unpacks(), options.zip_limits());
+            run_blocking(dir, move || {
+                let entries =
+                    crate::fs::zip::check(&tmp_path, &dir_owned, unpack, limits, &mut names)?;
+                let same = same_contents_blocking(&tmp_path, &dir_owned.join(&zip_name))?;
+                Ok((entries, same, zip_name))
+            })
+            .await
+        };
+        let (entries, same, zip_name) = match checked {
+            Ok(c) => c,
+            Err(e) => {
+                drop(file);
+                tmp.remove().await;
+                return Err(e);
+            }
+        };
+        let mut report = ArchiveReport {
+            dir: dir.to_owned(),
+            ..ArchiveReport::default()
+        };
+        if same {
+            drop(file);
+            tmp.remove().await;
+            #[cfg(unix)]
+            {
+                let target = zip_path.clone();
+                run_blocking(&zip_path, move || {
+                    crate::fs::atomic::set_mode(&target, 0o600).map_err(|source| Error::Io {
+                        path: target.clone(),
+                        source,
+                    })
+                })
+                .await?;
+            }
+            report.unchanged.push(zip_path);
+        } else {
+            tmp.sync_and_persist(file, &zip_path).await?;
+            report.written.push(zip_path);
+        }
+        for e in &entries {
+            if let Some((path, written)) = &e.unpacked {
+                let path = dir.join(path);
+                if *written {
+                    report.written.push(path);
+                } else {
+                    report.unchanged.push(path);
+                }
+            }
+        }
+        let path = dir.join(MANIFEST_FILE_NAME);
+        let bytes = zip_manifest(document, &zip_name, zip_size, &zip_sha256, &entries);
+        let target = path.clone();
+        if run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await? {
+            report.written.push(path.clone());
+        } else {
+            report.unchanged.push(path.clone());
+        }
+        report.manifest = Some(path);
+        if !report.written.is_empty() {
+            let dir_owned = dir.to_owned();
+            run_blocking(dir, move || sync_dir(&dir_owned)).await?;
+        }
+        tracing::info!(
+            written = report.written.len(),
+            unchanged = report.unchanged.len(),
+            entries = entries.len(),
+            "archived document from its zip"
         );
         Ok(report)
     }

@@ -25,6 +25,92 @@ pub struct ArchiveReport {
     pub manifest: Option<PathBuf>,
 }
 
+/// Where [`Client::archive_document_with`](crate::Client::archive_document_with) takes a
+/// document's files from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ArchiveSource {
+    /// The document's zip (`СсылкаНаАрхив`) — "a zip archive file with all attachments and
+    /// e-signatures", in Saby's words — in **one request**, kept as Saby made it and checked
+    /// entry by entry (optionally unpacked beside it, see [`ArchiveOptions::unpack`]). A
+    /// document without the link is archived file by file instead (as [`Files`](Self::Files)).
+    #[default]
+    Zip,
+    /// Every attachment and each of its signatures downloaded one by one (one request each),
+    /// plus the zip when the document links one: what
+    /// [`Client::archive_document`](crate::Client::archive_document) does. For accounts whose
+    /// zip is not available, or to keep each file under its own name without unpacking.
+    Files,
+}
+
+/// How [`Client::archive_document_with`](crate::Client::archive_document_with) saves a
+/// document: where its files come from ([`ArchiveSource`]), whether the zip is also unpacked,
+/// and the zip's [`ZipLimits`](crate::ZipLimits).
+///
+/// ```
+/// use saby_client::{ArchiveOptions, ArchiveSource, ZipLimits};
+///
+/// let options = ArchiveOptions::default(); // the zip, kept as is, checked
+/// assert_eq!(options.source(), ArchiveSource::Zip);
+/// assert!(!options.unpacks());
+/// let unpacked = ArchiveOptions::zip().unpack(true).limits(ZipLimits::default().max_entries(500));
+/// assert!(unpacked.unpacks());
+/// assert_eq!(ArchiveOptions::files().source(), ArchiveSource::Files);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ArchiveOptions {
+    source: ArchiveSource,
+    unpack: bool,
+    limits: crate::fs::zip::ZipLimits,
+}
+
+impl ArchiveOptions {
+    /// From the document's zip ([`ArchiveSource::Zip`], the default), kept as is.
+    pub fn zip() -> Self {
+        Self::default()
+    }
+
+    /// File by file ([`ArchiveSource::Files`]).
+    pub fn files() -> Self {
+        Self {
+            source: ArchiveSource::Files,
+            ..Self::default()
+        }
+    }
+
+    /// Also unpacks the zip's entries beside it (default `false`): each under its own path
+    /// inside the zip, every part of it sanitized like any archived name, the whole unique
+    /// case-insensitively. Each unpacked file costs a write and an `fsync` of its own.
+    #[must_use]
+    pub fn unpack(mut self, unpack: bool) -> Self {
+        self.unpack = unpack;
+        self
+    }
+
+    /// The limits the zip is checked against (default [`ZipLimits::default`](crate::ZipLimits)).
+    #[must_use]
+    pub fn limits(mut self, limits: crate::fs::zip::ZipLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Where the files come from.
+    pub fn source(&self) -> ArchiveSource {
+        self.source
+    }
+
+    /// Whether the zip is unpacked too.
+    pub fn unpacks(&self) -> bool {
+        self.unpack
+    }
+
+    /// The zip's limits.
+    pub fn zip_limits(&self) -> crate::fs::zip::ZipLimits {
+        self.limits
+    }
+}
+
 /// The longest file name written, in bytes: 255, the limit of Linux's file systems (and of
 /// NTFS and APFS in UTF-16 units / UTF-8 bytes respectively, which 255 bytes never exceed).
 pub const MAX_FILE_NAME_BYTES: usize = 255;

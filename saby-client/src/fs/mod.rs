@@ -8,8 +8,10 @@
 
 pub(crate) mod archive;
 pub(crate) mod atomic;
+pub(crate) mod zip;
 
 pub use archive::{
-    ArchiveFile, ArchiveReport, MANIFEST_FILE_NAME, MAX_FILE_NAME_BYTES, sanitize_file_name,
-    write_archive, write_archive_blocking,
+    ArchiveFile, ArchiveOptions, ArchiveReport, ArchiveSource, MANIFEST_FILE_NAME,
+    MAX_FILE_NAME_BYTES, sanitize_file_name, write_archive, write_archive_blocking,
 };
+pub use zip::ZipLimits;

@@ -30,6 +30,7 @@ mod service_stages;
 mod tracing_fields;
 mod transport;
 mod vocabulary;
+mod zip_archive;
 
 /// Every `*.rs` file next to this one is declared as a module above, so no test file is
 /// silently left out of the build.

@@ -178,9 +178,37 @@ impl Env {
     }
 
     /// The archive directory of one set: `<archive>/<company>/<set>/`.
+    ///
+    /// (See [`archived_zip`] for the entries of the zip kept there.)
     pub fn archive_of(&self, set_id: impl AsRef<str>) -> PathBuf {
         self.archive_dir()
             .join(self.company())
             .join(set_id.as_ref())
     }
+}
+
+/// Every entry of the one zip in a set's archive directory (the document's zip,
+/// kept as Saby made it): name → bytes. Panics unless there is exactly one zip
+/// and every entry reads back intact.
+pub fn archived_zip(
+    env: &Env,
+    set: impl AsRef<str>,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read as _;
+    let dir = env.archive_of(set);
+    let zips: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    assert_eq!(zips.len(), 1, "one zip in {}: {zips:?}", dir.display());
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zips[0]).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut e = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (e.name().unwrap().into_owned(), bytes)
+        })
+        .collect()
 }

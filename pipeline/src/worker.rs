@@ -162,6 +162,14 @@ pub(crate) fn archive_links_present(
         })
 }
 
+/// Where the archive step stands when it releases the API permit.
+enum Archiving {
+    /// The zip is downloaded; checking and keeping it is disk work only.
+    ZipDownloaded(Box<saby_client::PendingZipArchive>),
+    /// Archived file by file (network and disk alternating).
+    Done(saby_client::ArchiveReport),
+}
+
 /// Whether `doc` is this document and links its zip (`СсылкаНаАрхив`): all the
 /// archive step needs from it when it archives from the zip.
 pub(crate) fn zip_link_present(doc: &Document, document_id: &str) -> bool {
@@ -994,19 +1002,37 @@ impl Worker<'_> {
                 _ => zip_link_present(d, document_id),
             });
         // Streamed: each linked file goes from the network to a private
-        // temporary file beside its target, one at a time, so memory stays
-        // bounded by a network chunk whatever the attachments weigh. Network
-        // and disk alternate, so the whole step holds the API permit.
-        let report = {
+        // temporary file beside its target, so memory stays bounded by a network
+        // chunk whatever the attachments weigh. From the zip, the API permit covers
+        // the request only: the zip's check, fsyncs and renames run after it is
+        // released, so a set's disk work never holds back another set's request.
+        // File by file, network and disk alternate, so that step holds the permit
+        // throughout.
+        let archiving = {
             let _permit = self.api_permit().await?;
             let doc = match known {
                 Some(doc) => doc,
                 None => Arc::new(self.inner.saby.read_document(document_id).await?),
             };
-            self.inner
-                .saby
-                .archive_document_with(&doc, &dir, &options)
-                .await?
+            if options.source() == ArchiveSource::Zip && zip_link_present(&doc, document_id) {
+                Archiving::ZipDownloaded(Box::new(
+                    self.inner
+                        .saby
+                        .download_zip_archive(&doc, &dir, &options)
+                        .await?,
+                ))
+            } else {
+                Archiving::Done(
+                    self.inner
+                        .saby
+                        .archive_document_with(&doc, &dir, &options)
+                        .await?,
+                )
+            }
+        };
+        let report = match archiving {
+            Archiving::ZipDownloaded(zip) => zip.finish().await?,
+            Archiving::Done(report) => report,
         };
         let files = report.written.len() + report.unchanged.len();
         self.rec.advance(Step::Archived);

@@ -84,6 +84,7 @@ mod signer;
 mod transport;
 
 pub use api::actions::Execution;
+pub use api::archive::PendingZipArchive;
 pub use api::events::{ChangeEvent, EventCursor, EventFeed, EventFilter};
 pub use api::service_stages::PROCESS_SERVICE_ACTION;
 pub use client::{CallOptions, Client};

@@ -2,7 +2,7 @@
 //! their signatures, Saby's zip) and getting them — linked files streamed to disk, not held
 //! in memory. The writing itself (names, atomic writes, syncs) is in [`crate::fs`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -126,7 +126,7 @@ fn manifest(document: &Document, files: &[(&Planned, u64, [u8; 32])]) -> Vec<u8>
 /// was unpacked when it was) and each unpacked file (kind `zip_entry`, with the zip and the
 /// entry it came from). Deterministic, like [`manifest`].
 fn zip_manifest(
-    document: &Document,
+    document_id: Option<&DocumentId>,
     zip_name: &str,
     zip_size: u64,
     zip_sha256: &[u8; 32],
@@ -170,7 +170,7 @@ fn zip_manifest(
         }
     }
     let manifest = json!({
-        "document_id": document.id.as_ref().map(DocumentId::as_str),
+        "document_id": document_id.map(DocumentId::as_str),
         "files": files,
     });
     let mut bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
@@ -294,6 +294,51 @@ impl Client {
         dir: &Path,
         options: &ArchiveOptions,
     ) -> Result<ArchiveReport> {
+        self.download_zip(document, link, dir, options)
+            .await?
+            .finish()
+            .await
+    }
+
+    /// The network half of archiving `document` from its zip
+    /// ([`Client::archive_document_with`] with [`ArchiveSource::Zip`]): creates `dir` and
+    /// streams the zip (`СсылкаНаАрхив`, one request) to a private temporary file beside its
+    /// place in `dir`. Nothing is checked or kept yet: [`PendingZipArchive::finish`] does the
+    /// disk half (the zip checked within the limits, unpacked if asked, kept, the manifest
+    /// written, data and directory synced). Together they do exactly what
+    /// [`Client::archive_document_with`] does; apart, a caller can hold a concurrency permit
+    /// for the request only, not for the disk work.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `document` links no zip (archive it file by file, with
+    /// [`Client::archive_document`]); otherwise the errors of [`Client::download_to_file`]
+    /// and of creating `dir`.
+    pub async fn download_zip_archive(
+        &self,
+        document: &Document,
+        dir: &Path,
+        options: &ArchiveOptions,
+    ) -> Result<PendingZipArchive> {
+        let Some(link) = document
+            .archive_url
+            .as_deref()
+            .filter(|link| !link.trim().is_empty())
+        else {
+            return Err(Error::InvalidInput(
+                "the document links no zip (СсылкаНаАрхив): archive it file by file".to_owned(),
+            ));
+        };
+        self.download_zip(document, link, dir, options).await
+    }
+
+    async fn download_zip(
+        &self,
+        document: &Document,
+        link: &str,
+        dir: &Path,
+        options: &ArchiveOptions,
+    ) -> Result<PendingZipArchive> {
         let dir_owned = dir.to_owned();
         run_blocking(dir, move || create_private_dir_all(&dir_owned)).await?;
         let mut names = UniqueNames::default();
@@ -309,80 +354,18 @@ impl Client {
         let (tmp, downloaded) = self
             .download_to_temp(link, TempPath::beside(&zip_path)?)
             .await?;
-        let (file, zip_size, zip_sha256) = (downloaded.file, downloaded.bytes, downloaded.sha256);
-        // Checked (and unpacked) from the temporary file: nothing is kept unless it passes.
-        let checked = {
-            let (tmp_path, dir_owned) = (tmp.path().to_owned(), dir.to_owned());
-            let (unpack, limits) = (options.unpacks(), options.zip_limits());
-            run_blocking(dir, move || {
-                let entries =
-                    crate::fs::zip::check(&tmp_path, &dir_owned, unpack, limits, &mut names)?;
-                let same = same_contents_blocking(&tmp_path, &dir_owned.join(&zip_name))?;
-                Ok((entries, same, zip_name))
-            })
-            .await
-        };
-        let (entries, same, zip_name) = match checked {
-            Ok(c) => c,
-            Err(e) => {
-                drop(file);
-                tmp.remove().await;
-                return Err(e);
-            }
-        };
-        let mut report = ArchiveReport {
+        Ok(PendingZipArchive {
             dir: dir.to_owned(),
-            ..ArchiveReport::default()
-        };
-        if same {
-            drop(file);
-            tmp.remove().await;
-            #[cfg(unix)]
-            {
-                let target = zip_path.clone();
-                run_blocking(&zip_path, move || {
-                    crate::fs::atomic::set_mode(&target, 0o600).map_err(|source| Error::Io {
-                        path: target.clone(),
-                        source,
-                    })
-                })
-                .await?;
-            }
-            report.unchanged.push(zip_path);
-        } else {
-            tmp.sync_and_persist(file, &zip_path).await?;
-            report.written.push(zip_path);
-        }
-        for e in &entries {
-            if let Some((path, written)) = &e.unpacked {
-                let path = dir.join(path);
-                if *written {
-                    report.written.push(path);
-                } else {
-                    report.unchanged.push(path);
-                }
-            }
-        }
-        let path = dir.join(MANIFEST_FILE_NAME);
-        let bytes = zip_manifest(document, &zip_name, zip_size, &zip_sha256, &entries);
-        let target = path.clone();
-        if run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await? {
-            report.written.push(path.clone());
-        } else {
-            report.unchanged.push(path.clone());
-        }
-        report.manifest = Some(path);
-        if !report.written.is_empty() {
-            let dir_owned = dir.to_owned();
-            run_blocking(dir, move || sync_dir(&dir_owned)).await?;
-        }
-        tracing::info!(
-            written = report.written.len(),
-            unchanged = report.unchanged.len(),
-            entries = entries.len(),
-            "archived document from its zip"
-        );
-        Ok(report)
+            document_id: document.id.clone(),
+            zip_name,
+            names,
+            tmp,
+            file: downloaded.file,
+            size: downloaded.bytes,
+            sha256: downloaded.sha256,
+            unpack: options.unpacks(),
+            limits: options.zip_limits(),
+        })
     }
 
     async fn archive_into(
@@ -501,5 +484,150 @@ impl Client {
             bytes: Bytes::from(manifest(document, &saved)),
         });
         Ok(files)
+    }
+}
+
+/// A document's zip downloaded by [`Client::download_zip_archive`] into a private temporary
+/// file beside its place in the archive, not yet checked or kept. [`finish`](Self::finish)
+/// does the rest, on disk only (no request). Dropped unfinished, it removes the temporary
+/// file and leaves the archive directory as it was.
+#[must_use = "nothing is archived until `finish` is called"]
+pub struct PendingZipArchive {
+    dir: PathBuf,
+    document_id: Option<DocumentId>,
+    zip_name: String,
+    names: UniqueNames,
+    tmp: TempPath,
+    file: tokio::fs::File,
+    size: u64,
+    sha256: [u8; 32],
+    unpack: bool,
+    limits: crate::ZipLimits,
+}
+
+impl std::fmt::Debug for PendingZipArchive {
+    // The zip's name is the document's title, which may hold a surname: not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingZipArchive")
+            .field("dir", &self.dir)
+            .field("document_id", &self.document_id)
+            .field("size", &self.size)
+            .field("unpack", &self.unpack)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingZipArchive {
+    /// The directory the archive goes to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The zip's size in bytes, as downloaded.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The disk half: the zip read back entry by entry within the limits (unpacked beside
+    /// it when asked), kept under the document's title unless the same bytes are already
+    /// there, the manifest written, each file's data synced before its rename and the
+    /// directory synced once — as [`Client::archive_document_with`] describes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidZip`] for a zip that fails the check (nothing is kept, the temporary
+    /// file is removed); [`Error::Io`] for the file system.
+    pub async fn finish(self) -> Result<ArchiveReport> {
+        let Self {
+            dir,
+            document_id,
+            zip_name,
+            mut names,
+            tmp,
+            file,
+            size: zip_size,
+            sha256: zip_sha256,
+            unpack,
+            limits,
+        } = self;
+        let zip_path = dir.join(&zip_name);
+        // Checked (and unpacked) from the temporary file: nothing is kept unless it passes.
+        let checked = {
+            let (tmp_path, dir_owned) = (tmp.path().to_owned(), dir.clone());
+            run_blocking(&dir, move || {
+                let entries =
+                    crate::fs::zip::check(&tmp_path, &dir_owned, unpack, limits, &mut names)?;
+                let same = same_contents_blocking(&tmp_path, &dir_owned.join(&zip_name))?;
+                Ok((entries, same, zip_name))
+            })
+            .await
+        };
+        let (entries, same, zip_name) = match checked {
+            Ok(c) => c,
+            Err(e) => {
+                drop(file);
+                tmp.remove().await;
+                return Err(e);
+            }
+        };
+        let mut report = ArchiveReport {
+            dir: dir.clone(),
+            ..ArchiveReport::default()
+        };
+        if same {
+            drop(file);
+            tmp.remove().await;
+            #[cfg(unix)]
+            {
+                let target = zip_path.clone();
+                run_blocking(&zip_path, move || {
+                    crate::fs::atomic::set_mode(&target, 0o600).map_err(|source| Error::Io {
+                        path: target.clone(),
+                        source,
+                    })
+                })
+                .await?;
+            }
+            report.unchanged.push(zip_path);
+        } else {
+            tmp.sync_and_persist(file, &zip_path).await?;
+            report.written.push(zip_path);
+        }
+        for e in &entries {
+            if let Some((path, written)) = &e.unpacked {
+                let path = dir.join(path);
+                if *written {
+                    report.written.push(path);
+                } else {
+                    report.unchanged.push(path);
+                }
+            }
+        }
+        let path = dir.join(MANIFEST_FILE_NAME);
+        let bytes = zip_manifest(
+            document_id.as_ref(),
+            &zip_name,
+            zip_size,
+            &zip_sha256,
+            &entries,
+        );
+        let target = path.clone();
+        if run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await? {
+            report.written.push(path.clone());
+        } else {
+            report.unchanged.push(path.clone());
+        }
+        report.manifest = Some(path);
+        if !report.written.is_empty() {
+            let dir_owned = dir.clone();
+            run_blocking(&dir, move || sync_dir(&dir_owned)).await?;
+        }
+        tracing::info!(
+            written = report.written.len(),
+            unchanged = report.unchanged.len(),
+            entries = entries.len(),
+            "archived document from its zip"
+        );
+        Ok(report)
     }
 }

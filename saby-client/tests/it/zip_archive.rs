@@ -338,3 +338,86 @@ async fn a_body_that_is_no_zip_or_a_damaged_one_is_not_kept_and_may_be_retried()
         "{err:?}"
     );
 }
+
+/// The two halves (`download_zip_archive` under a caller's permit, then `finish` with disk
+/// work only) keep exactly what `archive_document_with` keeps, with the one request in the
+/// first half; a half-done archive dropped leaves no temporary file behind.
+#[tokio::test]
+async fn the_two_halves_keep_what_the_one_call_keeps() {
+    let sb = Sandbox::start(SandboxConfig::default()).await;
+    let doc = completed(&sb, "zip-halves").await;
+    let client = sb.client();
+    let options = ArchiveOptions::zip().unpack(true);
+
+    let whole = tempfile::tempdir().unwrap();
+    client
+        .archive_document_with(&doc, whole.path(), &options)
+        .await
+        .unwrap();
+
+    let halves = tempfile::tempdir().unwrap();
+    let downloads = sb.download_count();
+    let pending = client
+        .download_zip_archive(&doc, halves.path(), &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        sb.download_count() - downloads,
+        1,
+        "the request is in the first half"
+    );
+    assert_eq!(pending.dir(), halves.path());
+    assert!(
+        tree(halves.path()).keys().all(|name| name.starts_with('.')),
+        "nothing but the hidden temporary file before `finish`: {:?}",
+        tree(halves.path()).keys().collect::<Vec<_>>()
+    );
+    let debug = format!("{pending:?}");
+    assert!(
+        !debug.contains("Договор"),
+        "the title is not printed: {debug}"
+    );
+    let report = pending.finish().await.unwrap();
+    assert_eq!(
+        sb.download_count() - downloads,
+        1,
+        "no request in the second half"
+    );
+    assert_eq!(
+        tree(halves.path()),
+        tree(whole.path()),
+        "the same files, byte for byte"
+    );
+    assert_eq!(report.manifest, Some(halves.path().join("manifest.json")));
+
+    // Dropped before `finish`: the temporary file goes, the archive stays as it was.
+    let dropped = tempfile::tempdir().unwrap();
+    let pending = client
+        .download_zip_archive(&doc, dropped.path(), &options)
+        .await
+        .unwrap();
+    drop(pending);
+    assert!(
+        tree(dropped.path()).is_empty(),
+        "{:?}",
+        tree(dropped.path()).keys()
+    );
+}
+
+#[tokio::test]
+async fn the_first_half_needs_a_zip_link() {
+    let sb = Sandbox::start(SandboxConfig::default()).await;
+    let mut doc = completed(&sb, "zip-none").await;
+    doc.archive_url = None;
+    let dir = tempfile::tempdir().unwrap();
+    let err = sb
+        .client()
+        .download_zip_archive(&doc, dir.path(), &ArchiveOptions::zip())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, saby_client::Error::InvalidInput(_)),
+        "{err:?}"
+    );
+    assert!(tree(dir.path()).is_empty());
+}

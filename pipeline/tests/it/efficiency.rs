@@ -304,32 +304,32 @@ async fn a_backlog_starts_moving_before_it_is_all_recorded() {
     let env = Env::start().await;
     let numbers = env.beorg.add_ready_sets(2_500);
     let store = Arc::new(RecordGate::default());
+    // Counted by the progress callback, which sees every event (a `subscribe` receiver may
+    // lag behind 2,500 `Seen` events and drop some, and then never see the stop condition).
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let all_seen_then_sent = Arc::new(tokio::sync::Notify::new());
+    let on_progress = {
+        let (seen, done) = (Arc::clone(&seen), Arc::clone(&all_seen_then_sent));
+        move |p: &hr_docs_pipeline::Progress| match p.kind {
+            ProgressKind::Seen => {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+            ProgressKind::Sent { .. } if seen.load(Ordering::SeqCst) == 2_500 => {
+                done.notify_one();
+            }
+            _ => {}
+        }
+    };
     let pipeline = env
         .builder(env.config().build().unwrap())
         .store(Arc::clone(&store))
+        .on_progress(on_progress)
         .build()
         .unwrap();
-    let mut events = pipeline.subscribe();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let watcher = tokio::spawn(async move {
-        let mut seen = 0usize;
-        loop {
-            match events.recv().await {
-                Ok(p) if matches!(p.kind, ProgressKind::Seen) => seen += 1,
-                Ok(p) if matches!(p.kind, ProgressKind::Sent { .. }) && seen == 2_500 => break,
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => break,
-            }
-        }
-        let _ = stop.send(());
-    });
     let summary = pipeline
-        .run_once_until(async {
-            let _ = stopped.await;
-        })
+        .run_once_until(async move { all_seen_then_sent.notified().await })
         .await
         .unwrap();
-    watcher.await.unwrap();
     assert_eq!(summary.seen, 2_500, "{summary}");
     assert!(summary.sent >= 1, "{summary}");
     assert!(

@@ -56,6 +56,11 @@ impl fmt::Debug for Pipeline {
     }
 }
 
+/// How many archives may do their disk work (check the zip, sync, rename) at
+/// once, after their download released its API permit. Syncs on one disk gain
+/// little from more; each running one holds a blocking-pool thread.
+pub(crate) const ARCHIVE_DISK_PERMITS: usize = 4;
+
 pub(crate) struct Inner {
     pub(crate) config: PipelineConfig,
     /// The Beorg company: the client's `project_id`.
@@ -79,6 +84,10 @@ pub(crate) struct Inner {
     /// with a backlog, the first sends come after a few requests, not after
     /// every set in flight was fetched (the order of the permits' queue).
     pub(crate) sending: Arc<Semaphore>,
+    /// Bounds the archives doing disk work (the zip's check, fsyncs and renames)
+    /// at once, outside the API permits: [`ARCHIVE_DISK_PERMITS`]. Unbounded,
+    /// every set finishing its archive could park a blocking-pool thread.
+    pub(crate) disk_permits: Arc<Semaphore>,
     /// Sets waiting for a final state, by Saby document id (in-flight only):
     /// the feed hands each the document of its latest event.
     pub(crate) waiters: Mutex<HashMap<String, watch::Sender<Option<Arc<Document>>>>>,
@@ -511,6 +520,7 @@ impl PipelineBuilder {
             inner: Arc::new(Inner {
                 api_permits: Arc::new(Semaphore::new(self.config.concurrency)),
                 sending: Arc::new(Semaphore::new(self.config.concurrency.saturating_mul(2))),
+                disk_permits: Arc::new(Semaphore::new(ARCHIVE_DISK_PERMITS)),
                 config: self.config,
                 company,
                 beorg: self.beorg,

@@ -1031,7 +1031,15 @@ impl Worker<'_> {
             }
         };
         let report = match archiving {
-            Archiving::ZipDownloaded(zip) => zip.finish().await?,
+            Archiving::ZipDownloaded(zip) => {
+                let _disk = tokio::select! {
+                    permit = Arc::clone(&self.inner.disk_permits).acquire_owned() => {
+                        permit.map_err(|_| StepError::Stopped)?
+                    }
+                    () = self.stop.cancelled() => return Err(StepError::Stopped),
+                };
+                zip.finish().await?
+            }
             Archiving::Done(report) => report,
         };
         let files = report.written.len() + report.unchanged.len();

@@ -137,3 +137,74 @@ pub fn pipeline_with(
         .on_progress(on_progress)
         .build()?)
 }
+
+/// The environment a measuring child process reads to reach its parent's sandboxes: the
+/// memory benches run the pipeline in a fresh child so that its peak RSS is the pipeline's
+/// alone, while the sandboxes stay in the parent.
+pub mod child {
+    use super::{BeorgSandbox, SabySandbox};
+    use crate::{Result, http_client};
+
+    const BEORG_URI: &str = "BENCH_BEORG_URI";
+    const BEORG_TOKEN: &str = "BENCH_BEORG_TOKEN";
+    const BEORG_PROJECT: &str = "BENCH_BEORG_PROJECT";
+    const SABY_URI: &str = "BENCH_SABY_URI";
+    const SABY_LOGIN: &str = "BENCH_SABY_LOGIN";
+    const SABY_PASSWORD: &str = "BENCH_SABY_PASSWORD";
+    /// Where the child puts its state file and archive (empty: the system temp dir).
+    pub const WORK_DIR: &str = "BENCH_WORK_DIR";
+
+    /// The parent's side: the variables that point a child at `beorg` and `saby`, with
+    /// `work_dir` for its files.
+    pub fn envs(beorg: &BeorgSandbox, saby: &SabySandbox, work_dir: &str) -> Vec<(String, String)> {
+        vec![
+            (BEORG_URI.to_owned(), beorg.uri()),
+            (BEORG_TOKEN.to_owned(), beorg.token().to_owned()),
+            (BEORG_PROJECT.to_owned(), beorg.project_id().to_owned()),
+            (SABY_URI.to_owned(), saby.uri()),
+            (SABY_LOGIN.to_owned(), saby.login()),
+            (SABY_PASSWORD.to_owned(), saby.password()),
+            (WORK_DIR.to_owned(), work_dir.to_owned()),
+        ]
+    }
+
+    fn env(name: &str) -> Result<String> {
+        std::env::var(name).map_err(|e| format!("{name}: {e}").into())
+    }
+
+    /// The child's side: both clients, built from [`envs`]'s variables, the Saby client
+    /// with `concurrency` requests in flight.
+    ///
+    /// # Errors
+    /// A variable missing, or a client that cannot be built.
+    pub fn clients(concurrency: usize) -> Result<(beorg_client::Client, saby_client::Client)> {
+        let http = http_client()?;
+        let beorg = beorg_client::Client::builder()
+            .base_url(env(BEORG_URI)?)
+            .token(env(BEORG_TOKEN)?)
+            .project_id(env(BEORG_PROJECT)?)
+            .http_client(http.clone())
+            .build()?;
+        let saby = saby_client::Client::builder()
+            .base_url(env(SABY_URI)?)
+            .credentials(saby_client::Credentials::password(
+                env(SABY_LOGIN)?,
+                env(SABY_PASSWORD)?,
+            ))
+            .http_client(http)
+            .max_in_flight(concurrency)
+            .build()?;
+        Ok((beorg, saby))
+    }
+
+    /// The child's side: a fresh directory under [`WORK_DIR`] (else the system temp dir).
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn work_dir() -> Result<tempfile::TempDir> {
+        Ok(match std::env::var(WORK_DIR) {
+            Ok(parent) if !parent.is_empty() => tempfile::tempdir_in(parent)?,
+            _ => tempfile::tempdir()?,
+        })
+    }
+}

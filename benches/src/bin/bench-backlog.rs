@@ -24,25 +24,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use beorg_sandbox::{Sandbox as BeorgSandbox, SandboxConfig as BeorgConfig};
+use hr_docs_benches::Result;
 use hr_docs_benches::args::Args;
 use hr_docs_benches::flow::{self, FlowOptions};
 use hr_docs_benches::report::{Row, Target};
 use hr_docs_benches::rss::{self, Memory};
-use hr_docs_benches::{Result, http_client};
 use hr_docs_pipeline::ProgressKind;
 use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
-
-const ENV_BEORG_URI: &str = "BENCH_BEORG_URI";
-const ENV_BEORG_TOKEN: &str = "BENCH_BEORG_TOKEN";
-const ENV_BEORG_PROJECT: &str = "BENCH_BEORG_PROJECT";
-const ENV_SABY_URI: &str = "BENCH_SABY_URI";
-const ENV_SABY_LOGIN: &str = "BENCH_SABY_LOGIN";
-const ENV_SABY_PASSWORD: &str = "BENCH_SABY_PASSWORD";
-const ENV_WORK_DIR: &str = "BENCH_WORK_DIR";
-
-fn env(name: &str) -> Result<String> {
-    std::env::var(name).map_err(|e| format!("{name}: {e}").into())
-}
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -82,26 +70,8 @@ fn trace(label: &str) {
 /// sent.
 async fn child(sets: u64, concurrency: usize) -> Result<Backlog> {
     let before = Memory::read()?;
-    let http = http_client()?;
-    let beorg = beorg_client::Client::builder()
-        .base_url(env(ENV_BEORG_URI)?)
-        .token(env(ENV_BEORG_TOKEN)?)
-        .project_id(env(ENV_BEORG_PROJECT)?)
-        .http_client(http.clone())
-        .build()?;
-    let saby = saby_client::Client::builder()
-        .base_url(env(ENV_SABY_URI)?)
-        .credentials(saby_client::Credentials::password(
-            env(ENV_SABY_LOGIN)?,
-            env(ENV_SABY_PASSWORD)?,
-        ))
-        .http_client(http)
-        .max_in_flight(concurrency)
-        .build()?;
-    let dir = match std::env::var(ENV_WORK_DIR) {
-        Ok(parent) if !parent.is_empty() => tempfile::tempdir_in(parent)?,
-        _ => tempfile::tempdir()?,
-    };
+    let (beorg, saby) = flow::child::clients(concurrency)?;
+    let dir = flow::child::work_dir()?;
     let options = FlowOptions {
         concurrency,
         max_in_flight: 256,
@@ -204,15 +174,7 @@ fn measure(
         let saby = SabySandbox::start(SabyConfig::default().latency(latency)).await;
         beorg.add_ready_sets(sets);
         eprintln!("bench-backlog: {sets} sets seeded in {:.1?}", seeding.elapsed());
-        let envs = vec![
-            (ENV_BEORG_URI.to_owned(), beorg.uri()),
-            (ENV_BEORG_TOKEN.to_owned(), beorg.token().to_owned()),
-            (ENV_BEORG_PROJECT.to_owned(), beorg.project_id().to_owned()),
-            (ENV_SABY_URI.to_owned(), saby.uri()),
-            (ENV_SABY_LOGIN.to_owned(), saby.login()),
-            (ENV_SABY_PASSWORD.to_owned(), saby.password()),
-            (ENV_WORK_DIR.to_owned(), work_dir.to_owned()),
-        ];
+        let envs = flow::child::envs(&beorg, &saby, work_dir);
         let args = vec![
             "child".to_owned(),
             "--sets".to_owned(),

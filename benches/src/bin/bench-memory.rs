@@ -200,10 +200,7 @@ async fn saby_archive(bytes: usize, in_memory: bool) -> Result<Measured> {
             "Вложение": [{"Идентификатор": "a1", "Файл": {"Имя": "Скан_Иванов.pdf", "Ссылка": format!("/file/{bytes}")}}]
         }))?)
     };
-    let dir = match std::env::var(ENV_WORK_DIR) {
-        Ok(parent) if !parent.is_empty() => tempfile::tempdir_in(parent)?,
-        _ => tempfile::tempdir()?,
-    };
+    let dir = flow::child::work_dir()?;
     let archive = |doc: saby_client::Document| {
         let (saby, dir) = (&saby, dir.path());
         async move {
@@ -231,42 +228,11 @@ async fn saby_archive(bytes: usize, in_memory: bool) -> Result<Measured> {
     finish_measuring(before)
 }
 
-/// Environment variables through which the parent hands the sandboxes to a `run-once` child.
-const ENV_BEORG_URI: &str = "BENCH_BEORG_URI";
-const ENV_BEORG_TOKEN: &str = "BENCH_BEORG_TOKEN";
-const ENV_BEORG_PROJECT: &str = "BENCH_BEORG_PROJECT";
-const ENV_SABY_URI: &str = "BENCH_SABY_URI";
-const ENV_SABY_LOGIN: &str = "BENCH_SABY_LOGIN";
-const ENV_SABY_PASSWORD: &str = "BENCH_SABY_PASSWORD";
-const ENV_WORK_DIR: &str = "BENCH_WORK_DIR";
-
-fn env(name: &str) -> Result<String> {
-    std::env::var(name).map_err(|e| format!("{name}: {e}").into())
-}
-
 /// `run_once` over whatever the parent's sandboxes hold; the peak covers the whole run.
 async fn run_once(concurrency: usize) -> Result<Measured> {
     let before = Memory::read()?;
-    let http = http_client()?;
-    let beorg = beorg_client::Client::builder()
-        .base_url(env(ENV_BEORG_URI)?)
-        .token(env(ENV_BEORG_TOKEN)?)
-        .project_id(env(ENV_BEORG_PROJECT)?)
-        .http_client(http.clone())
-        .build()?;
-    let saby = saby_client::Client::builder()
-        .base_url(env(ENV_SABY_URI)?)
-        .credentials(saby_client::Credentials::password(
-            env(ENV_SABY_LOGIN)?,
-            env(ENV_SABY_PASSWORD)?,
-        ))
-        .http_client(http)
-        .max_in_flight(concurrency)
-        .build()?;
-    let dir = match std::env::var(ENV_WORK_DIR) {
-        Ok(parent) if !parent.is_empty() => tempfile::tempdir_in(parent)?,
-        _ => tempfile::tempdir()?,
-    };
+    let (beorg, saby) = flow::child::clients(concurrency)?;
+    let dir = flow::child::work_dir()?;
     let options = FlowOptions {
         concurrency,
         max_in_flight: 256,
@@ -402,7 +368,7 @@ fn attachment_rows(mib: usize, work_dir: &str) -> Result<()> {
             false,
         ),
     ];
-    let envs = [(ENV_WORK_DIR.to_owned(), work_dir.to_owned())];
+    let envs = [(flow::child::WORK_DIR.to_owned(), work_dir.to_owned())];
     for (kind, label, has_target) in cases {
         let m = run_child(&[kind.to_owned(), "--mib".into(), mib.to_string()], &envs)?;
         let above = m.above_baseline_mib();
@@ -435,15 +401,7 @@ fn run_once_peak(
         let seeding = Instant::now();
         let sandboxes = Sandboxes::start(Duration::ZERO, sets).await;
         eprintln!("bench-memory: {sets} sets seeded in {:.1?}", seeding.elapsed());
-        let envs = vec![
-            (ENV_BEORG_URI.to_owned(), sandboxes.beorg.uri()),
-            (ENV_BEORG_TOKEN.to_owned(), sandboxes.beorg.token().to_owned()),
-            (ENV_BEORG_PROJECT.to_owned(), sandboxes.beorg.project_id().to_owned()),
-            (ENV_SABY_URI.to_owned(), sandboxes.saby.uri()),
-            (ENV_SABY_LOGIN.to_owned(), sandboxes.saby.login()),
-            (ENV_SABY_PASSWORD.to_owned(), sandboxes.saby.password()),
-            (ENV_WORK_DIR.to_owned(), work_dir.to_owned()),
-        ];
+        let envs = flow::child::envs(&sandboxes.beorg, &sandboxes.saby, work_dir);
         let args = vec!["run-once".to_owned(), "--concurrency".to_owned(), concurrency.to_string()];
         let started = Instant::now();
         let parent_cpu = rss::cpu_time()?;

@@ -192,7 +192,10 @@ impl Pipeline {
         }
     }
 
-    /// Receives every [`Progress`] event from now on.
+    /// Receives the [`Progress`] events from now on. A receiver that falls more than
+    /// [`PROGRESS_CHANNEL_CAPACITY`] events behind loses the oldest ones
+    /// (`RecvError::Lagged`): to count or record every event, use
+    /// [`PipelineBuilder::on_progress`], which is called for each.
     pub fn subscribe(&self) -> broadcast::Receiver<Progress> {
         self.inner.progress.subscribe()
     }

@@ -168,6 +168,21 @@ pub mod child {
         ]
     }
 
+    /// The command that runs this benchmark binary as a child: under `BENCH_CHILD_WRAPPER`
+    /// when it is set (`heaptrack`, or any command taking a program and its arguments — to
+    /// profile the child's heap, or count its threads), else the binary itself.
+    pub fn command() -> Result<std::process::Command> {
+        let exe = std::env::current_exe()?;
+        Ok(match std::env::var("BENCH_CHILD_WRAPPER") {
+            Ok(wrapper) if !wrapper.is_empty() => {
+                let mut c = std::process::Command::new(wrapper);
+                c.arg(exe);
+                c
+            }
+            _ => std::process::Command::new(exe),
+        })
+    }
+
     fn env(name: &str) -> Result<String> {
         std::env::var(name).map_err(|e| format!("{name}: {e}").into())
     }

@@ -18,7 +18,7 @@
 //! Usage: `bench-backlog [--small 10000] [--large 100000] [--latency-ms 20] [--concurrency 8]
 //! [--dir DIR]`.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -198,7 +198,7 @@ fn measure(
 }
 
 fn run_child(args: &[String], envs: &[(String, String)]) -> Result<Backlog> {
-    let output = Command::new(std::env::current_exe()?)
+    let output = flow::child::command()?
         .args(args)
         .envs(envs.iter().map(|(k, v)| (k, v)))
         .stderr(Stdio::inherit())

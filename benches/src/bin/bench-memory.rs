@@ -20,7 +20,7 @@
 //! `MEM <baseline rss KiB> <peak KiB> <cpu ms>` line. `BENCH_CHILD_WRAPPER=heaptrack` runs
 //! each child under that command (a heap profile of the pipeline alone).
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -298,17 +298,7 @@ fn child(args: &Args) -> Result<()> {
 
 /// Runs `bench-memory child <args>` and reads its `MEM` line.
 fn run_child(args: &[String], envs: &[(String, String)]) -> Result<Measured> {
-    // BENCH_CHILD_WRAPPER=heaptrack (or any command taking a program and its arguments):
-    // runs the child under it, e.g. to profile the heap of the run_once child.
-    let exe = std::env::current_exe()?;
-    let mut command = match std::env::var("BENCH_CHILD_WRAPPER") {
-        Ok(wrapper) if !wrapper.is_empty() => {
-            let mut c = Command::new(wrapper);
-            c.arg(exe);
-            c
-        }
-        _ => Command::new(exe),
-    };
+    let mut command = flow::child::command()?;
     let output = command
         .arg("child")
         .args(args)

@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+use compact_str::{CompactString, ToCompactString as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// The id of a *set* (a «комплект» of one employee's documents), such as `"s-12345"`.
@@ -15,6 +16,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 ///
 /// Ordering is numeric where both ids have a number (`s-9 < s-10`), then textual.
 ///
+/// An id of up to 24 bytes (every `s-<number>`) is stored inline, without an allocation:
+/// a first poll over a year's backlog holds hundreds of thousands of them.
+///
 /// ```
 /// use beorg_client::SetId;
 /// let id = SetId::from_number(16);
@@ -24,17 +28,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// assert!(SetId::from_number(9) < SetId::from_number(10));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SetId(String);
+pub struct SetId(CompactString);
 
 impl SetId {
     /// An id taken verbatim (no prefix added).
     pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
+        let id: String = id.into();
+        Self(CompactString::from(id.as_str()))
     }
 
     /// The id `s-N` of set number `n`.
     pub fn from_number(n: u64) -> Self {
-        Self(format!("s-{n}"))
+        let mut id = CompactString::const_new("s-");
+        id.push_str(&n.to_compact_string());
+        Self(id)
     }
 
     /// The set number: `s-16` and `16` give `Some(16)`; anything else `None`.
@@ -53,7 +60,7 @@ impl SetId {
 
     /// Consumes the id, returning the string.
     pub fn into_string(self) -> String {
-        self.0
+        self.0.into_string()
     }
 }
 
@@ -111,7 +118,7 @@ impl FromStr for SetId {
         if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '/') {
             return Err(ParseSetIdError);
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(CompactString::from(s)))
     }
 }
 
@@ -142,7 +149,7 @@ impl<'de> Deserialize<'de> for SetId {
                 if v.is_empty() {
                     return Err(E::custom("empty set id"));
                 }
-                Ok(SetId(v.to_owned()))
+                Ok(SetId(CompactString::from(v)))
             }
         }
         d.deserialize_any(V)
@@ -167,6 +174,21 @@ mod tests {
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"s-16\"");
         assert_eq!(SetId::new("s-x").number(), None);
         assert!("a b".parse::<SetId>().is_err());
+    }
+
+    #[test]
+    fn short_ids_are_inline_and_long_ids_kept_whole() {
+        assert_eq!(std::mem::size_of::<SetId>(), 24);
+        let n = SetId::from_number(u64::MAX);
+        assert_eq!(n.as_str(), format!("s-{}", u64::MAX));
+        assert!(!n.0.is_heap_allocated(), "s-<u64> fits inline");
+        assert_eq!(n.number(), Some(u64::MAX));
+        let long = "комплект-сотрудника-0000000001";
+        let id: SetId = long.parse().unwrap();
+        assert_eq!(id.as_str(), long);
+        assert_eq!(id.clone().into_string(), long);
+        assert_eq!(SetId::new(long.to_owned()), id);
+        assert!(!SetId::new("s-0").0.is_heap_allocated());
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub use record::{
 pub use rules::{advance_watermark, replay_failed};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use sqlite::{MergedSet, SqliteStore, Synchronous};
+pub use sqlite::{MergedSet, SqliteOptions, SqliteStore, Synchronous};
 
 use crate::error::StoreError;
 

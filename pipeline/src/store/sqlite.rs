@@ -142,10 +142,68 @@ const WINDOW: &str = "SELECT number, status, first_seen_ms FROM sets
 /// The pending sets of a company (back-pressure before a Beorg poll).
 const PENDING_COUNT: &str = "SELECT COUNT(*) FROM sets WHERE company = ?1 AND status = 'pending'";
 
-/// Page cache of the state file's connection, in KiB (`PRAGMA cache_size` takes a negative
-/// number for KiB): SQLite's default of 2 MiB no longer holds the indexes' hot pages once
-/// about 100,000 sets are stored. The cache grows only as pages are used.
-const CACHE_KIB: i64 = 16_000;
+/// How a [`SqliteStore`] opens its file: durability and page cache. `Default` is
+/// `synchronous=FULL` and SQLite's own 2 MiB page cache.
+///
+/// ```
+/// use hr_docs_pipeline::store::{SqliteOptions, SqliteStore, Synchronous};
+/// let dir = tempfile::tempdir()?;
+/// let options = SqliteOptions::default()
+///     .synchronous(Synchronous::Normal)
+///     .cache_kib(8 * 1024);
+/// let store = SqliteStore::open_with_options(dir.path().join("state.db"), &options)?;
+/// # drop(store);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    synchronous: Synchronous,
+    cache_kib: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            cache_kib: SqliteOptions::DEFAULT_CACHE_KIB,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// The default page cache: 2,000 KiB, SQLite's own default. The pipeline's steps
+    /// touch a few pages each (the set's row and index entries, one at a time), and pages
+    /// not in this cache come from the operating system's file cache: a larger cache
+    /// measured no faster per update at 100,000 stored sets (`bench-store`), while it
+    /// fills as a first run records a large backlog — 16 MiB of peak memory at 100,000
+    /// sets (docs/performance.md).
+    pub const DEFAULT_CACHE_KIB: u32 = 2_000;
+
+    /// The `synchronous` setting (default [`Synchronous::Full`]).
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// The connection's page cache in KiB (`PRAGMA cache_size=-N`; default
+    /// [`DEFAULT_CACHE_KIB`](Self::DEFAULT_CACHE_KIB)). It grows only as pages are used, up
+    /// to this bound; `0` is taken as SQLite's minimum (a few pages).
+    pub fn cache_kib(mut self, kib: u32) -> Self {
+        self.cache_kib = kib;
+        self
+    }
+
+    /// The `synchronous` setting.
+    pub fn synchronous_setting(&self) -> Synchronous {
+        self.synchronous
+    }
+
+    /// The page cache bound in KiB.
+    pub fn cache_kib_setting(&self) -> u32 {
+        self.cache_kib
+    }
+}
 
 /// SQLite's `synchronous` setting for the state file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -238,7 +296,14 @@ impl SqliteStore {
         Self::open_with(path, Synchronous::Full)
     }
 
-    /// Opens the state file with the given durability setting.
+    /// Opens the state file with the given durability setting (and the default page
+    /// cache): [`open_with_options`](Self::open_with_options) with
+    /// `SqliteOptions::default().synchronous(synchronous)`.
+    pub fn open_with(path: impl AsRef<Path>, synchronous: Synchronous) -> Result<Self, StoreError> {
+        Self::open_with_options(path, &SqliteOptions::default().synchronous(synchronous))
+    }
+
+    /// Opens the state file with the given [`SqliteOptions`].
     ///
     /// The state holds set ids and error texts, not recognized values, but
     /// it is an employer's record of who was processed: on Unix the database,
@@ -246,7 +311,10 @@ impl SqliteStore {
     /// directories this creates for it `0700`, whatever the umask (a file an
     /// older version left readable is made `0600` too). A directory that
     /// already existed keeps its mode.
-    pub fn open_with(path: impl AsRef<Path>, synchronous: Synchronous) -> Result<Self, StoreError> {
+    pub fn open_with_options(
+        path: impl AsRef<Path>,
+        options: &SqliteOptions,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir_all(parent)?;
@@ -312,12 +380,13 @@ impl SqliteStore {
                 value: mode,
             });
         }
-        let sync = match synchronous {
+        let sync = match options.synchronous {
             Synchronous::Full => "FULL",
             Synchronous::Normal => "NORMAL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-{CACHE_KIB};"
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-{};",
+            options.cache_kib
         ))
         .map_err(StoreError::sqlite("setting pragmas"))?;
         migrate(&mut conn)?;
@@ -1447,6 +1516,33 @@ impl StateStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The page cache is the one configured (SQLite's 2 MiB by default), and the
+    /// durability setting goes with it.
+    #[test]
+    fn options_set_the_page_cache_and_synchronous() {
+        let pragma = |store: &SqliteStore, name: &str| -> i64 {
+            store
+                .shared
+                .conn()
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("a.db")).unwrap();
+        assert_eq!(pragma(&store, "cache_size"), -2_000);
+        assert_eq!(pragma(&store, "synchronous"), 2, "FULL");
+        let options = SqliteOptions::default()
+            .synchronous(Synchronous::Normal)
+            .cache_kib(16_000);
+        assert_eq!(options.cache_kib_setting(), 16_000);
+        assert_eq!(options.synchronous_setting(), Synchronous::Normal);
+        let store = SqliteStore::open_with_options(dir.path().join("b.db"), &options).unwrap();
+        assert_eq!(pragma(&store, "cache_size"), -16_000);
+        assert_eq!(pragma(&store, "synchronous"), 1, "NORMAL");
+        let store = SqliteStore::open_with(dir.path().join("c.db"), Synchronous::Normal).unwrap();
+        assert_eq!(pragma(&store, "cache_size"), -2_000);
+    }
 
     /// The watermark window and the back-pressure count are index ranges (no
     /// table scan), so their cost never grows with the settled history below

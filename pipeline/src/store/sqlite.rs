@@ -222,8 +222,9 @@ pub enum Synchronous {
 
 /// The embedded default state store: a SQLite database in WAL mode.
 ///
-/// - One transaction per update (a primary-key upsert); indexes cover every
-///   query. The watermark's [window](StateStore::window) (read once per Beorg
+/// - Each update is a primary-key upsert, committed before [`save`](StateStore::save)
+///   returns; updates that arrive while the connection is busy are committed together
+///   (group commit: one transaction, one fsync). Indexes cover every query. The watermark's [window](StateStore::window) (read once per Beorg
 ///   poll) is one index range over the sets at or above `start_id` (the
 ///   in-flight window), never the settled history below it.
 /// - Every call runs on tokio's blocking pool, **one at a time**: the calls
@@ -263,6 +264,11 @@ pub struct SqliteStore {
 /// long as any call (or the store) lives.
 struct Shared {
     conn: Mutex<Connection>,
+    /// Saves waiting for their commit (see [`SqliteStore::save`]).
+    saves: Mutex<Vec<PendingSave>>,
+    /// Transactions of saves committed (the tests check the grouping).
+    #[cfg(test)]
+    batches: std::sync::atomic::AtomicUsize,
     path: PathBuf,
     // Held (locked) for the store's lifetime; released on drop.
     _lock: File,
@@ -274,6 +280,18 @@ impl Shared {
         // transaction is rolled back on drop), so a poisoned mutex is usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The queue of saves not yet committed. Only pushed to and taken from, never
+    /// left half-changed: a poisoned mutex is usable.
+    fn saves(&self) -> MutexGuard<'_, Vec<PendingSave>> {
+        self.saves.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A save waiting for the transaction that commits it, and where its outcome goes.
+struct PendingSave {
+    record: SetRecord,
+    done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -393,6 +411,9 @@ impl SqliteStore {
         Ok(Self::with_permits(
             Shared {
                 conn: Mutex::new(conn),
+                saves: Mutex::new(Vec::new()),
+                #[cfg(test)]
+                batches: std::sync::atomic::AtomicUsize::new(0),
                 path,
                 _lock: lock,
             },
@@ -1231,18 +1252,16 @@ fn encode_review(r: &SetRecord) -> Result<(String, String), StoreError> {
     Ok((findings, review::decisions_to_json(&r.decisions)))
 }
 
-fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
+/// Writes one set's row inside the caller's transaction (or savepoint).
+fn save_in(conn: &Connection, r: &SetRecord) -> Result<(), StoreError> {
     let attachment_ids = encode_attachment_ids(r)?;
     let (findings, decisions) = encode_review(r)?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(StoreError::sqlite("starting a transaction"))?;
     // A set's identity, `number`, contour and first-seen time never change
     // after it is recorded, and its status changes once or twice in its life:
     // most steps touch neither index (`sets_by_number`, `sets_by_status`),
     // only the row.
     let execute = |sql: &str| {
-        tx.prepare_cached(sql)
+        conn.prepare_cached(sql)
             .and_then(|mut stmt| execute_row(&mut stmt, r, &attachment_ids, &findings, &decisions))
             .map_err(StoreError::sqlite("saving a set"))
     };
@@ -1255,7 +1274,85 @@ fn save(conn: &mut Connection, r: &SetRecord) -> Result<(), StoreError> {
     if updated == 0 {
         execute(&insert_sql("INSERT"))?;
     }
-    tx.commit().map_err(StoreError::sqlite("committing a set"))
+    Ok(())
+}
+
+/// A database error several waiting saves share (a failed commit of their
+/// transaction): each gets an error with the same text and source.
+#[derive(Debug)]
+struct SharedSqliteError(Arc<rusqlite::Error>);
+
+impl std::fmt::Display for SharedSqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedSqliteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Commits the queued saves in one transaction and tells each its outcome. A lone save
+/// is written as before (no savepoint); with several, each record gets a savepoint, so a
+/// record whose statements fail is rolled back and told so while the others commit. If
+/// the transaction cannot start or commit, every save in it is told, and none is kept.
+fn save_batch(conn: &mut Connection, batch: Vec<PendingSave>) {
+    let shared_failure = |context: &'static str, e: rusqlite::Error| {
+        let e = Arc::new(e);
+        move || StoreError::Database {
+            context,
+            source: Box::new(SharedSqliteError(Arc::clone(&e))),
+        }
+    };
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let failure = shared_failure("starting a transaction", e);
+            for save in batch {
+                let _ = save.done.send(Err(failure()));
+            }
+            return;
+        }
+    };
+    let lone = batch.len() == 1;
+    let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(batch.len());
+    for save in &batch {
+        let outcome = if lone {
+            save_in(&tx, &save.record)
+        } else {
+            tx.savepoint()
+                .map_err(StoreError::sqlite("starting a savepoint"))
+                .and_then(|sp| {
+                    save_in(&sp, &save.record)?;
+                    sp.commit()
+                        .map_err(StoreError::sqlite("releasing a savepoint"))
+                })
+        };
+        outcomes.push(outcome);
+    }
+    if lone && outcomes.iter().any(Result::is_err) {
+        // Nothing else to keep: rolled back on drop.
+        drop(tx);
+        for (save, outcome) in batch.into_iter().zip(outcomes) {
+            let _ = save.done.send(outcome);
+        }
+        return;
+    }
+    match tx.commit() {
+        Ok(()) => {
+            for (save, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = save.done.send(outcome);
+            }
+        }
+        Err(e) => {
+            let failure = shared_failure("committing a set", e);
+            for (save, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = save.done.send(outcome.and_then(|()| Err(failure())));
+            }
+        }
+    }
 }
 
 fn pending_count(conn: &mut Connection, company: &str) -> Result<u64, StoreError> {
@@ -1451,9 +1548,51 @@ impl StateStore for SqliteStore {
         self.blocking(move |c| insert_new(c, &records)).await
     }
 
+    /// Group commit: the save is queued, and whichever save gets the connection next
+    /// commits every save queued by then in **one** transaction — one fsync for all. When
+    /// many sets finish a step at the same moment (32 requests answered together), they
+    /// no longer wait for 32 fsyncs one after the other. Durability is unchanged: this
+    /// returns only once the transaction holding this record has committed (with the
+    /// store's `synchronous` setting). Each record is saved in its own savepoint, so a
+    /// record that fails fails alone.
     async fn save(&self, record: &SetRecord) -> Result<(), StoreError> {
-        let record = record.clone();
-        self.blocking(move |c| save(c, &record)).await
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.shared.saves().push(PendingSave {
+            record: record.clone(),
+            done,
+        });
+        // The semaphore is never closed: waiting for a permit cannot fail.
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Other {
+                message: "state store closed".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+        let batch = std::mem::take(&mut *self.shared.saves());
+        if batch.is_empty() {
+            // An earlier save took this record into its transaction.
+            drop(permit);
+        } else {
+            let shared = Arc::clone(&self.shared);
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                #[cfg(test)]
+                shared
+                    .batches
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                save_batch(&mut shared.conn(), batch);
+            })
+            .await
+            .map_err(|e| StoreError::Other {
+                message: "state store task failed".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+        }
+        outcome.await.map_err(|_| StoreError::Other {
+            message: "state store task failed before the save was committed".to_owned(),
+            source: None,
+        })?
     }
 
     async fn get(&self, company: &str, set_id: &SetId) -> Result<Option<SetRecord>, StoreError> {
@@ -1516,6 +1655,114 @@ impl StateStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Saves queued while the connection is busy are committed together: one
+    /// transaction for all of them, each record saved, each caller told.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn saves_queued_behind_a_busy_connection_commit_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
+        let commits = |store: &SqliteStore| -> i64 {
+            store
+                .shared
+                .conn()
+                .query_row("SELECT COUNT(*) FROM sets", [], |r| r.get(0))
+                .unwrap()
+        };
+        // Hold the connection (the store's one permit) while 20 saves queue.
+        let held = Arc::clone(&store.permits).acquire_owned().await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 1..=20u64 {
+            let store = Arc::clone(&store);
+            tasks.spawn(async move {
+                let mut rec = SetRecord::seen_at("4821", SetId::from_number(n), now);
+                rec.advance(Step::Written);
+                store.save(&rec).await
+            });
+        }
+        while store.shared.saves().len() < 20 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            commits(&store),
+            0,
+            "nothing committed while the connection is held"
+        );
+        drop(held);
+        while let Some(outcome) = tasks.join_next().await {
+            outcome.unwrap().unwrap();
+        }
+        assert_eq!(commits(&store), 20, "every queued save is stored");
+        assert_eq!(
+            store
+                .shared
+                .batches
+                .load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one transaction for the 20 queued saves"
+        );
+        for n in 1..=20u64 {
+            let rec = store
+                .get("4821", &SetId::from_number(n))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(rec.step, Step::Written);
+        }
+    }
+
+    /// In a batch, a record whose statements fail is rolled back and its caller told;
+    /// the others commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_save_in_a_batch_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
+        store
+            .shared
+            .conn()
+            .execute_batch(
+                "CREATE TEMP TRIGGER refuse BEFORE INSERT ON main.sets
+                 WHEN NEW.set_id = 's-2' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            )
+            .unwrap();
+        let held = Arc::clone(&store.permits).acquire_owned().await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        let mut tasks = Vec::new();
+        for n in 1..=3u64 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                store
+                    .save(&SetRecord::seen_at("4821", SetId::from_number(n), now))
+                    .await
+            }));
+        }
+        while store.shared.saves().len() < 3 {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+        let err = outcomes[1].as_ref().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Database {
+                    context: "saving a set",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
+        for (n, kept) in [(1, true), (2, false), (3, true)] {
+            let stored = store.get("4821", &SetId::from_number(n)).await.unwrap();
+            assert_eq!(stored.is_some(), kept, "s-{n}");
+        }
+    }
 
     /// The page cache is the one configured (SQLite's 2 MiB by default), and the
     /// durability setting goes with it.

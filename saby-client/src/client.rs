@@ -21,7 +21,7 @@ use url::Url;
 
 use crate::config::{ClientBuilder, Config, Credentials};
 use crate::error::{Error, Result, RpcError, excerpt};
-use crate::fs::atomic::BlockingFiles;
+use crate::fs::blocking::BlockingFiles;
 use crate::retry::{
     AttemptState, Idempotency, RetryDecision, StopReason, failure_of, is_read_only,
 };

@@ -412,9 +412,9 @@ impl ClientBuilder {
         self.allow_insecure_http = allow;
         self
     }
-    /// At most `n` blocking file steps of this client (and its clones) at once on tokio's
-    /// blocking pool (default 4, [`DEFAULT_MAX_BLOCKING_FILE_TASKS`]); `0` is refused by
-    /// [`build`](Self::build).
+    /// At most `n` blocking file steps of this client (and its clones) at once, on at most
+    /// `n` threads of the client's own (default 4, [`DEFAULT_MAX_BLOCKING_FILE_TASKS`]);
+    /// `0` is refused by [`build`](Self::build).
     ///
     /// What it bounds: the disk work of [`Client::download_to_file`], [`Client::archive`]
     /// and its variants, and [`PendingZipArchive::finish`](crate::PendingZipArchive::finish)
@@ -425,13 +425,20 @@ impl ClientBuilder {
     /// permit; the network does not (a download's request and body are bounded by
     /// [`max_in_flight`](Self::max_in_flight)).
     ///
-    /// Why: tokio starts a new blocking-pool thread (up to 512 by default) for each
-    /// blocking task that finds no idle thread, and keeps it for 10 s. Many downloads
-    /// finishing together would each take one, and every extra thread's stack and malloc
-    /// arena stays in the process's memory. File steps on one disk gain little from more
-    /// parallelism than a few. Raise it for storage that gains from many parallel writes
+    /// Why: file steps on one disk gain little from more parallelism than a few, and each
+    /// thread costs memory. The steps do not run on tokio's blocking pool: tokio starts a
+    /// new pool thread (up to 512 by default, each kept 10 s) for every blocking task that
+    /// finds no idle thread at that instant, and a thread that has just finished a step is
+    /// not idle yet, so many downloads finishing together — even behind a semaphore — grew
+    /// the pool, and every extra thread's stack and malloc arena stayed in the process's
+    /// memory. The client's threads (named `saby-client-fs`) are started when needed, never
+    /// more than `n`, and each ends after 10 s without work.
+    ///
+    /// A step handed over runs to its end even if the call that asked for it is dropped
+    /// (a temporary file then removes itself); a process that exits meanwhile cuts it off,
+    /// as it would any thread. Raise `n` for storage that gains from many parallel writes
     /// (a network file system with high latency). [`write_archive`](crate::write_archive),
-    /// which has no client, is one blocking task per call and not counted.
+    /// which has no client, is one task on tokio's blocking pool per call and not counted.
     pub fn max_blocking_file_tasks(mut self, n: usize) -> Self {
         self.max_blocking_file_tasks = n;
         self

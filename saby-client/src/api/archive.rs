@@ -13,9 +13,10 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::fs::archive::{MANIFEST_FILE_NAME, UniqueNames};
 use crate::fs::atomic::{
-    BlockingFiles, TempPath, create_private_dir_all, is_plain_file_name, keep_unless_same_blocking,
-    sync_dir, write_if_changed_blocking,
+    TempPath, create_private_dir_all, is_plain_file_name, keep_unless_same_blocking, sync_dir,
+    write_if_changed_blocking,
 };
+use crate::fs::blocking::BlockingFiles;
 use crate::fs::{ArchiveFile, ArchiveOptions, ArchiveReport, ArchiveSource, sanitize_file_name};
 use crate::model::{Document, DocumentId};
 

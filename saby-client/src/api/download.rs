@@ -420,9 +420,9 @@ mod tests {
         }
     }
 
-    /// Without the bound, many downloads finishing together each take a blocking-pool
-    /// thread. The probe counts the client's blocking file steps running at once; each
-    /// step is held 3 ms so that concurrent ones overlap (the assertion is on the count).
+    /// Without the bound, many downloads finishing together each take a thread. The probe
+    /// counts the client's blocking file steps running at once and its file threads; each
+    /// step is held 3 ms so that concurrent ones overlap (the assertions are on counts).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_downloads_never_run_more_file_steps_than_the_bound() {
         let (server, zip) = server(8).await;
@@ -440,6 +440,8 @@ mod tests {
             peak >= 2,
             "the steps never overlapped ({peak}): the test proves nothing"
         );
+        let threads = bounded.files().probe.peak_threads();
+        assert!(threads <= 3, "{threads} file threads, bound 3");
 
         // The same work with a bound too high to matter: the steps do overlap beyond 3, so
         // the assertion above would fail without the bound.
@@ -449,6 +451,7 @@ mod tests {
         everything_at_once(&loose, &server.uri(), &zip, 8, again.path()).await;
         let peak = loose.files().probe.peak();
         assert!(peak > 3, "only {peak} steps at once without a real bound");
+        assert!(loose.files().probe.peak_threads() > 3);
     }
 
     /// The blocking steps a download costs: a body up to 256 KiB one write, a larger one a

@@ -1,13 +1,11 @@
 //! Atomic, durable file writes: hidden temporary files beside their target, data synced
 //! before the rename, directories synced after it, contents compared without reading a
-//! file whole, and blocking file work kept off the async runtime.
+//! file whole. (Where the blocking work runs: [`crate::fs::blocking`].)
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 
@@ -225,117 +223,6 @@ impl Drop for TempPath {
     }
 }
 
-/// The blocking file work of one [`Client`](crate::Client) and its clones, bounded: at most
-/// `n` of its steps (a download's writes, syncs, renames, a zip's check, directory syncs)
-/// run on tokio's blocking pool at once
-/// ([`ClientBuilder::max_blocking_file_tasks`](crate::ClientBuilder::max_blocking_file_tasks)).
-/// tokio starts a new pool thread for each blocking task that finds no idle one, so
-/// without a bound many downloads finishing together grow the pool, and each thread's
-/// stack and malloc arena stay in the process's memory.
-#[derive(Clone)]
-pub(crate) struct BlockingFiles {
-    permits: Arc<Semaphore>,
-    #[cfg(test)]
-    pub(crate) probe: Arc<probe::Probe>,
-}
-
-impl BlockingFiles {
-    /// A bound of `n` steps at once (at least 1).
-    pub(crate) fn new(n: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(n.max(1))),
-            #[cfg(test)]
-            probe: Arc::default(),
-        }
-    }
-
-    /// Runs `f` on tokio's blocking pool once a permit is free; a join error (a panic)
-    /// becomes an [`Error::Io`] at `path`, with the join error as its source. The permit
-    /// goes along with `f`: if this future is dropped while `f` runs, the permit is held
-    /// until `f` ends, so the bound holds under cancellation too.
-    pub(crate) async fn run<T, F>(&self, path: &Path, f: F) -> Result<T>
-    where
-        F: FnOnce() -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        // Never closed: waiting for a permit cannot fail.
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|e| Error::Io {
-                path: path.to_owned(),
-                source: std::io::Error::other(e),
-            })?;
-        #[cfg(test)]
-        let probe = Arc::clone(&self.probe);
-        let (result, permit) = tokio::task::spawn_blocking(move || {
-            #[cfg(test)]
-            let _running = probe.enter();
-            // Handed back and released by the awaiting task, not here: by then this pool
-            // thread is about to be idle again, so the next step rarely needs a new one.
-            (f(), permit)
-        })
-        .await
-        .map_err(|e| Error::Io {
-            path: path.to_owned(),
-            source: std::io::Error::other(e),
-        })?;
-        drop(permit);
-        result
-    }
-}
-
-/// Counting the blocking file steps running at once (unit tests only).
-#[cfg(test)]
-pub(crate) mod probe {
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-    use std::time::Duration;
-
-    /// The steps running now, the most ever at once, and how long each step is held
-    /// (to make concurrent steps overlap; not a timing assertion).
-    #[derive(Default)]
-    pub(crate) struct Probe {
-        running: AtomicUsize,
-        peak: AtomicUsize,
-        steps: AtomicUsize,
-        hold_micros: AtomicU64,
-    }
-
-    pub(crate) struct Running<'a>(&'a Probe);
-
-    impl Probe {
-        pub(crate) fn enter(&self) -> Running<'_> {
-            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-            self.peak.fetch_max(now, Ordering::SeqCst);
-            self.steps.fetch_add(1, Ordering::SeqCst);
-            let hold = self.hold_micros.load(Ordering::SeqCst);
-            if hold > 0 {
-                std::thread::sleep(Duration::from_micros(hold));
-            }
-            Running(self)
-        }
-
-        pub(crate) fn hold_each_step(&self, hold: Duration) {
-            self.hold_micros
-                .store(hold.as_micros() as u64, Ordering::SeqCst);
-        }
-
-        pub(crate) fn peak(&self) -> usize {
-            self.peak.load(Ordering::SeqCst)
-        }
-
-        pub(crate) fn steps(&self) -> usize {
-            self.steps.load(Ordering::SeqCst)
-        }
-    }
-
-    impl Drop for Running<'_> {
-        fn drop(&mut self) {
-            self.0.running.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-}
-
 /// Writes `bytes` to `path` unless it already holds exactly them (blocking). Atomic: a
 /// temporary file in the same directory, its data synced, then renamed over the target.
 /// Returns whether it wrote. The directory entry itself is synced by the caller, once for
@@ -410,7 +297,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Runs blocking file work on tokio's blocking pool, unbounded (for [`crate::write_archive`],
 /// one task per call, which has no client; a client's own file work goes through its
-/// [`BlockingFiles`]). A join error (a panic) becomes an [`Error::Io`] at `path`, with the
+/// [`BlockingFiles`](crate::fs::blocking::BlockingFiles)). A join error (a panic) becomes an [`Error::Io`] at `path`, with the
 /// join error as its source.
 pub(crate) async fn run_blocking<T, F>(path: &Path, f: F) -> Result<T>
 where

@@ -58,7 +58,8 @@ impl fmt::Debug for Pipeline {
 
 /// How many archives may do their disk work (check the zip, sync, rename) at
 /// once, after their download released its API permit. Syncs on one disk gain
-/// little from more; each running one holds a blocking-pool thread.
+/// little from more; each running one takes one of the Saby client's file
+/// threads (`ClientBuilder::max_blocking_file_tasks`, which bounds them too).
 pub(crate) const ARCHIVE_DISK_PERMITS: usize = 4;
 
 pub(crate) struct Inner {
@@ -85,8 +86,8 @@ pub(crate) struct Inner {
     /// every set in flight was fetched (the order of the permits' queue).
     pub(crate) sending: Arc<Semaphore>,
     /// Bounds the archives doing disk work (the zip's check, fsyncs and renames)
-    /// at once, outside the API permits: [`ARCHIVE_DISK_PERMITS`]. Unbounded,
-    /// every set finishing its archive could park a blocking-pool thread.
+    /// at once, outside the API permits: [`ARCHIVE_DISK_PERMITS`], so the Saby
+    /// client's file threads stay free for the downloads' own writes.
     pub(crate) disk_permits: Arc<Semaphore>,
     /// Sets waiting for a final state, by Saby document id (in-flight only):
     /// the feed hands each the document of its latest event.
@@ -485,7 +486,7 @@ impl PipelineBuilder {
     /// first run or replay.
     ///
     /// Opening the SQLite file is a short blocking operation; everything the
-    /// pipeline does with the store afterwards runs on tokio's blocking pool.
+    /// pipeline does with the store afterwards runs on the store's own thread.
     ///
     /// # Errors
     ///

@@ -21,6 +21,7 @@ use url::Url;
 
 use crate::config::{ClientBuilder, Config, Credentials};
 use crate::error::{Error, Result, RpcError, excerpt};
+use crate::fs::blocking::BlockingFiles;
 use crate::retry::{
     AttemptState, Idempotency, RetryDecision, StopReason, failure_of, is_read_only,
 };
@@ -45,6 +46,8 @@ struct Inner {
     http: reqwest::Client,
     session: Mutex<SessionState>,
     permits: Semaphore,
+    /// Bounds this client's blocking file work (see [`BlockingFiles`]).
+    files: BlockingFiles,
     next_id: AtomicU64,
 }
 
@@ -247,6 +250,7 @@ impl Client {
         http: reqwest::Client,
     ) -> Self {
         let permits = Semaphore::new(config.max_in_flight);
+        let files = BlockingFiles::new(config.max_blocking_file_tasks);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -257,6 +261,7 @@ impl Client {
                     generation: 0,
                 }),
                 permits,
+                files,
                 next_id: AtomicU64::new(1),
             }),
         }
@@ -269,6 +274,11 @@ impl Client {
 
     pub(crate) fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The bound of this client's blocking file work, shared by its clones.
+    pub(crate) fn files(&self) -> &BlockingFiles {
+        &self.inner.files
     }
 
     pub(crate) fn credentials(&self) -> &Credentials {
@@ -630,8 +640,8 @@ impl Client {
     /// [`ClientBuilder::file_not_ready_attempts`] times, within the deadline.
     ///
     /// The whole body is held in memory. For large files (scans, Saby's zip of a whole
-    /// document) use [`Client::download_to_file`], which streams the body to disk with the
-    /// same retries and keeps memory bounded by one network chunk.
+    /// document) use [`Client::download_to_file`], which writes the body to disk as it comes
+    /// with the same retries and keeps memory bounded by 256 KiB and one network chunk.
     pub async fn download(&self, link: &str) -> Result<Bytes> {
         let url = self.resolve_link(link)?;
         let url = &url;

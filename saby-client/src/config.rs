@@ -187,6 +187,8 @@ pub(crate) struct Config {
     pub(crate) max_download_bytes: Option<u64>,
     /// Whether plain `http://` is allowed off the loopback (base URL and download links).
     pub(crate) allow_insecure_http: bool,
+    /// At most this many blocking file steps of the client at once.
+    pub(crate) max_blocking_file_tasks: usize,
 }
 
 /// Where a feed whose cursor has no start begins.
@@ -197,6 +199,10 @@ pub(crate) enum EventHistory {
     /// At this time.
     From(SabyDateTime),
 }
+
+/// The default of [`ClientBuilder::max_blocking_file_tasks`]: 4 blocking file steps of a
+/// client at once.
+pub const DEFAULT_MAX_BLOCKING_FILE_TASKS: usize = 4;
 
 /// The default history window of the event feed: 7 days.
 pub const DEFAULT_EVENT_HISTORY_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -219,6 +225,7 @@ pub const DEFAULT_EVENT_HISTORY_WINDOW: Duration = Duration::from_secs(7 * 24 * 
 /// | [`max_body_bytes`](Self::max_body_bytes) | 32 MiB ([`DEFAULT_MAX_BODY_BYTES`](hr_docs_core::net::DEFAULT_MAX_BODY_BYTES)) |
 /// | [`max_download_bytes`](Self::max_download_bytes) | 512 MiB ([`DEFAULT_MAX_DOWNLOAD_BYTES`](hr_docs_core::net::DEFAULT_MAX_DOWNLOAD_BYTES)) |
 /// | [`allow_insecure_http`](Self::allow_insecure_http) | off (plain `http://` only to the loopback) |
+/// | [`max_blocking_file_tasks`](Self::max_blocking_file_tasks) | 4 ([`DEFAULT_MAX_BLOCKING_FILE_TASKS`]) |
 #[must_use]
 #[derive(Clone)]
 pub struct ClientBuilder {
@@ -237,6 +244,7 @@ pub struct ClientBuilder {
     max_body_bytes: u64,
     max_download_bytes: Option<u64>,
     allow_insecure_http: bool,
+    max_blocking_file_tasks: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -252,6 +260,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_download_bytes", &self.max_download_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_blocking_file_tasks", &self.max_blocking_file_tasks)
             .finish_non_exhaustive()
     }
 }
@@ -273,6 +282,7 @@ impl Default for ClientBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_download_bytes: Some(DEFAULT_MAX_DOWNLOAD_BYTES),
             allow_insecure_http: false,
+            max_blocking_file_tasks: DEFAULT_MAX_BLOCKING_FILE_TASKS,
         }
     }
 }
@@ -402,6 +412,37 @@ impl ClientBuilder {
         self.allow_insecure_http = allow;
         self
     }
+    /// At most `n` blocking file steps of this client (and its clones) at once, on at most
+    /// `n` threads of the client's own (default 4, [`DEFAULT_MAX_BLOCKING_FILE_TASKS`]);
+    /// `0` is refused by [`build`](Self::build).
+    ///
+    /// What it bounds: the disk work of [`Client::download_to_file`], [`Client::archive`]
+    /// and its variants, and [`PendingZipArchive::finish`](crate::PendingZipArchive::finish)
+    /// — creating and writing a download's temporary file, syncing its data, renaming it,
+    /// syncing its directory, checking (and unpacking) a document's zip, writing the
+    /// manifest. A download holds a body of up to 256 KiB in memory and writes it in one
+    /// step; a larger one is written in pieces of 256 KiB, one step each. Steps wait for a
+    /// permit; the network does not (a download's request and body are bounded by
+    /// [`max_in_flight`](Self::max_in_flight)).
+    ///
+    /// Why: file steps on one disk gain little from more parallelism than a few, and each
+    /// thread costs memory. The steps do not run on tokio's blocking pool: tokio starts a
+    /// new pool thread (up to 512 by default, each kept 10 s) for every blocking task that
+    /// finds no idle thread at that instant, and a thread that has just finished a step is
+    /// not idle yet, so many downloads finishing together — even behind a semaphore — grew
+    /// the pool, and every extra thread's stack and malloc arena stayed in the process's
+    /// memory. The client's threads (named `saby-client-fs`) are started when needed, never
+    /// more than `n`, and each ends after 10 s without work.
+    ///
+    /// A step handed over runs to its end even if the call that asked for it is dropped
+    /// (a temporary file then removes itself); a process that exits meanwhile cuts it off,
+    /// as it would any thread. Raise `n` for storage that gains from many parallel writes
+    /// (a network file system with high latency). [`write_archive`](crate::write_archive),
+    /// which has no client, is one task on tokio's blocking pool per call and not counted.
+    pub fn max_blocking_file_tasks(mut self, n: usize) -> Self {
+        self.max_blocking_file_tasks = n;
+        self
+    }
     /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`], `saby-client/<version>`).
     /// Not used with [`http_client`](Self::http_client): set it on that client.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
@@ -465,7 +506,8 @@ impl ClientBuilder {
     /// Builds the client. Fails with [`Error::Config`] on a bad URL (or a plain `http://`
     /// one off the loopback without [`allow_insecure_http`](Self::allow_insecure_http)),
     /// missing credentials (naming the environment variables after
-    /// [`from_env`](Self::from_env)) or a zero timeout. No request is made: the first call logs in.
+    /// [`from_env`](Self::from_env)), a zero timeout or a zero
+    /// [`max_blocking_file_tasks`](Self::max_blocking_file_tasks). No request is made: the first call logs in.
     pub fn build(self) -> Result<Client> {
         let base_url = Url::parse(self.base_url.trim())
             .map_err(|e| Error::Config(format!("invalid base URL: {e}")))?;
@@ -483,6 +525,11 @@ impl ClientBuilder {
         };
         if let Some(problem) = self.timeouts.problem() {
             return Err(Error::Config(problem.to_owned()));
+        }
+        if self.max_blocking_file_tasks == 0 {
+            return Err(Error::Config(
+                "max_blocking_file_tasks must be at least 1".to_owned(),
+            ));
         }
         let http = match self.http {
             Some(h) => h,
@@ -509,6 +556,7 @@ impl ClientBuilder {
             max_body_bytes: self.max_body_bytes,
             max_download_bytes: self.max_download_bytes,
             allow_insecure_http: self.allow_insecure_http,
+            max_blocking_file_tasks: self.max_blocking_file_tasks,
         };
         Ok(Client::from_parts(config, credentials, http))
     }
@@ -596,5 +644,17 @@ mod tests {
             assert!(matches!(bad.build(), Err(Error::Config(_))));
         }
         assert!(b.no_deadline().build().is_ok());
+    }
+
+    #[test]
+    fn zero_blocking_file_tasks_are_refused() {
+        let b = ClientBuilder::new().credentials(Credentials::session("sid"));
+        match b.clone().max_blocking_file_tasks(0).build() {
+            Err(Error::Config(m)) => assert!(m.contains("max_blocking_file_tasks"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let shown = format!("{:?}", b.clone().max_blocking_file_tasks(7));
+        assert!(shown.contains("max_blocking_file_tasks: 7"), "{shown}");
+        assert!(b.max_blocking_file_tasks(1).build().is_ok());
     }
 }

@@ -37,7 +37,8 @@
 //!
 //! Every call that returned `Ok` must survive a crash of the process. The
 //! trait is `async` (a networked store awaits its database); a store with
-//! blocking I/O runs it on the blocking pool itself, as `SqliteStore` does.
+//! blocking I/O runs it off the async runtime itself, as `SqliteStore` does
+//! (on a thread of its own).
 //! `StateStore` is implemented for `Arc<S>` of any store, so a store can be
 //! shared by several pipelines (several companies) and kept for reports.
 //!

@@ -1,5 +1,5 @@
 //! The embedded default [`StateStore`]: one SQLite file in WAL mode, its
-//! blocking work on tokio's blocking pool, one call at a time.
+//! blocking work on a thread of its own, one call at a time.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -227,11 +227,16 @@ pub enum Synchronous {
 ///   (group commit: one transaction, one fsync). Indexes cover every query. The watermark's [window](StateStore::window) (read once per Beorg
 ///   poll) is one index range over the sets at or above `start_id` (the
 ///   in-flight window), never the settled history below it.
-/// - Every call runs on tokio's blocking pool, **one at a time**: the calls
-///   share one connection, so a second thread could only wait for its lock.
-///   Callers wait on an async semaphore instead, so however many sets wait for
-///   the store, it holds at most one blocking-pool thread (no pile-up of
-///   parked threads, each with its stack, while a commit syncs).
+/// - Every call runs on the store's own thread (`hr-docs-store`), **one at a
+///   time**: the calls share one connection, so a second thread could only
+///   wait for its lock. Callers wait on an async semaphore instead, so however
+///   many sets wait for the store, it holds one thread. Not tokio's blocking
+///   pool: tokio starts a new pool thread for every call that finds none idle
+///   at that instant, and the thread that has just finished the previous call
+///   is not idle yet, so a pipeline making thousands of calls grew the pool
+///   (and kept each thread's stack and malloc arena) however the calls were
+///   bounded. The thread ends when the store is dropped, after the calls
+///   already handed to it.
 /// - Schema changes are migrated in place when an older file is opened
 ///   (`meta.schema_version`); a file from a newer version is refused with
 ///   [`StoreError::SchemaTooNew`]. The sets of a version-1 or -2 file (kept
@@ -258,6 +263,8 @@ pub struct SqliteStore {
     shared: Arc<Shared>,
     /// One permit per blocking call allowed at once (1).
     permits: Arc<Semaphore>,
+    /// Hands calls to the store's thread (which ends when this is dropped).
+    calls: std::sync::mpsc::Sender<Call>,
 }
 
 /// What a blocking call needs: the connection, and the lock file held as
@@ -309,7 +316,7 @@ impl SqliteStore {
     /// Opening is a short blocking operation (the file lock, the schema
     /// check or migration); call it at start-up, or from
     /// `tokio::task::spawn_blocking`. Every call made afterwards runs on the
-    /// blocking pool by itself.
+    /// store's own thread, started here.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(path, Synchronous::Full)
     }
@@ -408,7 +415,7 @@ impl SqliteStore {
         ))
         .map_err(StoreError::sqlite("setting pragmas"))?;
         migrate(&mut conn)?;
-        Ok(Self::with_permits(
+        Self::with_permits(
             Shared {
                 conn: Mutex::new(conn),
                 saves: Mutex::new(Vec::new()),
@@ -418,14 +425,30 @@ impl SqliteStore {
                 _lock: lock,
             },
             1,
-        ))
+        )
     }
 
-    fn with_permits(shared: Shared, permits: usize) -> Self {
-        Self {
-            shared: Arc::new(shared),
-            permits: Arc::new(Semaphore::new(permits.max(1))),
+    /// A store of `shared` taking `permits` calls at once, on as many threads
+    /// of its own.
+    fn with_permits(shared: Shared, permits: usize) -> Result<Self, StoreError> {
+        let permits = permits.max(1);
+        let (calls, queue) = std::sync::mpsc::channel::<Call>();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..permits {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name("hr-docs-store".to_owned())
+                .spawn(move || run_calls(&queue))
+                .map_err(|e| StoreError::Other {
+                    message: "cannot start the state store's thread".to_owned(),
+                    source: Some(Box::new(e)),
+                })?;
         }
+        Ok(Self {
+            shared: Arc::new(shared),
+            permits: Arc::new(Semaphore::new(permits)),
+            calls,
+        })
     }
 
     /// The database file.
@@ -438,22 +461,22 @@ impl SqliteStore {
         sibling(path, ".lock")
     }
 
-    /// Runs `f` on the connection, on tokio's blocking pool, once a permit is
-    /// free. Dropping the returned future does not stop a call that started:
-    /// it runs to its end (its transaction commits or rolls back) and only
-    /// then frees its permit.
+    /// Runs `f` on the connection, on the store's thread, once a permit is
+    /// free. Dropping the returned future does not stop a call handed to the
+    /// thread: it runs to its end (its transaction commits or rolls back) and
+    /// only then frees its permit.
     async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.on_blocking_pool(move |shared| f(&mut shared.conn()))
+        self.on_store_thread(move |shared| f(&mut shared.conn()))
             .await
     }
 
-    /// Runs `f` on tokio's blocking pool once a permit is free (see
+    /// Runs `f` on the store's thread once a permit is free (see
     /// [`blocking`](Self::blocking), which also takes the connection).
-    async fn on_blocking_pool<T, F>(&self, f: F) -> Result<T, StoreError>
+    async fn on_store_thread<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Shared) -> Result<T, StoreError> + Send + 'static,
@@ -466,16 +489,64 @@ impl SqliteStore {
                 message: "state store closed".to_owned(),
                 source: Some(Box::new(e)),
             })?;
+        self.on_store_thread_with(permit, f).await
+    }
+
+    /// Runs `f` on the store's thread holding `permit` (one of [`permits`](Self::permits)),
+    /// which is freed when `f` ends.
+    async fn on_store_thread_with<T, F>(
+        &self,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Shared) -> Result<T, StoreError> + Send + 'static,
+    {
         let shared = Arc::clone(&self.shared);
-        tokio::task::spawn_blocking(move || {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let call: Call = Box::new(move || {
             let _permit = permit;
-            f(&shared)
-        })
-        .await
-        .map_err(|e| StoreError::Other {
-            message: "state store task failed".to_owned(),
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&shared)))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(StoreError::Other {
+                        message: "state store call failed".to_owned(),
+                        source: Some(Box::new(std::io::Error::other(format!(
+                            "the call panicked: {what}"
+                        )))),
+                    })
+                });
+            let _ = tx.send(result);
+        });
+        // The threads live as long as `self.calls`: they are there to take it.
+        self.calls.send(call).map_err(|_| StoreError::Other {
+            message: "the state store's thread is gone".to_owned(),
+            source: None,
+        })?;
+        rx.await.map_err(|e| StoreError::Other {
+            message: "state store call failed".to_owned(),
             source: Some(Box::new(e)),
         })?
+    }
+}
+
+/// One call for the store's thread.
+type Call = Box<dyn FnOnce() + Send>;
+
+/// A store thread: runs the calls handed to the store, one by one, until the
+/// store is dropped (then the ones still queued, and it ends).
+fn run_calls(queue: &Mutex<std::sync::mpsc::Receiver<Call>>) {
+    loop {
+        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(call) = next else { return };
+        // A call catches its own panic and reports it; this is a last guard so
+        // the thread goes on with the next.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call));
     }
 }
 
@@ -1507,7 +1578,7 @@ fn set_event_cursor(conn: &mut Connection, scope: &str, cursor: &str) -> Result<
 }
 
 // Each call copies its arguments and runs the function of the same name on
-// the blocking pool (`SqliteStore::blocking`).
+// the store's thread (`SqliteStore::blocking`).
 #[async_trait]
 impl StateStore for SqliteStore {
     /// Also adopts, the first time it runs on a state file written by an older
@@ -1574,20 +1645,15 @@ impl StateStore for SqliteStore {
             // An earlier save took this record into its transaction.
             drop(permit);
         } else {
-            let shared = Arc::clone(&self.shared);
-            tokio::task::spawn_blocking(move || {
-                let _permit = permit;
+            self.on_store_thread_with(permit, move |shared| {
                 #[cfg(test)]
                 shared
                     .batches
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 save_batch(&mut shared.conn(), batch);
+                Ok(())
             })
-            .await
-            .map_err(|e| StoreError::Other {
-                message: "state store task failed".to_owned(),
-                source: Some(Box::new(e)),
-            })?;
+            .await?;
         }
         outcome.await.map_err(|_| StoreError::Other {
             message: "state store task failed before the save was committed".to_owned(),
@@ -1826,7 +1892,7 @@ mod tests {
         let shared = Arc::try_unwrap(opened.shared)
             .map_err(|_| "shared")
             .unwrap();
-        SqliteStore::with_permits(shared, permits)
+        SqliteStore::with_permits(shared, permits).unwrap()
     }
 
     #[test]
@@ -1874,7 +1940,7 @@ mod tests {
                         // Not `blocking`: two calls would then wait for the one
                         // connection's lock, not at the barrier.
                         store
-                            .on_blocking_pool(move |_| {
+                            .on_store_thread(move |_| {
                                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                                 most.fetch_max(now, Ordering::SeqCst);
                                 barrier.wait();
@@ -1901,15 +1967,44 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 
+    /// However many calls wait at once, they all run on the store's one thread
+    /// (not on tokio's blocking pool, which would start threads as the calls
+    /// come: see the type's docs).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_call_runs_on_the_stores_one_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let store = Arc::clone(&store);
+            calls.spawn(async move {
+                store
+                    .on_store_thread(|_| {
+                        let me = std::thread::current();
+                        Ok((me.id(), me.name().map(str::to_owned)))
+                    })
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut threads = std::collections::HashSet::new();
+        while let Some(done) = calls.join_next().await {
+            let (id, name) = done.unwrap();
+            assert_eq!(name.as_deref(), Some("hr-docs-store"));
+            threads.insert(id);
+        }
+        assert_eq!(threads.len(), 1, "{threads:?}");
+    }
+
     #[tokio::test]
-    async fn a_panicking_call_is_an_error_with_the_join_error_as_source() {
+    async fn a_panicking_call_is_an_error_with_the_panic_as_source() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("state.db")).unwrap();
         let err = store
             .blocking::<(), _>(|_| panic!("boom"))
             .await
             .unwrap_err();
-        let source = std::error::Error::source(&err).expect("the join error is kept");
+        let source = std::error::Error::source(&err).expect("the panic is kept");
         assert!(source.to_string().contains("panic"), "{source}");
         // The permit came back and the connection is usable: the next call runs.
         assert_eq!(store.start_id("p").await.unwrap(), None);

@@ -1,6 +1,6 @@
 //! The local archive's API calls: which files a document's archive holds (attachments,
-//! their signatures, Saby's zip) and getting them — linked files streamed to disk, not held
-//! in memory. The writing itself (names, atomic writes, syncs) is in [`crate::fs`].
+//! their signatures, Saby's zip) and getting them — linked files written to disk as they
+//! come (at most 256 KiB held in memory), not held whole. The writing itself (names, atomic writes, syncs) is in [`crate::fs`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,13 +8,15 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
+use crate::api::download::Downloaded;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::fs::archive::{MANIFEST_FILE_NAME, UniqueNames};
 use crate::fs::atomic::{
-    TempPath, create_private_dir_all, is_plain_file_name, run_blocking, same_contents_blocking,
-    sync_dir, write_if_changed_blocking,
+    TempPath, create_private_dir_all, is_plain_file_name, keep_unless_same_blocking, sync_dir,
+    write_if_changed_blocking,
 };
+use crate::fs::blocking::BlockingFiles;
 use crate::fs::{ArchiveFile, ArchiveOptions, ArchiveReport, ArchiveSource, sanitize_file_name};
 use crate::model::{Document, DocumentId};
 
@@ -195,10 +197,11 @@ impl Client {
     /// File names are the documents' own, and may hold a surname: on Unix `dir` is made
     /// `0700` and every file `0600` (temporary files included), whatever the umask.
     ///
-    /// Files behind a link are streamed to disk ([`Client::download_to_file`]'s way), one
-    /// after another: memory stays bounded by a network chunk, not by the size of the
-    /// attachments or of the zip. Inline contents (`ДвоичныеДанные`) are written from
-    /// memory.
+    /// Files behind a link are downloaded to disk ([`Client::download_to_file`]'s way), one
+    /// after another: memory stays bounded by 256 KiB and a network chunk, not by the size
+    /// of the attachments or of the zip. Inline contents (`ДвоичныеДанные`) are written
+    /// from memory. The disk work counts against the client's
+    /// [`max_blocking_file_tasks`](crate::ClientBuilder::max_blocking_file_tasks).
     ///
     /// Each write is atomic (a hidden temporary file in the same directory, its data synced,
     /// then renamed over the target), and a file that already holds identical bytes is left
@@ -228,7 +231,9 @@ impl Client {
     /// [`Client::archive`] for a document already read.
     pub async fn archive_document(&self, document: &Document, dir: &Path) -> Result<ArchiveReport> {
         let dir_owned = dir.to_owned();
-        run_blocking(dir, move || create_private_dir_all(&dir_owned)).await?;
+        self.files()
+            .run(dir, move || create_private_dir_all(&dir_owned))
+            .await?;
         let mut report = ArchiveReport {
             dir: dir.to_owned(),
             ..ArchiveReport::default()
@@ -236,7 +241,7 @@ impl Client {
         let saved = self.archive_into(document, dir, &mut report).await;
         if !report.written.is_empty() {
             let dir_owned = dir.to_owned();
-            let synced = run_blocking(dir, move || sync_dir(&dir_owned)).await;
+            let synced = self.files().run(dir, move || sync_dir(&dir_owned)).await;
             // The first error wins; the renames already done are made durable either way.
             saved?;
             synced?;
@@ -339,8 +344,6 @@ impl Client {
         dir: &Path,
         options: &ArchiveOptions,
     ) -> Result<PendingZipArchive> {
-        let dir_owned = dir.to_owned();
-        run_blocking(dir, move || create_private_dir_all(&dir_owned)).await?;
         let mut names = UniqueNames::default();
         names.reserve(MANIFEST_FILE_NAME);
         let title = document
@@ -351,20 +354,19 @@ impl Client {
             .unwrap_or("document");
         let zip_name = names.unique(&sanitize_file_name(&format!("{title}.zip")));
         let zip_path = dir.join(&zip_name);
-        let (tmp, downloaded) = self
-            .download_to_temp(link, TempPath::beside(&zip_path)?)
+        // `dir` is created (0700) by the zip's first write, in the same blocking step.
+        let downloaded = self
+            .download_to_temp(link, TempPath::beside(&zip_path)?, true)
             .await?;
         Ok(PendingZipArchive {
             dir: dir.to_owned(),
             document_id: document.id.clone(),
             zip_name,
             names,
-            tmp,
-            file: downloaded.file,
-            size: downloaded.bytes,
-            sha256: downloaded.sha256,
+            downloaded,
             unpack: options.unpacks(),
             limits: options.zip_limits(),
+            files: self.files().clone(),
         })
     }
 
@@ -390,9 +392,10 @@ impl Client {
                     let (target, bytes) = (path.clone(), bytes.clone());
                     let digest = sha256_of(&bytes);
                     let size = bytes.len() as u64;
-                    let written =
-                        run_blocking(&path, move || write_if_changed_blocking(&target, &bytes))
-                            .await?;
+                    let written = self
+                        .files()
+                        .run(&path, move || write_if_changed_blocking(&target, &bytes))
+                        .await?;
                     (written, size, digest)
                 }
                 Source::Link(link) => self.archive_link(link, &path).await?,
@@ -408,7 +411,11 @@ impl Client {
         let path = dir.join(MANIFEST_FILE_NAME);
         let bytes = manifest(document, &saved);
         let target = path.clone();
-        if run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await? {
+        if self
+            .files()
+            .run(&path, move || write_if_changed_blocking(&target, &bytes))
+            .await?
+        {
             report.written.push(path.clone());
         } else {
             report.unchanged.push(path.clone());
@@ -417,41 +424,25 @@ impl Client {
         Ok(())
     }
 
-    /// Streams `link` into a temporary file beside `path`, then keeps it (renamed over
-    /// `path`) unless `path` already holds the same bytes. Returns whether it wrote, and
-    /// the file's size and SHA-256.
+    /// Downloads `link` into a temporary file beside `path`, then keeps it (renamed over
+    /// `path`) unless `path` already holds the same bytes — the comparison, the sync and the
+    /// rename in one blocking step. Returns whether it wrote, and the file's size and
+    /// SHA-256.
     async fn archive_link(&self, link: &str, path: &Path) -> Result<(bool, u64, [u8; 32])> {
-        let (tmp, downloaded) = self.download_to_temp(link, TempPath::beside(path)?).await?;
-        let (new, existing) = (tmp.path().to_owned(), path.to_owned());
-        let same = run_blocking(path, move || same_contents_blocking(&new, &existing)).await;
-        let (file, size, sha256) = (downloaded.file, downloaded.bytes, downloaded.sha256);
-        match same {
-            Ok(false) => {}
-            Ok(true) => {
-                drop(file);
-                tmp.remove().await;
-                // Left alone, but private (a file an older version wrote may be 0644).
-                #[cfg(unix)]
-                {
-                    let target = path.to_owned();
-                    run_blocking(path, move || {
-                        crate::fs::atomic::set_mode(&target, 0o600).map_err(|source| Error::Io {
-                            path: target.clone(),
-                            source,
-                        })
-                    })
-                    .await?;
-                }
-                return Ok((false, size, sha256));
-            }
-            Err(e) => {
-                drop(file);
-                tmp.remove().await;
-                return Err(e);
-            }
-        }
-        tmp.sync_and_persist(file, path).await?;
-        Ok((true, size, sha256))
+        let Downloaded {
+            tmp,
+            file,
+            bytes,
+            sha256,
+        } = self
+            .download_to_temp(link, TempPath::beside(path)?, false)
+            .await?;
+        let target = path.to_owned();
+        let written = self
+            .files()
+            .run(path, move || keep_unless_same_blocking(tmp, file, &target))
+            .await?;
+        Ok((written, bytes, sha256))
     }
 
     /// Downloads what [`Client::archive`] would save for `document`, without writing
@@ -497,12 +488,11 @@ pub struct PendingZipArchive {
     document_id: Option<DocumentId>,
     zip_name: String,
     names: UniqueNames,
-    tmp: TempPath,
-    file: tokio::fs::File,
-    size: u64,
-    sha256: [u8; 32],
+    downloaded: Downloaded,
     unpack: bool,
     limits: crate::ZipLimits,
+    /// The client's bound of blocking file work: `finish` is one step of it.
+    files: BlockingFiles,
 }
 
 impl std::fmt::Debug for PendingZipArchive {
@@ -511,7 +501,7 @@ impl std::fmt::Debug for PendingZipArchive {
         f.debug_struct("PendingZipArchive")
             .field("dir", &self.dir)
             .field("document_id", &self.document_id)
-            .field("size", &self.size)
+            .field("size", &self.downloaded.bytes)
             .field("unpack", &self.unpack)
             .finish_non_exhaustive()
     }
@@ -525,48 +515,61 @@ impl PendingZipArchive {
 
     /// The zip's size in bytes, as downloaded.
     pub fn size(&self) -> u64 {
-        self.size
+        self.downloaded.bytes
     }
 
     /// The disk half: the zip read back entry by entry within the limits (unpacked beside
     /// it when asked), kept under the document's title unless the same bytes are already
     /// there, the manifest written, each file's data synced before its rename and the
-    /// directory synced once — as [`Client::archive_document_with`] describes.
+    /// directory synced once — as [`Client::archive_document_with`] describes. All of it is
+    /// one blocking step of the client's bound
+    /// ([`ClientBuilder::max_blocking_file_tasks`](crate::ClientBuilder::max_blocking_file_tasks)).
+    /// Dropped before it ends, the step still runs to its end (or its failure, which
+    /// removes the temporary file).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidZip`] for a zip that fails the check (nothing is kept, the temporary
     /// file is removed); [`Error::Io`] for the file system.
     pub async fn finish(self) -> Result<ArchiveReport> {
+        let files = self.files.clone();
+        let dir = self.dir.clone();
+        let (report, entries) = files.run(&dir, move || self.finish_blocking()).await?;
+        tracing::info!(
+            written = report.written.len(),
+            unchanged = report.unchanged.len(),
+            entries,
+            "archived document from its zip"
+        );
+        Ok(report)
+    }
+
+    /// [`finish`](Self::finish)'s work, blocking. Returns the report and the zip's number
+    /// of file entries.
+    fn finish_blocking(self) -> Result<(ArchiveReport, usize)> {
         let Self {
             dir,
             document_id,
             zip_name,
             mut names,
-            tmp,
-            file,
-            size: zip_size,
-            sha256: zip_sha256,
+            downloaded:
+                Downloaded {
+                    tmp,
+                    file,
+                    bytes: zip_size,
+                    sha256: zip_sha256,
+                },
             unpack,
             limits,
+            files: _,
         } = self;
         let zip_path = dir.join(&zip_name);
         // Checked (and unpacked) from the temporary file: nothing is kept unless it passes.
-        let checked = {
-            let (tmp_path, dir_owned) = (tmp.path().to_owned(), dir.clone());
-            run_blocking(&dir, move || {
-                let entries =
-                    crate::fs::zip::check(&tmp_path, &dir_owned, unpack, limits, &mut names)?;
-                let same = same_contents_blocking(&tmp_path, &dir_owned.join(&zip_name))?;
-                Ok((entries, same, zip_name))
-            })
-            .await
-        };
-        let (entries, same, zip_name) = match checked {
-            Ok(c) => c,
+        let entries = match crate::fs::zip::check(tmp.path(), &dir, unpack, limits, &mut names) {
+            Ok(entries) => entries,
             Err(e) => {
                 drop(file);
-                tmp.remove().await;
+                tmp.remove_blocking();
                 return Err(e);
             }
         };
@@ -574,24 +577,10 @@ impl PendingZipArchive {
             dir: dir.clone(),
             ..ArchiveReport::default()
         };
-        if same {
-            drop(file);
-            tmp.remove().await;
-            #[cfg(unix)]
-            {
-                let target = zip_path.clone();
-                run_blocking(&zip_path, move || {
-                    crate::fs::atomic::set_mode(&target, 0o600).map_err(|source| Error::Io {
-                        path: target.clone(),
-                        source,
-                    })
-                })
-                .await?;
-            }
-            report.unchanged.push(zip_path);
-        } else {
-            tmp.sync_and_persist(file, &zip_path).await?;
+        if keep_unless_same_blocking(tmp, file, &zip_path)? {
             report.written.push(zip_path);
+        } else {
+            report.unchanged.push(zip_path);
         }
         for e in &entries {
             if let Some((path, written)) = &e.unpacked {
@@ -611,23 +600,15 @@ impl PendingZipArchive {
             &zip_sha256,
             &entries,
         );
-        let target = path.clone();
-        if run_blocking(&path, move || write_if_changed_blocking(&target, &bytes)).await? {
+        if write_if_changed_blocking(&path, &bytes)? {
             report.written.push(path.clone());
         } else {
             report.unchanged.push(path.clone());
         }
         report.manifest = Some(path);
         if !report.written.is_empty() {
-            let dir_owned = dir.clone();
-            run_blocking(&dir, move || sync_dir(&dir_owned)).await?;
+            sync_dir(&dir)?;
         }
-        tracing::info!(
-            written = report.written.len(),
-            unchanged = report.unchanged.len(),
-            entries = entries.len(),
-            "archived document from its zip"
-        );
-        Ok(report)
+        Ok((report, entries.len()))
     }
 }

@@ -1,66 +1,115 @@
-//! Streaming downloads to disk: the body goes chunk by chunk into a hidden temporary file
-//! beside the target, whose data is synced before it is renamed over the target.
+//! Downloads to disk: a body up to [`DOWNLOAD_BUFFER_BYTES`] is held in memory and written
+//! to a hidden temporary file beside the target in one blocking step; a larger one goes to
+//! that file in pieces of that size. The file's data is synced before it is renamed over the
+//! target. Every blocking step takes a permit of the client's bound
+//! ([`BlockingFiles`](crate::fs::atomic::BlockingFiles)).
 
+use std::io::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hr_docs_core::net::{BodyTooLarge, ByteBudget};
 use sha2::{Digest as _, Sha256};
-use tokio::io::AsyncWriteExt as _;
 use url::Url;
 
 use crate::client::{Attempt, AuthToken, Client, ERROR_BODY_LIMIT, OpenDownload, download_failure};
 use crate::error::{Error, Result};
-use crate::fs::atomic::{TempPath, create_private_file_async, parent_dir, run_blocking, sync_dir};
+use crate::fs::atomic::{
+    TempGuard, TempPath, create_private_dir_all, create_private_file, parent_dir, sync_dir,
+};
 
-/// A body streamed completely into a temporary file.
+/// How much of a download's body is held in memory before it goes to its file: 256 KiB. A
+/// body up to this size (a document's zip is typically tens of KiB) costs one blocking step
+/// — create the file `0600`, write it, close it; a larger one is written in pieces of this
+/// size, one blocking step each, so memory stays bounded by this plus one network chunk.
+pub(crate) const DOWNLOAD_BUFFER_BYTES: usize = 256 * 1024;
+
+// A JSON-RPC error answer is recognised in the body held in memory: it must fit.
+const _: () = assert!(DOWNLOAD_BUFFER_BYTES >= ERROR_BODY_LIMIT);
+
+/// A body downloaded completely into a temporary file.
 pub(crate) struct Downloaded {
-    /// The temporary file, flushed (its data not synced yet).
-    pub(crate) file: tokio::fs::File,
+    /// The temporary file's name (removed when dropped unless persisted).
+    pub(crate) tmp: TempPath,
+    /// The temporary file, written and closed for writing by us (its data not synced yet).
+    pub(crate) file: std::fs::File,
     /// The body's length.
     pub(crate) bytes: u64,
     /// The SHA-256 of the body (for the archive's manifest).
     pub(crate) sha256: [u8; 32],
 }
 
-/// What the start of a 2xx body tells: it may be a JSON-RPC error answer (kept, up to
-/// [`ERROR_BODY_LIMIT`] bytes) or it is a file.
+/// What the start of a 2xx body tells: it may be a JSON-RPC error answer (the whole body,
+/// up to [`ERROR_BODY_LIMIT`] bytes, is then checked at the end) or it is a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sniff {
     /// No byte seen yet.
     Undecided,
-    /// Looks like JSON and small so far: kept to be checked for an `error` at the end.
-    Keep(Vec<u8>),
+    /// Looks like JSON and small so far: to be checked for an `error` at the end.
+    Keep,
     /// A file.
     Off,
 }
 
 impl Sniff {
-    fn feed(&mut self, chunk: &[u8]) {
-        match self {
-            Self::Undecided => {
-                *self = if chunk.first() == Some(&b'{') && chunk.len() <= ERROR_BODY_LIMIT {
-                    Self::Keep(chunk.to_vec())
-                } else {
-                    Self::Off
-                };
-            }
-            Self::Keep(start) if start.len() + chunk.len() <= ERROR_BODY_LIMIT => {
-                start.extend_from_slice(chunk);
-            }
-            Self::Keep(_) => *self = Self::Off,
-            Self::Off => {}
-        }
+    /// Takes the next chunk; `seen` is the body's length before it.
+    fn feed(&mut self, seen: u64, chunk: &[u8]) {
+        let within = seen + chunk.len() as u64 <= ERROR_BODY_LIMIT as u64;
+        *self = match *self {
+            Self::Undecided if chunk.first() == Some(&b'{') && within => Self::Keep,
+            Self::Keep if within => Self::Keep,
+            _ => Self::Off,
+        };
     }
 }
 
+/// Writes `data` to the temporary file (blocking): creates it (`0600`, truncated: a retry
+/// starts from byte zero) when `file` is `None`, first creating its directory (`0700`) when
+/// `create_dir`. Hands `data` back, emptied, for the next piece. When the temporary file's
+/// owner gave it up meanwhile, the file is removed.
+fn write_piece(
+    guard: &TempGuard,
+    file: Option<std::fs::File>,
+    create_dir: bool,
+    mut data: Vec<u8>,
+) -> Result<(std::fs::File, Vec<u8>)> {
+    let path = guard.path();
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let result = (|| {
+        let mut file = match file {
+            Some(file) => file,
+            None => {
+                if create_dir {
+                    create_private_dir_all(parent_dir(path))?;
+                }
+                // Private whatever the umask: the file may hold personal data.
+                create_private_file(path).map_err(io)?
+            }
+        };
+        file.write_all(&data).map_err(io)?;
+        Ok(file)
+    })();
+    guard.remove_if_abandoned();
+    data.clear();
+    result.map(|file| (file, data))
+}
+
 impl Client {
-    /// Downloads any `Ссылка` (like [`Client::download`]) straight to the file `path`,
-    /// streaming the body: memory stays bounded by one network chunk whatever the file's
-    /// size. Returns the number of bytes written.
+    /// Downloads any `Ссылка` (like [`Client::download`]) straight to the file `path`:
+    /// memory stays bounded by 256 KiB and one network chunk whatever the file's size.
+    /// Returns the number of bytes written.
     ///
     /// The body goes into a hidden temporary file in `path`'s directory
     /// (`.<file name>.<random>.tmp`), whose data is synced before it is renamed over `path`
     /// (atomic on one file system); then the directory is synced so the rename is durable
-    /// too. Readers of `path` see either the old file or the complete new one, never a part.
+    /// too. A body up to 256 KiB is held in memory and written at its end in one blocking
+    /// step; a larger one is written as it comes, 256 KiB at a time. The blocking file
+    /// steps (the writes; then the sync, rename and directory sync, together) count
+    /// against the client's
+    /// [`max_blocking_file_tasks`](crate::ClientBuilder::max_blocking_file_tasks). Readers of `path` see either the old file or the complete new one, never a part.
     /// The directory must exist. An existing `path` is replaced even when it already held
     /// the same bytes ([`Client::archive`] leaves identical files alone).
     ///
@@ -76,7 +125,8 @@ impl Client {
     /// or is sent as JSON).
     ///
     /// When the download fails (or the temporary file cannot be written or synced), the
-    /// temporary file is removed and `path` is left as it was. An error syncing the
+    /// temporary file is removed and `path` is left as it was; so it is when the returned
+    /// future is dropped (a write still running removes the file when it ends). An error syncing the
     /// directory after the rename is returned too, with `path` already replaced.
     ///
     /// ```no_run
@@ -90,39 +140,62 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn download_to_file(&self, link: &str, path: &Path) -> Result<u64> {
-        let (tmp, downloaded) = self.download_to_temp(link, TempPath::beside(path)?).await?;
-        let Downloaded { file, bytes, .. } = downloaded;
-        tmp.sync_and_persist(file, path).await?;
-        let dir = parent_dir(path).to_owned();
-        run_blocking(&dir.clone(), move || sync_dir(&dir)).await?;
+        let Downloaded {
+            tmp, file, bytes, ..
+        } = self
+            .download_to_temp(link, TempPath::beside(path)?, false)
+            .await?;
+        let target = path.to_owned();
+        // One blocking step: the data synced, the rename, the directory synced.
+        self.files()
+            .run(path, move || {
+                tmp.persist_blocking(file, &target)?;
+                sync_dir(parent_dir(&target))
+            })
+            .await?;
         Ok(bytes)
     }
 
-    /// Streams `link` into `tmp` with [`Client::download`]'s session, retry and deadline
-    /// handling. On failure the temporary file is removed; on success it is returned with
-    /// its open handle.
+    /// Downloads `link` into `tmp` with [`Client::download`]'s session, retry and deadline
+    /// handling, creating `tmp`'s directory first when `create_dir`. On failure the
+    /// temporary file is removed; on success it is returned with its open handle.
     pub(crate) async fn download_to_temp(
         &self,
         link: &str,
         tmp: TempPath,
-    ) -> Result<(TempPath, Downloaded)> {
-        let url = match self.resolve_link(link) {
-            Ok(url) => url,
-            Err(e) => {
-                tmp.remove().await;
-                return Err(e);
-            }
-        };
-        let (url, tmp_path) = (&url, tmp.path());
+        create_dir: bool,
+    ) -> Result<Downloaded> {
+        let url = self.resolve_link(link)?;
+        // Whether an attempt got as far as creating the file (else nothing to remove).
+        let touched = AtomicBool::new(false);
+        let (url, tmp_ref, touched_ref) = (&url, &tmp, &touched);
         let res = self
             .download_loop(url, move |attempt| {
-                self.file_attempt(url, attempt, tmp_path)
+                self.file_attempt(url, attempt, tmp_ref, create_dir, touched_ref)
             })
             .await;
         match res {
-            Ok(downloaded) => Ok((tmp, downloaded)),
+            Ok((file, bytes, sha256)) => Ok(Downloaded {
+                tmp,
+                file,
+                bytes,
+                sha256,
+            }),
+            Err(e) if touched.load(Ordering::Relaxed) => {
+                // An attempt may have left part of a body in it. (A panic of the removal
+                // is reported as the download's error would have been: the error wins.)
+                let at = tmp.path().to_owned();
+                let _ = self
+                    .files()
+                    .run(&at, move || {
+                        tmp.remove_blocking();
+                        Ok(())
+                    })
+                    .await;
+                Err(e)
+            }
             Err(e) => {
-                tmp.remove().await;
+                tmp.disarm();
                 Err(e)
             }
         }
@@ -130,49 +203,37 @@ impl Client {
 
     /// One attempt: GET, then the body into `tmp`, created afresh (truncated) so a retry
     /// after a body cut mid-way starts from byte zero.
-    async fn file_attempt(&self, url: &Url, attempt: Attempt, tmp: &Path) -> Result<Downloaded> {
+    async fn file_attempt(
+        &self,
+        url: &Url,
+        attempt: Attempt,
+        tmp: &TempPath,
+        create_dir: bool,
+        touched: &AtomicBool,
+    ) -> Result<(std::fs::File, u64, [u8; 32])> {
         let mut open = self.open_download(url, attempt).await?;
-        // Private whatever the umask: the file may hold personal data.
-        let mut file = create_private_file_async(tmp)
-            .await
-            .map_err(|source| Error::Io {
-                path: tmp.to_owned(),
-                source,
-            })?;
-        match self.stream_body(&mut open, &mut file, tmp).await {
-            Ok((bytes, sha256)) => {
-                file.flush().await.map_err(|source| Error::Io {
-                    path: tmp.to_owned(),
-                    source,
-                })?;
-                Ok(Downloaded {
-                    file,
-                    bytes,
-                    sha256,
-                })
-            }
-            Err(e) => {
-                // Wait for a write still in flight on the blocking pool: it must not land
-                // in the file after the next attempt has truncated it.
-                let _ = file.flush().await;
-                Err(e)
-            }
-        }
+        self.receive_body(&mut open, tmp, create_dir, touched).await
     }
 
-    async fn stream_body(
+    /// Reads the body of `open` into memory, and into `tmp` each time
+    /// [`DOWNLOAD_BUFFER_BYTES`] have arrived and at the end; checks its size against the
+    /// limit, a JSON-RPC error answer in its place, and hashes it. Every write is awaited
+    /// before the next chunk is read, so no write of this attempt is left running when it
+    /// ends (the next attempt's truncation cannot be overtaken).
+    async fn receive_body(
         &self,
         open: &mut OpenDownload<'_>,
-        file: &mut tokio::fs::File,
-        tmp: &Path,
-    ) -> Result<(u64, [u8; 32])> {
+        tmp: &TempPath,
+        create_dir: bool,
+        touched: &AtomicBool,
+    ) -> Result<(std::fs::File, u64, [u8; 32])> {
         let json_type = open
             .headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("json"));
         let mut sniff = if json_type {
-            Sniff::Keep(Vec::new())
+            Sniff::Keep
         } else {
             Sniff::Undecided
         };
@@ -183,9 +244,15 @@ impl Client {
         let mut budget = ByteBudget::new(self.config().max_download_bytes);
         let mut hasher = Sha256::new();
         let too_large = |e: BodyTooLarge| Error::BodyTooLarge { limit: e.limit };
-        if let Some(e) = budget.refuses(open.response.content_length()) {
+        let declared = open.response.content_length();
+        if let Some(e) = budget.refuses(declared) {
             return Err(too_large(e));
         }
+        let capacity = declared.map_or(DOWNLOAD_BUFFER_BYTES as u64, |len| {
+            len.min(DOWNLOAD_BUFFER_BYTES as u64)
+        });
+        let mut buf = Vec::with_capacity(capacity as usize);
+        let mut file: Option<std::fs::File> = None;
         while let Some(chunk) = open
             .response
             .chunk()
@@ -196,24 +263,57 @@ impl Client {
                 continue;
             }
             budget.take(chunk.len() as u64).map_err(too_large)?;
-            sniff.feed(&chunk);
+            sniff.feed(bytes, &chunk);
             hasher.update(&chunk);
-            file.write_all(&chunk).await.map_err(|source| Error::Io {
-                path: tmp.to_owned(),
-                source,
-            })?;
+            buf.extend_from_slice(&chunk);
             bytes += chunk.len() as u64;
+            if buf.len() >= DOWNLOAD_BUFFER_BYTES {
+                touched.store(true, Ordering::Relaxed);
+                let (written, emptied) =
+                    self.write_piece(tmp, file.take(), create_dir, buf).await?;
+                (file, buf) = (Some(written), emptied);
+            }
         }
-        tracing::debug!(status = open.status, bytes, "saby answer streamed to disk");
-        if let Sniff::Keep(start) = &sniff {
+        tracing::debug!(
+            status = open.status,
+            bytes,
+            "saby answer received for a file"
+        );
+        if sniff == Sniff::Keep {
+            // The whole body is in `buf` (it is within ERROR_BODY_LIMIT): an error answer
+            // never reaches the disk.
             let session = open.session.as_ref().map(AuthToken::secret_text);
             if let Some(err) =
-                download_failure(open.status, &open.headers, start, session.as_slice())
+                download_failure(open.status, &open.headers, &buf, session.as_slice())
             {
                 return Err(err);
             }
         }
-        Ok((bytes, hasher.finalize().into()))
+        let file = match file {
+            // The last piece went out with the loop's last chunk.
+            Some(file) if buf.is_empty() => file,
+            file => {
+                touched.store(true, Ordering::Relaxed);
+                self.write_piece(tmp, file, create_dir, buf).await?.0
+            }
+        };
+        Ok((file, bytes, hasher.finalize().into()))
+    }
+
+    /// [`write_piece`] under the client's bound of blocking file steps.
+    async fn write_piece(
+        &self,
+        tmp: &TempPath,
+        file: Option<std::fs::File>,
+        create_dir: bool,
+        data: Vec<u8>,
+    ) -> Result<(std::fs::File, Vec<u8>)> {
+        let guard = tmp.guard();
+        self.files()
+            .run(tmp.path(), move || {
+                write_piece(&guard, file, create_dir, data)
+            })
+            .await
     }
 }
 
@@ -223,16 +323,200 @@ mod tests {
 
     use super::*;
 
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::{ArchiveOptions, ClientBuilder, Credentials, Document};
+
+    /// `len` bytes that differ from one position to the next.
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+            .collect()
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in entries {
+            w.start_file(*name, options).unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn client(server: &MockServer, bound: usize) -> Client {
+        ClientBuilder::new()
+            .base_url(server.uri())
+            .credentials(Credentials::session("sid"))
+            .max_in_flight(64)
+            .max_blocking_file_tasks(bound)
+            .build()
+            .unwrap()
+    }
+
+    const SMALL: usize = 20 * 1024;
+    const LARGE: usize = 600 * 1024;
+
+    /// A server with `/small/{i}`, `/large/{i}` and `/zip/{i}`, `n` of each.
+    async fn server(n: usize) -> (MockServer, Vec<u8>) {
+        let server = MockServer::start().await;
+        let zip = zip_of(&[("a.pdf", &pattern(5000, 3)), ("a.pdf.p7s", b"SIG")]);
+        for i in 0..n {
+            for (kind, body) in [
+                ("small", pattern(SMALL, i as u8)),
+                ("large", pattern(LARGE, i as u8)),
+                ("zip", zip.clone()),
+            ] {
+                Mock::given(method("GET"))
+                    .and(path(format!("/{kind}/{i}")))
+                    .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+                    .mount(&server)
+                    .await;
+            }
+        }
+        (server, zip)
+    }
+
+    /// `n` small downloads, `n` large ones and `n` zip archives (both halves), all at once
+    /// on `client`, each checked byte for byte.
+    async fn everything_at_once(client: &Client, uri: &str, zip: &[u8], n: usize, dir: &Path) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..n {
+            for (kind, len) in [("small", SMALL), ("large", LARGE)] {
+                let (client, target) = (client.clone(), dir.join(format!("{kind}-{i}")));
+                tasks.spawn(async move {
+                    let written = client
+                        .download_to_file(&format!("/{kind}/{i}"), &target)
+                        .await
+                        .unwrap();
+                    assert_eq!(written, len as u64);
+                    assert!(std::fs::read(&target).unwrap() == pattern(len, i as u8));
+                });
+            }
+            let client = client.clone();
+            let mut doc = Document::new(format!("doc-{i}"));
+            doc.title = Some("Комплект".to_owned());
+            doc.archive_url = Some(format!("{uri}/zip/{i}"));
+            let (dir, zip) = (dir.join(format!("archive-{i}")), zip.to_vec());
+            tasks.spawn(async move {
+                let report = client
+                    .download_zip_archive(&doc, &dir, &ArchiveOptions::zip())
+                    .await
+                    .unwrap()
+                    .finish()
+                    .await
+                    .unwrap();
+                assert_eq!(report.written.len(), 2, "{report:?}");
+                assert!(std::fs::read(dir.join("Комплект.zip")).unwrap() == zip);
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    }
+
+    /// Without the bound, many downloads finishing together each take a thread. The probe
+    /// counts the client's blocking file steps running at once and its file threads; each
+    /// step is held 3 ms so that concurrent ones overlap (the assertions are on counts).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_downloads_never_run_more_file_steps_than_the_bound() {
+        let (server, zip) = server(8).await;
+        let dir = tempfile::tempdir().unwrap();
+
+        let bounded = client(&server, 3);
+        bounded
+            .files()
+            .probe
+            .hold_each_step(Duration::from_millis(3));
+        everything_at_once(&bounded, &server.uri(), &zip, 8, dir.path()).await;
+        let peak = bounded.files().probe.peak();
+        assert!(peak <= 3, "{peak} blocking file steps at once, bound 3");
+        assert!(
+            peak >= 2,
+            "the steps never overlapped ({peak}): the test proves nothing"
+        );
+        let threads = bounded.files().probe.peak_threads();
+        assert!(threads <= 3, "{threads} file threads, bound 3");
+
+        // The same work with a bound too high to matter: the steps do overlap beyond 3, so
+        // the assertion above would fail without the bound.
+        let loose = client(&server, 512);
+        loose.files().probe.hold_each_step(Duration::from_millis(3));
+        let again = tempfile::tempdir().unwrap();
+        everything_at_once(&loose, &server.uri(), &zip, 8, again.path()).await;
+        let peak = loose.files().probe.peak();
+        assert!(peak > 3, "only {peak} steps at once without a real bound");
+        assert!(loose.files().probe.peak_threads() > 3);
+    }
+
+    /// The blocking steps a download costs: a body up to 256 KiB one write, a larger one a
+    /// write per 256 KiB; then one step to sync, rename and sync the directory. A zip
+    /// archive: its write (the directory created with it) and `finish`.
+    #[tokio::test]
+    async fn a_small_body_is_one_write_and_a_large_one_a_write_per_256_kib() {
+        let (server, zip) = server(1).await;
+        let dir = tempfile::tempdir().unwrap();
+        let steps = |c: &Client| c.files().probe.steps();
+
+        let c = client(&server, 4);
+        c.download_to_file("/small/0", &dir.path().join("s"))
+            .await
+            .unwrap();
+        assert_eq!(steps(&c), 2, "write, then sync + rename + directory sync");
+
+        let c = client(&server, 4);
+        c.download_to_file("/large/0", &dir.path().join("l"))
+            .await
+            .unwrap();
+        // Every piece but the last holds at least 256 KiB (a network chunk may carry it
+        // past): 600 KiB is two or three writes, never one per network chunk.
+        let writes = steps(&c) - 1;
+        assert!(
+            (2..=LARGE.div_ceil(DOWNLOAD_BUFFER_BYTES)).contains(&writes),
+            "{writes} writes"
+        );
+
+        let c = client(&server, 4);
+        let mut doc = Document::new("doc");
+        doc.archive_url = Some(format!("{}/zip/0", server.uri()));
+        let archive = dir.path().join("new").join("set");
+        let pending = c
+            .download_zip_archive(&doc, &archive, &ArchiveOptions::zip())
+            .await
+            .unwrap();
+        assert_eq!(
+            steps(&c),
+            1,
+            "the directory is created with the zip's write"
+        );
+        let report = pending.finish().await.unwrap();
+        assert_eq!(steps(&c), 2, "finish is one step");
+        assert!(std::fs::read(archive.join("document.zip")).unwrap() == zip);
+        assert_eq!(report.written.len(), 2, "{report:?}");
+        let manifest: PathBuf = archive.join(crate::MANIFEST_FILE_NAME);
+        assert!(manifest.exists());
+    }
+
     #[test]
     fn sniff_keeps_only_small_json_looking_starts() {
         let mut s = Sniff::Undecided;
-        s.feed(b"%PDF");
-        assert!(matches!(s, Sniff::Off));
+        s.feed(0, b"%PDF");
+        assert_eq!(s, Sniff::Off);
         let mut s = Sniff::Undecided;
-        s.feed(b"{\"error\"");
-        s.feed(b":1}");
-        assert!(matches!(&s, Sniff::Keep(b) if b == b"{\"error\":1}"));
-        s.feed(&vec![b' '; ERROR_BODY_LIMIT]);
-        assert!(matches!(s, Sniff::Off));
+        s.feed(0, b"{\"error\"");
+        s.feed(8, b":1}");
+        assert_eq!(s, Sniff::Keep);
+        s.feed(11, &vec![b' '; ERROR_BODY_LIMIT]);
+        assert_eq!(s, Sniff::Off);
+        s.feed(11 + ERROR_BODY_LIMIT as u64, b"}");
+        assert_eq!(s, Sniff::Off, "off stays off");
+        let mut s = Sniff::Undecided;
+        s.feed(0, &vec![b'{'; ERROR_BODY_LIMIT + 1]);
+        assert_eq!(s, Sniff::Off, "too long from the start");
     }
 }

@@ -1,9 +1,11 @@
 //! Atomic, durable file writes: hidden temporary files beside their target, data synced
 //! before the rename, directories synced after it, contents compared without reading a
-//! file whole, and blocking file work kept off the async runtime.
+//! file whole. (Where the blocking work runs: [`crate::fs::blocking`].)
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -72,22 +74,6 @@ pub(crate) fn create_private_file(path: &Path) -> std::io::Result<std::fs::File>
     Ok(file)
 }
 
-/// [`create_private_file`] for tokio: the async file of a streamed download.
-pub(crate) async fn create_private_file_async(path: &Path) -> std::io::Result<tokio::fs::File> {
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let file = options.open(path).await?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .await?;
-    }
-    Ok(file)
-}
-
 /// The directory `path` is in (`.` for a bare file name).
 pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
@@ -97,10 +83,35 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 }
 
 /// A temporary file beside a target. Removed on every failure path; if the future holding
-/// it is dropped (cancelled), `Drop` removes it.
+/// it is dropped (cancelled), `Drop` removes it — and a blocking write still running for it
+/// at that moment removes it when it ends (see [`TempPath::guard`]).
 pub(crate) struct TempPath {
     path: PathBuf,
     armed: bool,
+    /// Set when the owner dropped it unfinished: a write in flight must not leave the file.
+    abandoned: Arc<AtomicBool>,
+}
+
+/// What a blocking write needs to know about the [`TempPath`] it writes: its path, and
+/// whether its owner gave it up while the write ran.
+pub(crate) struct TempGuard {
+    path: PathBuf,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl TempGuard {
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// To call after the write (the file created or written): when the owner dropped the
+    /// [`TempPath`] meanwhile, its `Drop` may have run before the file existed, so the file
+    /// is removed here. Whichever of the two comes last removes it.
+    pub(crate) fn remove_if_abandoned(&self) {
+        if self.abandoned.load(Ordering::SeqCst) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl TempPath {
@@ -115,6 +126,7 @@ impl TempPath {
         Ok(Self {
             path: temp_path_beside(target),
             armed: true,
+            abandoned: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -122,37 +134,41 @@ impl TempPath {
         &self.path
     }
 
-    /// Removes the file (if it exists) without blocking the runtime.
-    pub(crate) async fn remove(mut self) {
-        self.armed = false;
-        let _ = tokio::fs::remove_file(&self.path).await;
-    }
-
-    /// Syncs `file`'s data (it must be this temporary file), closes it and renames the file
-    /// over `target`. On any failure the temporary file is removed and `target` is untouched.
-    pub(crate) async fn sync_and_persist(self, file: tokio::fs::File, target: &Path) -> Result<()> {
-        // The data must be on disk before the rename makes it visible under the final name.
-        if let Err(source) = file.sync_data().await {
-            drop(file);
-            self.remove().await;
-            return Err(Error::Io {
-                path: target.to_owned(),
-                source,
-            });
+    /// The handle a blocking write of this file takes along (see [`TempGuard`]).
+    pub(crate) fn guard(&self) -> TempGuard {
+        TempGuard {
+            path: self.path.clone(),
+            abandoned: Arc::clone(&self.abandoned),
         }
-        drop(file);
-        self.persist(target).await
     }
 
-    /// Renames the file over `target` (atomic on one file system).
-    pub(crate) async fn persist(mut self, target: &Path) -> Result<()> {
-        match tokio::fs::rename(&self.path, target).await {
+    /// Forgets the file without removing it: for a name nothing was ever written under.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+
+    /// Removes the file, if it exists (blocking).
+    pub(crate) fn remove_blocking(mut self) {
+        self.armed = false;
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// Syncs `file`'s data (it must be this temporary file), closes it and renames it over
+    /// `target` (blocking; atomic on one file system). The data is on disk before the rename
+    /// makes it visible under the final name. On any failure the temporary file is removed
+    /// and `target` is untouched. The directory entry is synced by the caller.
+    pub(crate) fn persist_blocking(mut self, file: std::fs::File, target: &Path) -> Result<()> {
+        let result = file.sync_data().and_then(|()| {
+            drop(file);
+            std::fs::rename(&self.path, target)
+        });
+        match result {
             Ok(()) => {
                 self.armed = false;
                 Ok(())
             }
             Err(source) => {
-                self.remove().await;
+                self.remove_blocking();
                 Err(Error::Io {
                     path: target.to_owned(),
                     source,
@@ -162,11 +178,46 @@ impl TempPath {
     }
 }
 
+/// Keeps the downloaded `tmp` (its open `file`) as `target` unless `target` already holds
+/// the same bytes (blocking): compared chunk by chunk, then either the temporary file is
+/// removed and `target` left alone (made `0600` on Unix: an older version may have written
+/// it `0644`), or its data is synced and it is renamed over `target`. Returns whether it
+/// wrote. On any failure the temporary file is removed. The directory is synced by the
+/// caller.
+pub(crate) fn keep_unless_same_blocking(
+    tmp: TempPath,
+    file: std::fs::File,
+    target: &Path,
+) -> Result<bool> {
+    match same_contents_blocking(tmp.path(), target) {
+        Ok(false) => {
+            tmp.persist_blocking(file, target)?;
+            Ok(true)
+        }
+        Ok(true) => {
+            drop(file);
+            tmp.remove_blocking();
+            #[cfg(unix)]
+            set_mode(target, 0o600).map_err(|source| Error::Io {
+                path: target.to_owned(),
+                source,
+            })?;
+            Ok(false)
+        }
+        Err(e) => {
+            drop(file);
+            tmp.remove_blocking();
+            Err(e)
+        }
+    }
+}
+
 impl Drop for TempPath {
     fn drop(&mut self) {
-        // Only reached when the download was cancelled (its future dropped): every other
-        // path removes or persists the file itself, asynchronously.
+        // Reached when the download was cancelled (its future dropped) or a blocking step
+        // that owned it failed: every other path removes or persists the file itself.
         if self.armed {
+            self.abandoned.store(true, Ordering::SeqCst);
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -244,8 +295,10 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Runs blocking file work on tokio's blocking pool; a join error (a panic) becomes an
-/// [`Error::Io`] at `path`, with the join error as its source.
+/// Runs blocking file work on tokio's blocking pool, unbounded (for [`crate::write_archive`],
+/// one task per call, which has no client; a client's own file work goes through its
+/// [`BlockingFiles`](crate::fs::blocking::BlockingFiles)). A join error (a panic) becomes an [`Error::Io`] at `path`, with the
+/// join error as its source.
 pub(crate) async fn run_blocking<T, F>(path: &Path, f: F) -> Result<T>
 where
     F: FnOnce() -> Result<T> + Send + 'static,

@@ -191,6 +191,156 @@ async fn a_body_cut_midway_is_downloaded_again_from_byte_zero() {
     assert!(heads.iter().all(|h| sent_session(h)));
 }
 
+/// A body up to 256 KiB is written from memory in one step, a larger one in 256 KiB
+/// pieces: around both edges (and with no length announced), every byte lands, the file
+/// is `0600` and no temporary file remains.
+#[tokio::test]
+async fn bodies_below_at_and_above_the_memory_threshold_land_byte_exact() {
+    const KIB: usize = 1024;
+    let sizes = [
+        0,
+        1,
+        64 * KIB + 1,
+        256 * KIB - 1,
+        256 * KIB,
+        256 * KIB + 1,
+        512 * KIB,
+        1024 * KIB + 7,
+    ];
+    let mut answers = Vec::new();
+    for (i, &len) in sizes.iter().enumerate() {
+        answers.push(full(&pattern(len, i as u8)));
+    }
+    // The same sizes again, chunked (no Content-Length to size the buffer by).
+    for (i, &len) in sizes.iter().enumerate() {
+        let body = pattern(len, i as u8 ^ 0x55);
+        let mut answer = vec![
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec(),
+        ];
+        for piece in body.chunks(30_000) {
+            let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+            chunk.extend_from_slice(piece);
+            chunk.extend_from_slice(b"\r\n");
+            answer.push(chunk);
+        }
+        answer.push(b"0\r\n\r\n".to_vec());
+        answers.push(answer);
+    }
+    let server = RawServer::start(answers).await;
+    let client = session_client(&server.uri);
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for (round, seed) in [(0, 0u8), (1, 0x55)] {
+        for (i, &len) in sizes.iter().enumerate() {
+            let name = format!("f-{round}-{i}");
+            let target = dir.path().join(&name);
+            // Requests one by one: connection n gets answer n.
+            let written = client.download_to_file("/disk/f", &target).await.unwrap();
+            assert_eq!(written, len as u64, "{name}");
+            assert!(
+                std::fs::read(&target).unwrap() == pattern(len, i as u8 ^ seed),
+                "{name}: bytes differ"
+            );
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{name}");
+            }
+            names.push(name);
+        }
+    }
+    names.sort();
+    assert_eq!(entries(dir.path()), names, "no temporary file left");
+}
+
+/// A first attempt cut after 600 kB (two pieces already on disk), then a whole body of
+/// 10 kB (written from memory in one step): the temporary file is truncated, not written
+/// over, so only the 10 kB remain.
+#[tokio::test]
+async fn a_cut_attempt_on_disk_then_a_small_body_leaves_only_the_small_body() {
+    let small = pattern(10_000, 9);
+    let server = RawServer::start(vec![cut(&vec![b'X'; 600_000], 1_000_000), full(&small)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("doc.zip");
+
+    let written = session_client(&server.uri)
+        .download_to_file("/archive/doc.zip", &target)
+        .await
+        .unwrap();
+
+    assert_eq!(written, 10_000);
+    assert!(std::fs::read(&target).unwrap() == small, "bytes differ");
+    assert_eq!(entries(dir.path()), ["doc.zip"], "no temporary file left");
+    assert_eq!(server.heads().len(), 2);
+}
+
+/// A download dropped (its task aborted) while its body is being written leaves no
+/// temporary file. The client has one blocking file step at a time, and the permit stays
+/// with a step until it ends even when its download was dropped: a second download on the
+/// same client therefore completes only after the first one's last write ended, so the
+/// check after it sees everything that write could leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_download_leaves_no_temporary_file() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // 300 kB of a 1 MB body, then nothing: the download waits for the rest.
+    let stalled = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 8192];
+        let _ = socket.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n";
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(&vec![b's'; 300_000]).await.unwrap();
+        std::future::pending::<()>().await;
+        drop(socket);
+    });
+    let client = Client::builder()
+        .base_url(format!("http://{addr}"))
+        .credentials(Credentials::session(SID))
+        .max_blocking_file_tasks(1)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("scan.pdf");
+    let download = tokio::spawn({
+        let (client, target) = (client.clone(), target.clone());
+        async move { client.download_to_file("/disk/scan", &target).await }
+    });
+    // Wait until its first 256 KiB piece is in the temporary file.
+    loop {
+        let hidden = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .any(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            });
+        if hidden {
+            break;
+        }
+        assert!(!download.is_finished(), "the download ended: {download:?}");
+        tokio::task::yield_now().await;
+    }
+    download.abort();
+    assert!(download.await.unwrap_err().is_cancelled());
+
+    let other = RawServer::start(vec![full(b"second")]).await;
+    let second = dir.path().join("second.pdf");
+    client
+        .download_to_file(&format!("{}/disk/second", other.uri), &second)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        entries(dir.path()),
+        ["second.pdf"],
+        "no temporary file left"
+    );
+    assert!(!target.exists());
+    stalled.abort();
+}
+
 #[tokio::test]
 async fn a_final_failure_leaves_no_temporary_file_and_keeps_the_target() {
     // Every attempt is cut mid-body, so each one has written part of a temporary file.

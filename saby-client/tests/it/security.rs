@@ -867,7 +867,10 @@ async fn files_are_private_child() {
         .await
         .unwrap();
 
-    // A temporary file, seen while a download is still streaming into it.
+    // A temporary file, seen while a download is still being written into it: a body held
+    // in memory up to 256 KiB is written at its end, a larger one in 256 KiB pieces, so the
+    // server sends 256 KiB, waits, then the last 4 bytes.
+    const PIECE: usize = 256 * 1024;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (release, released) = tokio::sync::oneshot::channel::<()>();
@@ -875,8 +878,9 @@ async fn files_are_private_child() {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut request = [0u8; 8192];
         let _ = socket.read(&mut request).await;
-        let head = "HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\nhalf";
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", PIECE + 4);
         socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(&vec![b'h'; PIECE]).await.unwrap();
         let _ = released.await;
         let _ = socket.write_all(b"done").await;
     });
@@ -897,18 +901,26 @@ async fn files_are_private_child() {
             .find(|p| {
                 p.file_name()
                     .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                    && std::fs::metadata(p).map(|m| m.len() == 4).unwrap_or(false)
+                    && std::fs::metadata(p)
+                        .map(|m| m.len() == PIECE as u64)
+                        .unwrap_or(false)
             });
         if let Some(found) = found {
             break found;
         }
+        assert!(
+            !download.is_finished(),
+            "the download ended before its last bytes"
+        );
         tokio::task::yield_now().await;
     };
     let mode = std::fs::metadata(&temp).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "temporary file {}", temp.display());
     release.send(()).unwrap();
     download.await.unwrap().unwrap();
-    assert_eq!(std::fs::read(&target).unwrap(), b"halfdone");
+    let mut expected = vec![b'h'; PIECE];
+    expected.extend_from_slice(b"done");
+    assert_eq!(std::fs::read(&target).unwrap(), expected);
     // A file the caller wrote with the umask, left for contrast (not checked).
     std::fs::write(downloads.join("caller-file"), b"x").unwrap();
     let _ = Duration::ZERO;

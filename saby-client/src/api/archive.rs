@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::api::download::Downloaded;
+use crate::api::download::{Downloaded, landed_blocking};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::fs::archive::{MANIFEST_FILE_NAME, UniqueNames};
@@ -354,9 +354,11 @@ impl Client {
             .unwrap_or("document");
         let zip_name = names.unique(&sanitize_file_name(&format!("{title}.zip")));
         let zip_path = dir.join(&zip_name);
-        // `dir` is created (0700) by the zip's first write, in the same blocking step.
+        // A zip up to 256 KiB stays in memory: `finish` writes it (creating `dir`, 0700), so
+        // a caller holding a permit for the request holds it for the network only. A larger
+        // one is written as it comes, `dir` created with its first write.
         let downloaded = self
-            .download_to_temp(link, TempPath::beside(&zip_path)?, true)
+            .download_to_temp(link, TempPath::beside(&zip_path)?, true, true)
             .await?;
         Ok(PendingZipArchive {
             dir: dir.to_owned(),
@@ -432,15 +434,19 @@ impl Client {
         let Downloaded {
             tmp,
             file,
+            held,
             bytes,
             sha256,
         } = self
-            .download_to_temp(link, TempPath::beside(path)?, false)
+            .download_to_temp(link, TempPath::beside(path)?, false, false)
             .await?;
         let target = path.to_owned();
         let written = self
             .files()
-            .run(path, move || keep_unless_same_blocking(tmp, file, &target))
+            .run(path, move || {
+                let file = landed_blocking(&tmp, file, held, false)?;
+                keep_unless_same_blocking(tmp, file, &target)
+            })
             .await?;
         Ok((written, bytes, sha256))
     }
@@ -556,6 +562,7 @@ impl PendingZipArchive {
                 Downloaded {
                     tmp,
                     file,
+                    held,
                     bytes: zip_size,
                     sha256: zip_sha256,
                 },
@@ -564,6 +571,14 @@ impl PendingZipArchive {
             files: _,
         } = self;
         let zip_path = dir.join(&zip_name);
+        // A zip held in memory reaches the disk here (its directory created, 0700).
+        let file = match landed_blocking(&tmp, file, held, true) {
+            Ok(file) => file,
+            Err(e) => {
+                tmp.remove_blocking();
+                return Err(e);
+            }
+        };
         // Checked (and unpacked) from the temporary file: nothing is kept unless it passes.
         let entries = match crate::fs::zip::check(tmp.path(), &dir, unpack, limits, &mut names) {
             Ok(entries) => entries,

@@ -31,13 +31,21 @@ const _: () = assert!(DOWNLOAD_BUFFER_BYTES >= ERROR_BODY_LIMIT);
 pub(crate) struct Downloaded {
     /// The temporary file's name (removed when dropped unless persisted).
     pub(crate) tmp: TempPath,
-    /// The temporary file, written and closed for writing by us (its data not synced yet).
-    pub(crate) file: std::fs::File,
+    /// The temporary file, written and closed for writing by us (its data not synced yet);
+    /// `None` when the body was held in memory (`held`) and nothing is on disk yet.
+    pub(crate) file: Option<std::fs::File>,
+    /// The whole body, when it was asked to be held (a body up to 256 KiB with
+    /// `hold_small`) instead of written; empty otherwise.
+    pub(crate) held: Vec<u8>,
     /// The body's length.
     pub(crate) bytes: u64,
     /// The SHA-256 of the body (for the archive's manifest).
     pub(crate) sha256: [u8; 32],
 }
+
+/// What one attempt received: the temporary file (or `None` and the body held in memory),
+/// the held body, its length and SHA-256.
+type Received = (Option<std::fs::File>, Vec<u8>, u64, [u8; 32]);
 
 /// What the start of a 2xx body tells: it may be a JSON-RPC error answer (the whole body,
 /// up to [`ERROR_BODY_LIMIT`] bytes, is then checked at the end) or it is a file.
@@ -67,7 +75,7 @@ impl Sniff {
 /// starts from byte zero) when `file` is `None`, first creating its directory (`0700`) when
 /// `create_dir`. Hands `data` back, emptied, for the next piece. When the temporary file's
 /// owner gave it up meanwhile, the file is removed.
-fn write_piece(
+pub(crate) fn write_piece(
     guard: &TempGuard,
     file: Option<std::fs::File>,
     create_dir: bool,
@@ -95,6 +103,21 @@ fn write_piece(
     guard.remove_if_abandoned();
     data.clear();
     result.map(|file| (file, data))
+}
+
+/// The body of a download on disk in its temporary file (blocking): the file as received,
+/// or — for a body held in memory — the file created now (its directory too with
+/// `create_dir`, 0700) and the body written to it.
+pub(crate) fn landed_blocking(
+    tmp: &TempPath,
+    file: Option<std::fs::File>,
+    held: Vec<u8>,
+    create_dir: bool,
+) -> Result<std::fs::File> {
+    match file {
+        Some(file) => Ok(file),
+        None => write_piece(&tmp.guard(), None, create_dir, held).map(|(file, _)| file),
+    }
 }
 
 impl Client {
@@ -141,14 +164,19 @@ impl Client {
     /// ```
     pub async fn download_to_file(&self, link: &str, path: &Path) -> Result<u64> {
         let Downloaded {
-            tmp, file, bytes, ..
+            tmp,
+            file,
+            held,
+            bytes,
+            ..
         } = self
-            .download_to_temp(link, TempPath::beside(path)?, false)
+            .download_to_temp(link, TempPath::beside(path)?, false, false)
             .await?;
         let target = path.to_owned();
         // One blocking step: the data synced, the rename, the directory synced.
         self.files()
             .run(path, move || {
+                let file = landed_blocking(&tmp, file, held, false)?;
                 tmp.persist_blocking(file, &target)?;
                 sync_dir(parent_dir(&target))
             })
@@ -164,6 +192,7 @@ impl Client {
         link: &str,
         tmp: TempPath,
         create_dir: bool,
+        hold_small: bool,
     ) -> Result<Downloaded> {
         let url = self.resolve_link(link)?;
         // Whether an attempt got as far as creating the file (else nothing to remove).
@@ -171,13 +200,14 @@ impl Client {
         let (url, tmp_ref, touched_ref) = (&url, &tmp, &touched);
         let res = self
             .download_loop(url, move |attempt| {
-                self.file_attempt(url, attempt, tmp_ref, create_dir, touched_ref)
+                self.file_attempt(url, attempt, tmp_ref, create_dir, hold_small, touched_ref)
             })
             .await;
         match res {
-            Ok((file, bytes, sha256)) => Ok(Downloaded {
+            Ok((file, held, bytes, sha256)) => Ok(Downloaded {
                 tmp,
                 file,
+                held,
                 bytes,
                 sha256,
             }),
@@ -209,10 +239,12 @@ impl Client {
         attempt: Attempt,
         tmp: &TempPath,
         create_dir: bool,
+        hold_small: bool,
         touched: &AtomicBool,
-    ) -> Result<(std::fs::File, u64, [u8; 32])> {
+    ) -> Result<Received> {
         let mut open = self.open_download(url, attempt).await?;
-        self.receive_body(&mut open, tmp, create_dir, touched).await
+        self.receive_body(&mut open, tmp, create_dir, hold_small, touched)
+            .await
     }
 
     /// Reads the body of `open` into memory, and into `tmp` each time
@@ -225,8 +257,9 @@ impl Client {
         open: &mut OpenDownload<'_>,
         tmp: &TempPath,
         create_dir: bool,
+        hold_small: bool,
         touched: &AtomicBool,
-    ) -> Result<(std::fs::File, u64, [u8; 32])> {
+    ) -> Result<Received> {
         let json_type = open
             .headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -289,7 +322,10 @@ impl Client {
                 return Err(err);
             }
         }
+        let sha256 = hasher.finalize().into();
         let file = match file {
+            // The whole body is in `buf`: the caller writes it later (off its permit).
+            None if hold_small => return Ok((None, buf, bytes, sha256)),
             // The last piece went out with the loop's last chunk.
             Some(file) if buf.is_empty() => file,
             file => {
@@ -297,7 +333,7 @@ impl Client {
                 self.write_piece(tmp, file, create_dir, buf).await?.0
             }
         };
-        Ok((file, bytes, hasher.finalize().into()))
+        Ok((Some(file), Vec::new(), bytes, sha256))
     }
 
     /// [`write_piece`] under the client's bound of blocking file steps.
@@ -456,7 +492,8 @@ mod tests {
 
     /// The blocking steps a download costs: a body up to 256 KiB one write, a larger one a
     /// write per 256 KiB; then one step to sync, rename and sync the directory. A zip
-    /// archive: its write (the directory created with it) and `finish`.
+    /// archive up to 256 KiB: nothing on disk during the download (a caller's permit covers
+    /// the network only), then `finish` — the directory, the write and the rest — as one.
     #[tokio::test]
     async fn a_small_body_is_one_write_and_a_large_one_a_write_per_256_kib() {
         let (server, zip) = server(1).await;
@@ -489,13 +526,10 @@ mod tests {
             .download_zip_archive(&doc, &archive, &ArchiveOptions::zip())
             .await
             .unwrap();
-        assert_eq!(
-            steps(&c),
-            1,
-            "the directory is created with the zip's write"
-        );
+        assert_eq!(steps(&c), 0, "a small zip stays in memory until finish");
+        assert!(!archive.exists(), "nothing on disk before finish");
         let report = pending.finish().await.unwrap();
-        assert_eq!(steps(&c), 2, "finish is one step");
+        assert_eq!(steps(&c), 1, "finish is one step, the zip's write included");
         assert!(std::fs::read(archive.join("document.zip")).unwrap() == zip);
         assert_eq!(report.written.len(), 2, "{report:?}");
         let manifest: PathBuf = archive.join(crate::MANIFEST_FILE_NAME);

@@ -347,7 +347,11 @@ mod tests {
     fn a_cut_name_is_stable() {
         let raw = ".\u{16af0}എ0A ¹AA¹A𘳿𛲐𑒀𝔻 a ".repeat(40);
         let once = sanitize_once(&raw);
-        assert_ne!(sanitize_once(&once), once, "the case still needs a second pass");
+        assert_ne!(
+            sanitize_once(&once),
+            once,
+            "the case still needs a second pass"
+        );
         let safe = sanitize_file_name(&raw);
         assert_eq!(sanitize_file_name(&safe), safe);
         assert!(safe.len() <= MAX_FILE_NAME_BYTES);

@@ -481,15 +481,19 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Shared) -> Result<T, StoreError> + Send + 'static,
     {
-        // The semaphore is never closed: waiting for a permit cannot fail.
-        let permit = Arc::clone(&self.permits)
+        let permit = self.permit().await?;
+        self.on_store_thread_with(permit, f).await
+    }
+
+    /// One of the store's call permits (the semaphore is never closed: waiting cannot fail).
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, StoreError> {
+        Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .map_err(|e| StoreError::Other {
                 message: "state store closed".to_owned(),
                 source: Some(Box::new(e)),
-            })?;
-        self.on_store_thread_with(permit, f).await
+            })
     }
 
     /// Runs `f` on the store's thread holding `permit` (one of [`permits`](Self::permits)),
@@ -1632,14 +1636,7 @@ impl StateStore for SqliteStore {
             record: record.clone(),
             done,
         });
-        // The semaphore is never closed: waiting for a permit cannot fail.
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|e| StoreError::Other {
-                message: "state store closed".to_owned(),
-                source: Some(Box::new(e)),
-            })?;
+        let permit = self.permit().await?;
         let batch = std::mem::take(&mut *self.shared.saves());
         if batch.is_empty() {
             // An earlier save took this record into its transaction.

@@ -168,6 +168,15 @@ pub mod child {
         ]
     }
 
+    /// The runtime a measuring parent and its child run on: multi-threaded, 2 workers (the
+    /// machine's cores), every driver enabled.
+    pub fn runtime() -> Result<tokio::runtime::Runtime> {
+        Ok(tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?)
+    }
+
     /// The command that runs this benchmark binary as a child: under `BENCH_CHILD_WRAPPER`
     /// when it is set (`heaptrack`, or any command taking a program and its arguments — to
     /// profile the child's heap, or count its threads), else the binary itself.

@@ -32,13 +32,6 @@ use hr_docs_benches::rss::{self, Memory};
 use hr_docs_pipeline::ProgressKind;
 use saby_sandbox::{Sandbox as SabySandbox, SandboxConfig as SabyConfig};
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
 /// What the child measured.
 #[derive(Debug, Clone, Copy)]
 struct Backlog {
@@ -236,7 +229,7 @@ fn run_child(args: &[String], envs: &[(String, String)]) -> Result<Backlog> {
 fn main() -> Result<()> {
     let args = Args::from_env()?;
     if args.positional(0) == Some("child") {
-        let b = runtime()?.block_on(child(
+        let b = flow::child::runtime()?.block_on(child(
             args.get("sets", 10_000u64)?,
             args.get("concurrency", 8usize)?,
         ))?;
@@ -251,7 +244,7 @@ fn main() -> Result<()> {
     let latency = Duration::from_millis(args.get("latency-ms", 20)?);
     let concurrency: usize = args.get("concurrency", 8)?;
     let work_dir: String = args.get("dir", String::new())?;
-    let rt = runtime()?;
+    let rt = flow::child::runtime()?;
     let s = measure(&rt, small, latency, concurrency, &work_dir)?;
     let l = measure(&rt, large, latency, concurrency, &work_dir)?;
 

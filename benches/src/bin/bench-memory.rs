@@ -34,13 +34,6 @@ use hr_docs_benches::server::{LoopbackServer, ServerConfig};
 use hr_docs_benches::{Result, fixtures, http_client};
 use serde_json::json;
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
 /// What a child measured: RSS before the measured work, the peak during it (KiB), and the
 /// child's CPU time (ms).
 #[derive(Debug, Clone, Copy)]
@@ -277,7 +270,7 @@ async fn run_once(concurrency: usize) -> Result<Measured> {
 fn child(args: &Args) -> Result<()> {
     let kind = args.positional(1).ok_or("child: which kind?")?;
     let bytes = args.get("mib", 20usize)? << 20;
-    let rt = runtime()?;
+    let rt = flow::child::runtime()?;
     let measured = match kind {
         "saby-attachment" => rt.block_on(saby_attachment(bytes))?,
         "saby-attachment-raw" => rt.block_on(saby_attachment_raw(bytes))?,
@@ -418,7 +411,7 @@ fn main() -> Result<()> {
     let concurrency: usize = args.get("concurrency", 8)?;
     let work_dir: String = args.get("dir", String::new())?;
     if small > 0 && large > 0 {
-        let rt = runtime()?;
+        let rt = flow::child::runtime()?;
         let at_small = run_once_peak(&rt, small, concurrency, &work_dir)?;
         let at_large = run_once_peak(&rt, large, concurrency, &work_dir)?;
         let (s, l) = (

@@ -188,7 +188,7 @@ impl SqliteOptions {
 
     /// The connection's page cache in KiB (`PRAGMA cache_size=-N`; default
     /// [`DEFAULT_CACHE_KIB`](Self::DEFAULT_CACHE_KIB)). It grows only as pages are used, up
-    /// to this bound; `0` is taken as SQLite's minimum (a few pages).
+    /// to this bound; `0` keeps no more than the pages a statement needs at once.
     pub fn cache_kib(mut self, kib: u32) -> Self {
         self.cache_kib = kib;
         self
@@ -1852,6 +1852,25 @@ mod tests {
         assert_eq!(pragma(&store, "synchronous"), 1, "NORMAL");
         let store = SqliteStore::open_with(dir.path().join("c.db"), Synchronous::Normal).unwrap();
         assert_eq!(pragma(&store, "cache_size"), -2_000);
+        // No cache configured at all still works: SQLite keeps the pages a statement needs.
+        let store = SqliteStore::open_with_options(
+            dir.path().join("d.db"),
+            &SqliteOptions::default().cache_kib(0),
+        )
+        .unwrap();
+        assert_eq!(pragma(&store, "cache_size"), 0);
+        let mut rec = SetRecord::seen_at("4821", SetId::from_number(1), OffsetDateTime::now_utc());
+        rec.advance(Step::Written);
+        let mut conn = store.shared.conn();
+        let tx = conn.transaction().unwrap();
+        save_in(&tx, &rec).unwrap();
+        tx.commit().unwrap();
+        let step: String = conn
+            .query_row("SELECT step FROM sets WHERE set_id = 's-1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(step, "written");
     }
 
     /// The watermark window and the back-pressure count are index ranges (no

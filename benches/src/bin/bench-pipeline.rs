@@ -7,10 +7,15 @@
 //! JSON-RPC calls including the event feed, file downloads) divided by the number of sets.
 //! Target: achieved / possible ≥ 0.9 at every C.
 //!
-//! Usage: `bench-pipeline [--sets 1000] [--sets-c1 200] [--latency-ms 20]
+//! Usage: `bench-pipeline [--sets 1000] [--sets-c1 200] [--sets-c32 4000] [--latency-ms 20]
 //! [--concurrency 1,8,32] [--poll-ms 100] [--max-in-flight 256] [--dir DIR]`.
 //! `--dir` is where the state file and the archive go (default: the system temp dir).
-//! `--sets-c1` is the set count at C = 1 (1,000 sets there take ~3 minutes alone).
+//! `--sets-c1` is the set count at C = 1 (1,000 sets there take ~3 minutes alone),
+//! `--sets-c32` at C ≥ 32, `--sets` at every other C. Throughput is a steady rate: each run
+//! also has a fixed start (login, the first polls) and drain (the last sets' chain of
+//! requests, the last feed poll), a few hundred milliseconds that weigh 1–2 % in a 16 s run
+//! but 4–8 % in the 4.4 s that 1,000 sets take at C = 32; 4,000 sets there run about as long
+//! as 1,000 at C = 8 (`docs/performance.md`, section 2, has both).
 
 use std::time::{Duration, Instant};
 
@@ -138,6 +143,7 @@ fn main() -> Result<()> {
     let args = Args::from_env()?;
     let sets: usize = args.get("sets", 1000)?;
     let sets_c1: usize = args.get("sets-c1", 200)?;
+    let sets_c32: usize = args.get("sets-c32", 4000)?;
     let latency = Duration::from_millis(args.get("latency-ms", 20)?);
     let poll_interval = Duration::from_millis(args.get("poll-ms", 100)?);
     let max_in_flight: usize = args.get("max-in-flight", 256)?;
@@ -165,7 +171,11 @@ fn main() -> Result<()> {
     .print();
     let mut per_set_k: Vec<(usize, f64)> = Vec::new();
     for concurrency in levels {
-        let n = if concurrency == 1 { sets_c1 } else { sets };
+        let n = match concurrency {
+            1 => sets_c1,
+            c if c >= 32 => sets_c32,
+            _ => sets,
+        };
         let options = FlowOptions {
             concurrency,
             max_in_flight,

@@ -7,11 +7,12 @@
 //! JSON-RPC calls including the event feed, file downloads) divided by the number of sets.
 //! Target: achieved / possible ≥ 0.9 at every C.
 //!
-//! Usage: `bench-pipeline [--sets 1000] [--sets-c1 200] [--sets-c32 4000] [--latency-ms 20]
+//! Usage: `bench-pipeline [--sets 1000] [--sets-c1 200] [--sets-c32 N] [--latency-ms 20]
 //! [--concurrency 1,8,32] [--poll-ms 100] [--max-in-flight 256] [--dir DIR]`.
 //! `--dir` is where the state file and the archive go (default: the system temp dir).
 //! `--sets-c1` is the set count at C = 1 (1,000 sets there take ~3 minutes alone),
-//! `--sets-c32` at C ≥ 32, `--sets` at every other C. Throughput is a steady rate: each run
+//! `--sets-c32` at C ≥ 32 (default: `--sets`), `--sets` at every other C; `scripts/bench`
+//! passes `--sets 1000 --sets-c1 100 --sets-c32 4000`. Throughput is a steady rate: each run
 //! also has a fixed start (login, the first polls) and drain (the last sets' chain of
 //! requests, the last feed poll), a few hundred milliseconds that weigh 1–2 % in a 16 s run
 //! but 4–8 % in the 4.4 s that 1,000 sets take at C = 32; 4,000 sets there run about as long
@@ -143,7 +144,7 @@ fn main() -> Result<()> {
     let args = Args::from_env()?;
     let sets: usize = args.get("sets", 1000)?;
     let sets_c1: usize = args.get("sets-c1", 200)?;
-    let sets_c32: usize = args.get("sets-c32", 4000)?;
+    let sets_c32: usize = args.get("sets-c32", sets)?;
     let latency = Duration::from_millis(args.get("latency-ms", 20)?);
     let poll_interval = Duration::from_millis(args.get("poll-ms", 100)?);
     let max_in_flight: usize = args.get("max-in-flight", 256)?;

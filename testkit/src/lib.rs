@@ -4,12 +4,14 @@
 //! * [`errors`] — error chains that print each cause once; a loopback URL that refuses.
 //! * [`logs`] — capture the log lines a test emits, and search them for terms that must
 //!   not be there.
+//! * [`zips`] — a zip built in memory from `(name, bytes)` entries.
 //! * [`assert_every_test_file_is_a_module`] — each crate's integration tests are one test
 //!   binary (`tests/it/main.rs` declares one module per file); this keeps a new file from
 //!   being silently left out of the build.
 
 pub mod errors;
 pub mod logs;
+pub mod zips;
 
 use std::path::Path;
 

@@ -10,10 +10,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 
 use crate::common::*;
 use crate::sandbox_common::*;
+use hr_docs_testkit::zips::zip_of;
 use saby_client::{ArchiveOptions, Document, EventCursor, ServerSigner, ZipLimits};
 use saby_sandbox::{Sandbox, SandboxConfig};
 use wiremock::matchers::{method, path};
@@ -232,18 +233,6 @@ async fn without_a_zip_link_the_files_are_archived_one_by_one() {
         files.len() - 1,
         "one per file"
     );
-}
-
-/// A zip built in memory from `(name, bytes)` entries.
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in entries {
-        w.start_file(*name, options).unwrap();
-        w.write_all(bytes).unwrap();
-    }
-    w.finish().unwrap().into_inner()
 }
 
 /// A document linking `/archive/doc.zip` on `server`, which answers with `body`.
